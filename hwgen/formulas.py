@@ -1,0 +1,87 @@
+"""The formulas that hardware, reports and estimators share.
+
+Everything here is a pure function of layer parameters and weights, so the
+generated hardware and every prediction about it come from the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dtypes import DType
+
+__all__ = [
+    "AccBounds",
+    "acc_bounds",
+    "argmax_cycles",
+    "bits_unsigned",
+    "mvu_cycles",
+    "signed_bits",
+]
+
+
+def bits_unsigned(value: int) -> int:
+    """Bits of an unsigned number holding 0..value (at least 1)."""
+    return max(1, int(value).bit_length())
+
+
+def signed_bits(lo: int, hi: int) -> int:
+    """Bits of a two's complement number holding every integer in [lo, hi] (at least 2)."""
+    bits = 2
+    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
+        bits += 1
+    return bits
+
+
+@dataclass(frozen=True)
+class AccBounds:
+    """Worst-case bounds of a dense or conv accumulator.
+
+    ``dot`` is the range of the dot product alone, over all rows and all
+    inputs of the input dtype; ``out`` adds the bias. Every term
+    ``w * x`` has a range containing 0 for every dtype hwgen knows, so any
+    partial sum of a row lies within ``dot``: an accumulator of
+    ``signed_bits(*dot)`` bits never overflows while it adds SIMD-wide slices.
+    """
+
+    dot: tuple[int, int]
+    out: tuple[int, int]
+
+    @property
+    def dot_bits(self) -> int:
+        return signed_bits(*self.dot)
+
+    @property
+    def out_bits(self) -> int:
+        return signed_bits(*self.out)
+
+
+def acc_bounds(weights: np.ndarray, in_dtype: DType, bias: np.ndarray | None) -> AccBounds:
+    """Worst-case accumulator bounds for integer ``weights`` of shape (rows, K).
+
+    Uses the actual weights (known at build time), so the bounds are tight:
+    row r ranges over sum_k min/max(w[r,k]*in.min, w[r,k]*in.max).
+    """
+    w = np.asarray(weights, dtype=np.int64).reshape(weights.shape[0], -1)
+    a = w * in_dtype.min
+    b = w * in_dtype.max
+    row_lo = np.minimum(a, b).sum(axis=1)
+    row_hi = np.maximum(a, b).sum(axis=1)
+    dot = (int(row_lo.min()), int(row_hi.max()))
+    if bias is not None:
+        bias = np.asarray(bias, dtype=np.int64)
+        row_lo = row_lo + bias
+        row_hi = row_hi + bias
+    return AccBounds(dot=dot, out=(int(row_lo.min()), int(row_hi.max())))
+
+
+def mvu_cycles(rows: int, cols: int, pe: int, simd: int, pixels: int = 1) -> int:
+    """Cycles per frame of a matrix-vector unit: pixels * (rows/PE) * (cols/SIMD)."""
+    return pixels * (rows // pe) * (cols // simd)
+
+
+def argmax_cycles(elements: int, per_beat: int) -> int:
+    """Cycles per frame of label select: one input beat per cycle."""
+    return elements // per_beat

@@ -1,0 +1,1 @@
+"""Generated hardware: one Amaranth ``wiring.Component`` per block, one file per block."""

@@ -1,0 +1,163 @@
+"""Matrix-vector unit: a dense layer folded by PE (rows at once) and SIMD (columns at once).
+
+Per frame the unit walks ``nf`` over MH/PE row groups and, inside each, ``sf``
+over MW/SIMD column slices: one step per cycle, (MH/PE)*(MW/SIMD) cycles per
+frame and no idle cycle between frames. The input vector arrives during the
+first row group and is replayed from a buffer for the others. Each step reads
+one ROM word of PE x SIMD weights and feeds PE lanes of either the popcount MAC
+array (binary weights and inputs) or the fixed-point PE.
+
+Pipeline (all stages advance together when the output register is free):
+step (counters, ROM/buffer read) -> lanes (dot products) -> accumulate -> output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..dtypes import DType
+from ..formulas import acc_bounds, bits_unsigned, signed_bits
+from ..packing import pack
+from .pe import DotPE
+from .popcount import XnorPopcount
+from .streams import element_shape, vector_stream
+
+__all__ = ["MVU"]
+
+
+class MVU(wiring.Component):
+    """Dense layer datapath; outputs the integer accumulator (bias included) of every row.
+
+    Parameters
+    ----------
+    weights : (MH, MW) integer values of ``w_dtype``.
+    in_dtype, w_dtype : formats of inputs and weights.
+    pe, simd : folding; must divide MH and MW.
+    bias : optional (MH,) integers, added to each row's sum.
+
+    Members
+    -------
+    i : In(stream of ``simd`` input codes)
+    o : Out(stream of ``pe`` signed accumulators, ``acc_bits`` wide)
+    """
+
+    def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
+                 simd: int, bias: np.ndarray | None = None):
+        self.weights = np.asarray(weights, dtype=np.int64)
+        mh, mw = self.weights.shape
+        if mh % pe or mw % simd:
+            raise ValueError(f"pe={pe} must divide {mh} rows and simd={simd} must divide {mw}")
+        self.in_dtype, self.w_dtype, self.pe, self.simd = in_dtype, w_dtype, pe, simd
+        self.nf, self.sf = mh // pe, mw // simd
+        self.bias = np.zeros(mh, np.int64) if bias is None else np.asarray(bias, np.int64)
+        self.binary = in_dtype.kind == "bin" and w_dtype.kind == "bin"
+        self.bounds = acc_bounds(self.weights, in_dtype, bias)
+        self.acc_bits = self.bounds.out_bits
+        super().__init__({
+            "i": In(vector_stream(element_shape(in_dtype), simd)),
+            "o": Out(vector_stream(signed(self.acc_bits), pe)),
+        })
+
+    def _rom_init(self) -> list[int]:
+        """One word per (nf, sf): lane p holds row nf*PE+p, columns sf*SIMD..+SIMD."""
+        codes = self.w_dtype.encode(self.weights)
+        tiles = codes.reshape(self.nf, self.pe, self.sf, self.simd).transpose(0, 2, 1, 3)
+        return pack(tiles, self.w_dtype.bits, self.pe * self.simd)
+
+    def _offsets(self) -> np.ndarray:
+        """Per row constant added to the lane sum: bias, and -MW for popcounts."""
+        return self.bias - (self.weights.shape[1] if self.binary else 0)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        pe, simd, nf_n, sf_n = self.pe, self.simd, self.nf, self.sf
+        in_layout = data.ArrayLayout(element_shape(self.in_dtype), simd)
+        w_layout = data.ArrayLayout(data.ArrayLayout(element_shape(self.w_dtype), simd), pe)
+
+        en = Signal()  # the whole pipeline advances
+        m.d.comb += en.eq(~self.o.valid | self.o.ready)
+
+        # -- step: counters, input, ROM and buffer reads --------------------------------------
+        nf = Signal(range(nf_n), name="nf")
+        sf = Signal(range(sf_n), name="sf")
+        first_pass = nf == 0
+        step = Signal()
+        m.d.comb += [
+            step.eq(en & (~first_pass | self.i.valid)),
+            self.i.ready.eq(en & first_pass),
+        ]
+        with m.If(step):
+            with m.If(sf == sf_n - 1):
+                m.d.sync += [sf.eq(0), nf.eq(Mux(nf == nf_n - 1, 0, nf + 1))]
+            with m.Else():
+                m.d.sync += sf.eq(sf + 1)
+
+        m.submodules.rom = rom = Memory(shape=w_layout.size, depth=nf_n * sf_n,
+                                        init=self._rom_init())
+        rom_rd = rom.read_port()
+        m.d.comb += [rom_rd.addr.eq(nf * sf_n + sf), rom_rd.en.eq(en)]
+        w_tile = w_layout(rom_rd.data)
+
+        x1 = Signal(in_layout)
+        v1, first1, last1, pass1 = Signal(), Signal(), Signal(), Signal()
+        nf1 = Signal.like(nf)
+        with m.If(en):
+            m.d.sync += [v1.eq(step), first1.eq(sf == 0), last1.eq(sf == sf_n - 1),
+                         pass1.eq(first_pass), nf1.eq(nf), x1.eq(self.i.payload)]
+        if nf_n > 1:  # replay buffer for row groups after the first
+            m.submodules.buf = buf = Memory(shape=in_layout, depth=sf_n, init=[])
+            buf_wr, buf_rd = buf.write_port(), buf.read_port()
+            m.d.comb += [buf_wr.addr.eq(sf), buf_wr.data.eq(self.i.payload),
+                         buf_wr.en.eq(step & first_pass),
+                         buf_rd.addr.eq(sf), buf_rd.en.eq(en)]
+            x = Mux(pass1, x1, buf_rd.data)
+        else:
+            x = x1
+        xs = Signal(in_layout)
+        m.d.comb += xs.eq(x)
+
+        # -- lanes: PE dot products of one SIMD slice -----------------------------------------
+        partial = []
+        for p in range(pe):
+            if self.binary:
+                lane = XnorPopcount(simd)
+                m.d.comb += [lane.a.eq(xs.as_value()), lane.w.eq(w_tile[p].as_value())]
+            else:
+                lane = DotPE(simd, self.in_dtype, self.w_dtype)
+                m.d.comb += [lane.a.eq(xs), lane.w.eq(w_tile[p])]
+            m.submodules[f"lane{p}"] = lane
+            partial.append(lane.o)
+        v2, first2, last2 = Signal(), Signal(), Signal()
+        nf2 = Signal.like(nf)
+        part2 = [Signal.like(o, name=f"part{p}") for p, o in enumerate(partial)]
+        with m.If(en):
+            m.d.sync += [v2.eq(v1), first2.eq(first1), last2.eq(last1), nf2.eq(nf1)]
+            m.d.sync += [r.eq(o) for r, o in zip(part2, partial, strict=True)]
+
+        # -- accumulate, then add the per-row offset on the last slice ------------------------
+        if self.binary:
+            acc_shape = unsigned(bits_unsigned(self.weights.shape[1]))
+        else:
+            acc_shape = signed(self.bounds.dot_bits)
+        offsets = self._offsets().reshape(nf_n, pe)
+        off_bits = signed_bits(int(offsets.min()), int(offsets.max()))
+        for p in range(pe):
+            acc = Signal(acc_shape, name=f"acc{p}")
+            total = Signal(acc_shape, name=f"total{p}")
+            m.d.comb += total.eq(Mux(first2, 0, acc) + part2[p])
+            with m.If(en & v2):
+                m.d.sync += acc.eq(total)
+            if np.all(offsets[:, p] == offsets[0, p]):
+                offset = Const(int(offsets[0, p]), signed(off_bits))
+            else:
+                offset = Array(Const(int(v), signed(off_bits)) for v in offsets[:, p])[nf2]
+            scaled = (total << 1) if self.binary else total
+            with m.If(en):
+                m.d.sync += self.o.payload[p].eq(scaled + offset)
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(v2 & last2)
+        return m

@@ -1,0 +1,67 @@
+"""The fixed-point datapath of one PE lane: SIMD products summed by an adder tree."""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal, Value, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..dtypes import DType
+from ..formulas import signed_bits
+from .streams import element_shape
+from .tree import adder_tree
+
+__all__ = ["DotPE", "product_bounds"]
+
+
+def product_bounds(a: DType, w: DType) -> tuple[int, int]:
+    """Range of one product a*w over both dtypes' ranges."""
+    corners = [x * y for x in (a.min, a.max) for y in (w.min, w.max)]
+    return min(corners), max(corners)
+
+
+def _times(x: Value, w: Value, w_dtype: DType) -> Value:
+    """x times the weight carried by code ``w``: add/sub for bin and tern, else a multiplier."""
+    if w_dtype.kind == "bin":
+        return Mux(w, x, -x)
+    if w_dtype.kind == "tern":
+        return Mux(w[0], Mux(w[1], -x, x), 0)
+    return x * w
+
+
+def _value(code: Value, dtype: DType) -> Value:
+    """The signed value of a bin code (others already carry their value)."""
+    return Mux(code, 1, -1) if dtype.kind == "bin" else code
+
+
+class DotPE(wiring.Component):
+    """Dot product of SIMD input values with SIMD weight values, for integer formats.
+
+    Members: ``a`` (In, SIMD input codes), ``w`` (In, SIMD weight codes),
+    ``o`` (Out, signed sum, wide enough for every input and weight of the dtypes).
+    """
+
+    def __init__(self, simd: int, in_dtype: DType, w_dtype: DType):
+        self.simd, self.in_dtype, self.w_dtype = simd, in_dtype, w_dtype
+        lo, hi = product_bounds(in_dtype, w_dtype)
+        super().__init__({
+            "a": In(data.ArrayLayout(element_shape(in_dtype), simd)),
+            "w": In(data.ArrayLayout(element_shape(w_dtype), simd)),
+            "o": Out(signed(signed_bits(simd * lo, simd * hi))),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        terms = []
+        for k in range(self.simd):
+            a, w = self.a[k], self.w[k]
+            if self.w_dtype.kind in ("bin", "tern") or self.in_dtype.kind not in ("bin", "tern"):
+                product = _times(_value(a, self.in_dtype), w, self.w_dtype)
+            else:  # binary/ternary input against wide weights: add/sub the weight instead
+                product = _times(_value(w, self.w_dtype), a, self.in_dtype)
+            term = Signal(signed(signed_bits(*product_bounds(self.in_dtype, self.w_dtype))),
+                          name=f"prod{k}")
+            m.d.comb += term.eq(product)
+            terms.append(term)
+        m.d.comb += self.o.eq(adder_tree(m, terms, "sum"))
+        return m
