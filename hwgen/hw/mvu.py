@@ -14,7 +14,7 @@ step (counters, ROM/buffer read) -> lanes (dot products) -> accumulate -> output
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -24,6 +24,7 @@ from ..formulas import acc_bounds, bits_unsigned, signed_bits
 from ..packing import pack
 from .pe import DotPE
 from .popcount import XnorPopcount
+from .rom import lookup
 from .streams import element_shape, vector_stream
 
 __all__ = ["MVU"]
@@ -151,10 +152,7 @@ class MVU(wiring.Component):
             m.d.comb += total.eq(Mux(first2, 0, acc) + part2[p])
             with m.If(en & v2):
                 m.d.sync += acc.eq(total)
-            if np.all(offsets[:, p] == offsets[0, p]):
-                offset = Const(int(offsets[0, p]), signed(off_bits))
-            else:
-                offset = Array(Const(int(v), signed(off_bits)) for v in offsets[:, p])[nf2]
+            offset = lookup(offsets[:, p], nf2, signed(off_bits))
             scaled = (total << 1) if self.binary else total
             with m.If(en):
                 m.d.sync += self.o.payload[p].eq(scaled + offset)

@@ -1,0 +1,62 @@
+"""Label select: the index of the largest element of each frame (ties: lowest index)."""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Shape, Signal, Value, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..formulas import bits_unsigned
+from .streams import vector_stream
+
+__all__ = ["LabelSelect"]
+
+
+class LabelSelect(wiring.Component):
+    """Consumes ``elements / per_beat`` beats per frame, emits one index per frame.
+
+    Members: ``i`` (In, ``per_beat`` elements of ``shape``), ``o`` (Out, one index).
+    """
+
+    def __init__(self, elements: int, per_beat: int, shape: Shape):
+        if elements % per_beat:
+            raise ValueError(f"per_beat={per_beat} must divide {elements} elements")
+        self.elements, self.per_beat, self.shape = elements, per_beat, Shape.cast(shape)
+        self.beats = elements // per_beat
+        self.index_shape = unsigned(bits_unsigned(elements - 1))
+        super().__init__({"i": In(vector_stream(self.shape, per_beat)),
+                          "o": Out(vector_stream(self.index_shape, 1))})
+
+    def _beat_max(self, m: Module, base: Value) -> tuple[Value, Value]:
+        """Largest element of the beat and its index; on ties the left (lower) one wins."""
+        cands = [(self.i.payload[k], base + k) for k in range(self.per_beat)]
+        level = 0
+        while len(cands) > 1:
+            merged = []
+            for j in range(0, len(cands) - 1, 2):
+                (va, ia), (vb, ib) = cands[j], cands[j + 1]
+                v, i = Signal(self.shape, name=f"max_l{level}_{j}"), Signal(self.index_shape,
+                                                                            name=f"idx_l{level}_{j}")
+                m.d.comb += [v.eq(Mux(vb > va, vb, va)), i.eq(Mux(vb > va, ib, ia))]
+                merged.append((v, i))
+            if len(cands) % 2:
+                merged.append(cands[-1])
+            cands = merged
+            level += 1
+        return cands[0]
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        beat = Signal(range(self.beats), name="beat")
+        best, best_idx = Signal(self.shape), Signal(self.index_shape)
+        en = Signal()
+        m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
+        v, i = self._beat_max(m, beat * self.per_beat)
+        take = (beat == 0) | (v > best)
+        new_best, new_idx = Mux(take, v, best), Mux(take, i, best_idx)
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(self.i.valid & (beat == self.beats - 1))
+            with m.If(self.i.valid):
+                m.d.sync += [best.eq(new_best), best_idx.eq(new_idx), self.o.payload[0].eq(new_idx),
+                             beat.eq(Mux(beat == self.beats - 1, 0, beat + 1))]
+        return m

@@ -1,0 +1,32 @@
+"""Stream FIFO: decouples neighbours and registers the ready path between them."""
+
+from __future__ import annotations
+
+from amaranth import Module, ShapeLike, Value
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["StreamFIFO"]
+
+
+class StreamFIFO(wiring.Component):
+    """``depth`` payloads of ``shape``; ``i.ready`` and ``o.valid`` come from registers only.
+
+    Members: ``i`` (In stream), ``o`` (Out stream), both of ``shape``.
+    """
+
+    def __init__(self, shape: ShapeLike, depth: int):
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
+        self.shape, self.depth = shape, depth
+        super().__init__({"i": In(stream.Signature(shape)), "o": Out(stream.Signature(shape))})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.fifo = q = fifo.SyncFIFO(width=len(Value.cast(self.i.payload)),
+                                              depth=self.depth)
+        m.d.comb += [
+            q.w_data.eq(self.i.payload), q.w_en.eq(self.i.valid), self.i.ready.eq(q.w_rdy),
+            self.o.payload.eq(q.r_data), self.o.valid.eq(q.r_rdy), q.r_en.eq(self.o.ready),
+        ]
+        return m

@@ -1,0 +1,43 @@
+"""Requantizer: y = clamp((acc * m + ((1 << s) >> 1)) >> s), m and s per channel."""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth import Module, Mux, Signal, Value, signed, unsigned
+
+from ..dtypes import DType
+from ..formulas import bits_unsigned, signed_bits
+from .channelwise import ChannelwiseUnit
+from .rom import lookup
+from .streams import element_shape
+
+__all__ = ["Requantizer"]
+
+
+class Requantizer(ChannelwiseUnit):
+    """Integer multiply, right shift with round-half-up, clamp to the output dtype."""
+
+    def __init__(self, m: np.ndarray, s: np.ndarray, dtype: DType, *, pe: int,
+                 acc_range: tuple[int, int]):
+        self.m, self.s = np.asarray(m, np.int64), np.asarray(s, np.int64)
+        self.dtype, self.acc_range = dtype, acc_range
+        super().__init__(len(self.m), pe, signed_bits(*acc_range), element_shape(dtype))
+
+    def lanes(self, m: Module, accs: list[Value], group: Value) -> list[Value]:
+        lo, hi = self.acc_range
+        rnd = (1 << self.s) >> 1
+        corners = np.stack([lo * self.m + rnd, hi * self.m + rnd])
+        prod_shape = signed(signed_bits(int(corners.min()), int(corners.max())))
+        m_shape = signed(signed_bits(int(self.m.min()), int(self.m.max())))
+        outs = []
+        for p, acc in enumerate(accs):
+            sel = slice(p, None, self.pe)  # channels g*PE + p
+            prod = Signal(prod_shape, name=f"prod{p}")
+            shifted = Signal(prod_shape, name=f"shifted{p}")
+            rnd_p = lookup(rnd[sel], group, prod_shape)
+            m.d.comb += prod.eq(acc * lookup(self.m[sel], group, m_shape) + rnd_p)
+            shift = lookup(self.s[sel], group, unsigned(bits_unsigned(int(self.s.max()))))
+            m.d.comb += shifted.eq(prod >> shift)
+            outs.append(Mux(shifted < self.dtype.min, self.dtype.min,
+                            Mux(shifted > self.dtype.max, self.dtype.max, shifted)))
+        return outs

@@ -1,0 +1,95 @@
+"""The graph top: every layer's blocks chained by streams, AXI4-Stream ports outside."""
+
+from __future__ import annotations
+
+from amaranth import Module, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..ir import ArgMax, Dense, Requant, Threshold
+from ..plan import LayerPlan, Plan, plan
+from .argmax import LabelSelect
+from .dwc import WidthConverter
+from .fifo import StreamFIFO
+from .mvu import MVU
+from .requant import Requantizer
+from .streams import element_shape, vector_stream
+from .threshold import ThresholdUnit
+
+__all__ = ["Accelerator", "layer_blocks"]
+
+
+def layer_blocks(lp: LayerPlan) -> list[wiring.Component]:
+    """The chain of stream blocks that computes one layer."""
+    layer = lp.layer
+    if isinstance(layer, Dense):
+        mvu = MVU(layer.weights, lp.x.dtype, layer.weight_dtype, pe=layer.pe, simd=layer.simd,
+                  bias=layer.bias)
+        act = layer.activation
+        if isinstance(act, Threshold):
+            return [mvu, ThresholdUnit(act.thresholds, act.dtype, pe=layer.pe,
+                                       acc_range=layer.bounds.out)]
+        if isinstance(act, Requant):
+            return [mvu, Requantizer(act.m, act.s, act.dtype, pe=layer.pe,
+                                     acc_range=layer.bounds.out)]
+        return [mvu]
+    if isinstance(layer, ArgMax):
+        return [LabelSelect(lp.x.size, lp.in_elems, element_shape(lp.x.dtype))]
+    raise AssertionError(f"plan() admitted {layer.where}")  # pragma: no cover
+
+
+class Accelerator(wiring.Component):
+    """A whole graph as one streaming pipeline; all layers run concurrently.
+
+    Between layers sit a width converter (where the producer's PE differs from
+    the consumer's SIMD) and a FIFO holding one frame of the consumer's input
+    beats, so a producer runs ahead while its consumer replays its buffer.
+
+    Members (flat, AXI4-Stream names): ``s_axis_tdata/tvalid/tready``,
+    ``m_axis_tdata/tvalid/tready``; ``clk`` and ``rst`` come from the sync domain.
+    """
+
+    def __init__(self, graph):
+        self.plan: Plan = plan(graph)
+        super().__init__({
+            "s_axis_tdata": In(self.plan.input.tdata_bits), "s_axis_tvalid": In(1),
+            "s_axis_tready": Out(1),
+            "m_axis_tdata": Out(self.plan.output.tdata_bits), "m_axis_tvalid": Out(1),
+            "m_axis_tready": In(1),
+        })
+
+    def blocks(self) -> list[wiring.Component]:
+        chain: list[wiring.Component] = []
+        elems = self.plan.layers[0].in_elems
+        for k, lp in enumerate(self.plan.layers):
+            shape = element_shape(lp.x.dtype)
+            if lp.in_elems != elems:
+                chain.append(WidthConverter(shape, elems, lp.in_elems))
+            if k > 0:
+                depth = max(2, lp.in_packing.beats)
+                chain.append(StreamFIFO(vector_stream(shape, lp.in_elems).members["payload"]
+                                        .shape, depth))
+            chain.extend(layer_blocks(lp))
+            elems = lp.out_elems
+        last = self.plan.layers[-1]
+        chain.append(StreamFIFO(vector_stream(element_shape(last.y.dtype), last.out_elems)
+                                .members["payload"].shape, 2))
+        return chain
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        chain = self.blocks()
+        for k, block in enumerate(chain):
+            m.submodules[f"b{k}_{type(block).__name__.lower()}"] = block
+        for a, b in zip(chain, chain[1:], strict=False):
+            wiring.connect(m, a.o, b.i)
+        first, last = chain[0].i, chain[-1].o
+        m.d.comb += [
+            Value.cast(first.payload).eq(self.s_axis_tdata),
+            first.valid.eq(self.s_axis_tvalid),
+            self.s_axis_tready.eq(first.ready),
+            self.m_axis_tdata.eq(Value.cast(last.payload)),
+            self.m_axis_tvalid.eq(last.valid),
+            last.ready.eq(self.m_axis_tready),
+        ]
+        return m
