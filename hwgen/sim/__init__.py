@@ -1,0 +1,1 @@
+"""Simulation of generated Verilog with cocotb: AXI-Stream driver/monitor, bench and runner."""

