@@ -1,0 +1,49 @@
+# hwgen: two commands on a fresh Debian machine with Python 3.11.
+#   make demo   trains, exports, generates and simulates the digits MLP
+#   make test   runs the test suite (cocotb simulations included)
+# Both set up a virtualenv in .venv and, when run as root, Debian's iverilog.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest -n 2
+
+.PHONY: setup demo test test-slow lint clean system-packages
+
+setup: system-packages $(STAMP)
+
+# iverilog for the simulations; python3-venv, which a bare Debian lacks.
+system-packages:
+	@missing=""; \
+	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
+	$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/hwgen demo
+
+test: setup
+	$(PYTEST) -m "not slow"
+
+test-slow: setup
+	$(PYTEST) -m slow
+
+lint: setup
+	$(BIN)/ruff check hwgen tests bench
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+from hwgen.dtypes import DType
+
+
+@pytest.mark.parametrize("name,lo,hi,bits", [
+    ("bin", -1, 1, 1), ("tern", -1, 1, 2), ("int2", -2, 1, 2), ("int8", -128, 127, 8),
+    ("uint1", 0, 1, 1), ("uint4", 0, 15, 4), ("int32", -(2**31), 2**31 - 1, 32),
+])
+def test_ranges(name, lo, hi, bits):
+    dt = DType.parse(name)
+    assert (dt.min, dt.max, dt.bits, dt.name) == (lo, hi, bits, name)
+
+
+@pytest.mark.parametrize("name", ["bin", "tern", "int3", "int8", "uint1", "uint5"])
+def test_encode_decode_roundtrip(name):
+    dt = DType.parse(name)
+    values = np.array([-1, 1]) if dt.kind == "bin" else np.arange(dt.min, dt.max + 1)
+    codes = dt.encode(values)
+    assert codes.max() < 2**dt.bits
+    assert np.array_equal(dt.decode(codes), values)
+
+
+def test_codes_are_the_contract():
+    assert list(DType.parse("bin").encode([-1, 1])) == [0, 1]
+    assert list(DType.parse("tern").encode([-1, 0, 1])) == [3, 0, 1]
+    assert list(DType.parse("int4").encode([-8, -1, 7])) == [8, 15, 7]
+
+
+@pytest.mark.parametrize("name", ["int1", "int33", "uint0", "uint33", "float", "bin2", ""])
+def test_unknown_dtypes(name):
+    with pytest.raises(ValueError, match="unknown dtype"):
+        DType.parse(name)

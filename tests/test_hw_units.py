@@ -1,0 +1,163 @@
+"""Blocks in the Amaranth simulator, against numpy and hwgen.reference, with stalls."""
+
+import itertools
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from hwgen import ir, reference
+from hwgen.dtypes import DType
+from hwgen.hw.argmax import LabelSelect
+from hwgen.hw.dwc import WidthConverter
+from hwgen.hw.fifo import StreamFIFO
+from hwgen.hw.mvu import MVU
+from hwgen.hw.pe import DotPE
+from hwgen.hw.popcount import XnorPopcount
+from hwgen.hw.requant import Requantizer
+from hwgen.hw.streams import element_shape
+from hwgen.hw.threshold import ThresholdUnit
+from hwgen.packing import pack, unpack
+
+from .amaranth_stream import run_stream
+
+
+def comb_eval(dut, inputs: list, output):
+    """Apply (signal, value) pairs to a combinational component and read ``output``."""
+    result = []
+
+    async def tb(ctx):
+        for sig, value in inputs:
+            ctx.set(sig, value)
+        result.append(ctx.get(output))
+
+    sim = Simulator(dut)
+    sim.add_testbench(tb)
+    sim.run()
+    return result[0]
+
+
+def values(dt: DType, shape, rng):
+    if dt.kind == "bin":
+        return rng.choice([-1, 1], shape)
+    return rng.integers(dt.min, dt.max + 1, shape)
+
+
+@pytest.mark.parametrize("simd", [1, 3, 8])
+def test_popcount_exhaustive(simd):
+    for a, w in itertools.product(range(2**simd), repeat=2):
+        if simd == 8 and (a * 7 + w) % 37:  # 8 bits: a deterministic sample of the 65,536 pairs
+            continue
+        dut = XnorPopcount(simd)
+        agree = bin(~(a ^ w) & (2**simd - 1)).count("1")
+        assert comb_eval(dut, [(dut.a, a), (dut.w, w)], dut.o) == agree
+
+
+@pytest.mark.parametrize("in_name,w_name", [
+    ("uint4", "bin"), ("int4", "tern"), ("int8", "int4"), ("uint8", "int8"), ("bin", "int4"),
+    ("tern", "tern"), ("int2", "bin")])
+def test_dot_pe_random_and_worst_case(in_name, w_name):
+    rng = np.random.default_rng(3)
+    a_dt, w_dt = DType.parse(in_name), DType.parse(w_name)
+    simd = 5
+    dut = DotPE(simd, a_dt, w_dt)
+    cases = [(values(a_dt, simd, rng), values(w_dt, simd, rng)) for _ in range(20)]
+    for a_v in (a_dt.min, a_dt.max):  # corners: the accumulator extremes
+        for w_v in (w_dt.min, w_dt.max):
+            cases.append((np.full(simd, a_v), np.full(simd, w_v)))
+    for a, w in cases:
+        got = comb_eval(dut, [(dut.a.as_value(), pack(a_dt.encode(a), a_dt.bits, simd)[0]),
+                              (dut.w.as_value(), pack(w_dt.encode(w), w_dt.bits, simd)[0])],
+                        dut.o)
+        assert got == int(np.dot(a, w)), (a, w)
+
+
+MVU_CASES = [  # in, weights, MH, MW, PE, SIMD
+    ("bin", "bin", 6, 9, 1, 1), ("bin", "bin", 8, 16, 2, 4), ("bin", "bin", 5, 7, 5, 7),
+    ("uint4", "bin", 6, 9, 3, 3), ("int4", "tern", 4, 6, 2, 1), ("int8", "int4", 5, 7, 5, 7),
+    ("uint8", "int8", 4, 8, 2, 4), ("bin", "int4", 3, 6, 1, 2),
+]
+
+
+@pytest.mark.parametrize("in_name,w_name,mh,mw,pe,simd", MVU_CASES)
+def test_mvu(in_name, w_name, mh, mw, pe, simd):
+    rng = np.random.default_rng(mh * mw + pe)
+    in_dt, w_dt = DType.parse(in_name), DType.parse(w_name)
+    weights, bias = values(w_dt, (mh, mw), rng), rng.integers(-9, 10, mh)
+    x = values(in_dt, (6, mw), rng)
+    x[0], x[1] = in_dt.min, in_dt.max
+    dut = MVU(weights, in_dt, w_dt, pe=pe, simd=simd, bias=bias)
+    beats = pack(in_dt.encode(x), in_dt.bits, simd)
+    out_dt = DType("int", dut.acc_bits)
+    for p in (0.4, 0.0):  # stalls, then free-running
+        out, cycles = run_stream(dut, beats, len(x) * mh // pe, p_in=p, p_out=p, seed=7)
+        got = out_dt.decode(unpack(out, out_dt.bits, pe)).reshape(x.shape[0], mh)
+        assert np.array_equal(got, x @ weights.T + bias)
+    # free-running: one frame every (MH/PE)*(MW/SIMD) cycles
+    last = cycles[mh // pe - 1::mh // pe]
+    assert set(np.diff(last[1:])) == {(mh // pe) * (mw // simd)}
+
+
+def _channelwise(dut, acc_bits, accs, pe, out_dt, p=0.3):
+    acc_dt = DType("int", acc_bits)
+    beats = pack(acc_dt.encode(accs), acc_bits, pe)
+    out, _ = run_stream(dut, beats, len(beats), p_in=p, p_out=p, seed=3)
+    return out_dt.decode(unpack(out, out_dt.bits, pe)).reshape(accs.shape)
+
+
+@pytest.mark.parametrize("out_name,pe", [("bin", 2), ("uint2", 3), ("int3", 1), ("tern", 6)])
+def test_threshold_unit(out_name, pe):
+    rng = np.random.default_rng(5)
+    out_dt, channels, lo, hi = DType.parse(out_name), 6, -20, 25
+    t = np.sort(rng.integers(-30, 35, (channels, ir.Threshold.count(out_dt))), axis=1)
+    accs = rng.integers(lo, hi + 1, (9, channels))
+    accs[0], accs[1] = lo, hi
+    dut = ThresholdUnit(t, out_dt, pe=pe, acc_range=(lo, hi))
+    got = _channelwise(dut, dut.acc_bits, accs, pe, out_dt)
+    assert np.array_equal(got, ir.Threshold(out_dt, t).apply(accs))
+
+
+@pytest.mark.parametrize("out_name,pe", [("int4", 2), ("uint8", 3), ("int8", 1)])
+def test_requantizer(out_name, pe):
+    rng = np.random.default_rng(6)
+    out_dt, channels, lo, hi = DType.parse(out_name), 6, -500, 700
+    mult, shift = rng.integers(-40, 41, channels), rng.integers(0, 7, channels)
+    accs = rng.integers(lo, hi + 1, (9, channels))
+    accs[0], accs[1] = lo, hi
+    dut = Requantizer(mult, shift, out_dt, pe=pe, acc_range=(lo, hi))
+    got = _channelwise(dut, dut.acc_bits, accs, pe, out_dt)
+    assert np.array_equal(got, ir.Requant(out_dt, mult, shift).apply(accs))
+
+
+@pytest.mark.parametrize("n,per_beat", [(10, 1), (10, 2), (12, 4), (7, 7)])
+def test_label_select_ties(n, per_beat):
+    rng = np.random.default_rng(n)
+    dt = DType.parse("int3")
+    x = rng.integers(-4, 4, (12, n))
+    x[0] = 3  # all equal: index 0
+    x[1, -1] = 3  # a single maximum at the end
+    dut = LabelSelect(n, per_beat, element_shape(dt))
+    out, _ = run_stream(dut, pack(dt.encode(x), 3, per_beat), len(x), p_in=0.3, p_out=0.3)
+    g = ir.Graph("g", ir.Tensor((n,), dt), [ir.ArgMax("top")])
+    assert np.array_equal(np.array(out), reference.run(g, x)[:, 0])
+
+
+@pytest.mark.parametrize("n_in,n_out", [(8, 16), (16, 8), (6, 4), (4, 6), (3, 5), (1, 7)])
+def test_width_converter_keeps_order(n_in, n_out):
+    total = n_in * n_out * 3
+    codes = np.arange(total) % 32
+    dut = WidthConverter(element_shape(DType.parse("uint5")), n_in, n_out)
+    out, _ = run_stream(dut, pack(codes, 5, n_in), total // n_out, p_in=0.3, p_out=0.3)
+    assert np.array_equal(unpack(out, 5, n_out), codes)
+    # free-running it moves one beat per cycle on its narrower side
+    _, cycles = run_stream(dut, pack(codes, 5, n_in), total // n_out)
+    per_out_beat = max(1, n_out // n_in) if n_out % n_in == 0 else None
+    if per_out_beat is not None:
+        assert set(np.diff(cycles)) == {per_out_beat}
+
+
+def test_fifo_passes_everything_in_order():
+    dut = StreamFIFO(12, 3)
+    beats = list(range(100, 160))
+    out, _ = run_stream(dut, beats, len(beats), p_in=0.5, p_out=0.5, seed=2)
+    assert out == beats

@@ -1,0 +1,180 @@
+"""Graph files and validation: every malformed graph is a one-line error naming the place."""
+
+import json
+
+import numpy as np
+import pytest
+
+import hwgen
+from hwgen import ir
+from hwgen.dtypes import DType
+
+rng = np.random.default_rng(0)
+
+
+def issue_example(tmp_path):
+    """The graph of the core issue, hand-written as JSON + npz."""
+    doc = {"format": "hwgen-graph/1", "name": "mlp",
+           "input": {"shape": [64], "dtype": "uint4"},
+           "layers": [
+               {"name": "fc1", "op": "dense", "units": 64, "weight_dtype": "bin",
+                "weights": "fc1.w", "pe": 8, "simd": 16,
+                "activation": {"op": "threshold", "dtype": "bin", "thresholds": "fc1.t"}},
+               {"name": "fc2", "op": "dense", "units": 10, "weight_dtype": "bin",
+                "weights": "fc2.w", "bias": "fc2.b", "pe": 2, "simd": 16},
+               {"name": "top", "op": "argmax"}]}
+    arrays = {"fc1.w": rng.choice([-1, 1], (64, 64)),
+              "fc1.t": np.sort(rng.integers(-100, 100, (64, 1)), axis=1),
+              "fc2.w": rng.choice([-1, 1], (10, 64)), "fc2.b": rng.integers(-5, 5, 10)}
+    (tmp_path / "mlp.json").write_text(json.dumps(doc))
+    np.savez(tmp_path / "mlp.npz", **arrays)
+    return doc, arrays
+
+
+def test_issue_example_loads_and_infers(tmp_path):
+    issue_example(tmp_path)
+    g = hwgen.load_graph(tmp_path / "mlp.json")
+    assert [t.shape for t in g.tensors] == [(64,), (64,), (10,), (1,)]
+    # fc2: 64 binary products (|dot| <= 64) plus a bias in -5..4 -> -69..68 -> int8
+    assert [t.dtype.name for t in g.tensors] == ["uint4", "bin", "int8", "uint4"]
+
+
+def test_save_load_roundtrip(tmp_path):
+    issue_example(tmp_path)
+    g = hwgen.load_graph(tmp_path / "mlp.json")
+    g.save(tmp_path / "copy")
+    g2 = hwgen.load_graph(tmp_path / "copy.json")
+    x = rng.integers(0, 16, (7, 64))
+    assert np.array_equal(hwgen.reference.run(g, x), hwgen.reference.run(g2, x))
+    assert g2.to_json()[0] == g.to_json()[0]
+
+
+def test_room_for_conv_pool(tmp_path):
+    g = ir.Graph("cnn", ir.Tensor((8, 8, 3), DType.parse("int4")), [
+        ir.Conv2d("c1", weight_dtype="tern", weights=rng.integers(-1, 2, (4, 3, 3, 3)),
+                  padding=1, pad_value=-1, pe=2, simd=9),
+        ir.MaxPool2d("p1", kernel=2),
+        ir.Conv2d("dw", weight_dtype="bin", weights=rng.choice([-1, 1], (4, 3, 3, 1)),
+                  groups=4, stride=2),
+        ir.GlobalSumPool("gp"),
+        ir.Dense("fc", weight_dtype="int2", weights=rng.integers(-2, 2, (3, 4))),
+        ir.ArgMax("top")])
+    assert [t.shape for t in g.tensors] == [(8, 8, 3), (8, 8, 4), (4, 4, 4), (1, 1, 4), (4,),
+                                            (3,), (1,)]
+    g.save(tmp_path / "cnn")
+    assert hwgen.load_graph(tmp_path / "cnn.json").to_json()[0] == g.to_json()[0]
+
+
+def _doc_with(mutate, tmp_path):
+    doc, arrays = issue_example(tmp_path)
+    mutate(doc, arrays)
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    return tmp_path / "bad.json"
+
+
+def _set(path, value):
+    def mutate(doc, arrays):
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return mutate
+
+
+def _array(key, value):
+    def mutate(doc, arrays):
+        arrays[key] = value
+    return mutate
+
+
+BAD = {
+    "format": (_set(["format"], "onnx"), "format must be 'hwgen-graph/1'"),
+    "unknown op": (_set(["layers", 1, "op"], "lstm"), "layer 'fc2' (lstm): unknown op 'lstm'"),
+    "unknown dtype": (_set(["input", "dtype"], "float16"), "input: unknown dtype 'float16'"),
+    "weight dtype": (_set(["layers", 0, "weight_dtype"], "int1"), "layer 'fc1' (dense): unknown"),
+    "pe": (_set(["layers", 0, "pe"], 5), "layer 'fc1' (dense): pe=5 must divide the 64 output"),
+    "simd": (_set(["layers", 1, "simd"], 3), "layer 'fc2' (dense): simd=3 must divide the 64 in"),
+    "pe zero": (_set(["layers", 0, "pe"], 0), "pe must be a positive integer"),
+    "weights out of range": (_array("fc1.w", np.full((64, 64), 2)),
+                             "weights has values outside bin"),
+    "float weights": (_array("fc2.w", np.ones((10, 64))), "weights must be an integer array"),
+    "weight shape": (_array("fc2.w", np.ones((10, 63), int)), "weights must have shape [10, 64]"),
+    "units": (_set(["layers", 1, "units"], 11), "units=11 but weights have 10 rows"),
+    "threshold count": (_array("fc1.t", np.zeros((64, 3), int)),
+                        "thresholds must have shape [64, 1]"),
+    "missing array": (_set(["layers", 0, "weights"], "nope"), "refers to array 'nope'"),
+    "extra field": (_set(["layers", 0, "colour"], "red"), "unknown field(s) colour"),
+    "activation op": (_set(["layers", 0, "activation", "op"], "relu"), "unknown activation op"),
+    "input shape": (_set(["input", "shape"], [63]), "weights must have shape [64, 63]"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_validation_errors(tmp_path, case):
+    mutate, message = BAD[case]
+    path = _doc_with(mutate, tmp_path)
+    with pytest.raises(hwgen.GraphError) as err:
+        hwgen.load_graph(path)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unsorted_thresholds():
+    with pytest.raises(hwgen.GraphError, match="sorted ascending per channel .channel 1"):
+        ir.Graph("g", ir.Tensor((4,), DType.parse("bin")), [
+            ir.Dense("fc", weight_dtype="bin", weights=np.ones((2, 4), int),
+                     activation=ir.Threshold("uint2", np.array([[0, 1, 2], [2, 1, 3]])))])
+
+
+def test_requant_errors():
+    w = np.ones((2, 4), int)
+    with pytest.raises(hwgen.GraphError, match="requant output must be intN or uintN"):
+        ir.Graph("g", ir.Tensor((4,), DType.parse("bin")), [
+            ir.Dense("fc", weight_dtype="bin", weights=w,
+                     activation=ir.Requant("bin", np.ones(2, int), np.ones(2, int)))])
+    with pytest.raises(hwgen.GraphError, match="requant s must be in 0..62"):
+        ir.Graph("g", ir.Tensor((4,), DType.parse("bin")), [
+            ir.Dense("fc", weight_dtype="bin", weights=w,
+                     activation=ir.Requant("int8", np.ones(2, int), np.array([1, -1])))])
+
+
+def test_conv_errors():
+    x = ir.Tensor((5, 5, 4), DType.parse("uint2"))
+    conv = ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 2), int), groups=2)
+    with pytest.raises(hwgen.GraphError, match="groups=2 not supported"):
+        conv.infer(x)
+    conv = ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 4), int), pad_value=-1,
+                     padding=1)
+    with pytest.raises(hwgen.GraphError, match="pad_value -1 is not a value of the input dtype"):
+        conv.infer(x)
+    conv = ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 7, 7, 4), int))
+    with pytest.raises(hwgen.GraphError, match="does not fit"):
+        conv.infer(x)
+
+
+def test_wide_raw_output_needs_activation():
+    # 64 * (-2**15) * (-2**23) = 2**44 needs 46 signed bits
+    with pytest.raises(hwgen.GraphError, match="raw accumulator output needs 46 bits"):
+        ir.Graph("g", ir.Tensor((64,), DType.parse("int16")), [
+            ir.Dense("fc", weight_dtype="int24", weights=np.full((2, 64), -(2**23)))])
+
+
+def test_malformed_files(tmp_path):
+    (tmp_path / "a.json").write_text("{not json")
+    with pytest.raises(hwgen.GraphError, match="not valid JSON"):
+        hwgen.load_graph(tmp_path / "a.json")
+    with pytest.raises(hwgen.GraphError, match="no such graph file"):
+        hwgen.load_graph(tmp_path / "missing.json")
+    issue_example(tmp_path)
+    (tmp_path / "mlp.npz").write_bytes(b"garbage")
+    with pytest.raises(hwgen.GraphError, match="not a readable npz"):
+        hwgen.load_graph(tmp_path / "mlp.json")
+
+
+def test_pickled_arrays_are_refused(tmp_path):
+    doc, arrays = issue_example(tmp_path)
+    arrays["fc1.w"] = np.array([object()] * 4, dtype=object)
+    np.savez(tmp_path / "mlp.npz", **arrays)
+    with pytest.raises(hwgen.GraphError, match="not a readable npz"):
+        hwgen.load_graph(tmp_path / "mlp.json")
