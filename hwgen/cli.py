@@ -42,8 +42,8 @@ def _print_build(result: BuildResult) -> None:
     for row in r["layers"]:
         fold = f"PE={row['pe']} SIMD={row['simd']}" if row["pe"] else ""
         acc = f"acc {row['acc_bits']} bits" if row["acc_bits"] else ""
-        _say(f"  {row['name']:<10} {row['op']:<8} {str(row['in_shape']):>8} {row['in_dtype']:<6}"
-             f" -> {str(row['out_shape']):<8} {row['out_dtype']:<6} {fold:<14} {acc:<13} "
+        _say(f"  {row['name']:<10} {row['op']:<8} {row['in_shape']!s:>8} {row['in_dtype']:<6}"
+             f" -> {row['out_shape']!s:<8} {row['out_dtype']:<6} {fold:<14} {acc:<13} "
              f"{row['cycles_per_frame']} cycles/frame")
     for port, key in (("s_axis", "input"), ("m_axis", "output")):
         io = r[key]

@@ -107,7 +107,7 @@ class Threshold:
         return 1 if dtype.kind == "bin" else dtype.max - dtype.min
 
     def check(self, where: str, channels: int) -> None:
-        self.dtype = DType.parse(self.dtype)
+        self.dtype = _parse_dtype(where, self.dtype)
         if self.dtype.bits > 8:
             raise GraphError(f"{where}: threshold output {self.dtype} has too many levels; "
                              "allowed: bin, tern, intK/uintK with K <= 8 (use requant for wider)")
@@ -134,7 +134,7 @@ class Requant:
     op: ClassVar[str] = "requant"
 
     def check(self, where: str, channels: int) -> None:
-        self.dtype = DType.parse(self.dtype)
+        self.dtype = _parse_dtype(where, self.dtype)
         if self.dtype.kind not in ("int", "uint"):
             raise GraphError(f"{where}: requant output must be intN or uintN, got {self.dtype}")
         self.m = _int_array(where, "requant m", self.m, (channels,))
@@ -162,9 +162,10 @@ def _activation_from_json(where: str, spec: dict, arrays: _Arrays) -> Activation
     spec = dict(spec)
     op = spec.pop("op", None)
     if op == "threshold":
-        act = Threshold(DType.parse(spec.pop("dtype", "bin")), arrays.get(where, spec, "thresholds"))
+        act = Threshold(_parse_dtype(where, spec.pop("dtype", "bin")),
+                        arrays.get(where, spec, "thresholds"))
     elif op == "requant":
-        act = Requant(DType.parse(spec.pop("dtype", None)), arrays.get(where, spec, "m"),
+        act = Requant(_parse_dtype(where, spec.pop("dtype", None)), arrays.get(where, spec, "m"),
                       arrays.get(where, spec, "s"))
     else:
         raise GraphError(f"{where}: unknown activation op {op!r}; allowed: threshold, requant")
@@ -217,7 +218,7 @@ class _Weighted(Layer):
 
     def _check_weights(self, x: Tensor, shape: tuple[int, ...]) -> None:
         where = self.where
-        self.weight_dtype = DType.parse(self.weight_dtype)
+        self.weight_dtype = _parse_dtype(where, self.weight_dtype)
         self.weights = _int_array(where, "weights", self.weights, shape)
         _check_in_dtype(where, "weights", self.weights, self.weight_dtype)
         if self.bias is not None:
@@ -503,7 +504,7 @@ class Graph:
         if not shape or any(d < 1 for d in shape):
             raise GraphError(f"input: shape must be a non-empty list of positive sizes, "
                              f"got {list(shape)}")
-        self.input = Tensor(shape, DType.parse(self.input.dtype))
+        self.input = Tensor(shape, _parse_dtype("input", self.input.dtype))
         if not self.layers:
             raise GraphError("graph: needs at least one layer")
         names = [layer.name for layer in self.layers]

@@ -14,6 +14,6 @@ def load(seed: int = 0, test_fraction: float = 0.25
     x = np.minimum(digits.data.astype(np.int64), 15)
     y = digits.target.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(x))
-    n_test = int(round(len(x) * test_fraction))
+    n_test = round(len(x) * test_fraction)
     test, train = order[:n_test], order[n_test:]
     return x[train], y[train], x[test], y[test]

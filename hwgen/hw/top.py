@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from amaranth import Module, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -81,7 +83,7 @@ class Accelerator(wiring.Component):
         chain = self.blocks()
         for k, block in enumerate(chain):
             m.submodules[f"b{k}_{type(block).__name__.lower()}"] = block
-        for a, b in zip(chain, chain[1:], strict=False):
+        for a, b in itertools.pairwise(chain):
             wiring.connect(m, a.o, b.i)
         first, last = chain[0].i, chain[-1].o
         m.d.comb += [

@@ -3,7 +3,7 @@ deeply and no sub-expression is emitted twice."""
 
 from __future__ import annotations
 
-from amaranth import Module, Shape, Signal, Value
+from amaranth import Module, Signal, Value
 
 __all__ = ["adder_tree"]
 

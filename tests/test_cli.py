@@ -1,0 +1,122 @@
+"""The hwgen command: build / sim / demo, errors and atomic output folders."""
+
+import json
+
+import numpy as np
+
+from hwgen import ir
+from hwgen.cli import main
+from hwgen.dtypes import DType
+
+
+def small_graph(tmp_path, name="net"):
+    rng = np.random.default_rng(0)
+    g = ir.Graph(name, ir.Tensor((12,), DType.parse("int4")), [
+        ir.Dense("fc1", weight_dtype="tern", weights=rng.integers(-1, 2, (8, 12)), pe=2, simd=4,
+                 activation=ir.Threshold("bin", rng.integers(-6, 6, (8, 1)))),
+        ir.Dense("fc2", weight_dtype="bin", weights=rng.choice([-1, 1], (4, 8)), pe=4, simd=8),
+        ir.ArgMax("top")])
+    return g.save(tmp_path / name)
+
+
+def test_build_writes_verilog_graph_and_reports(tmp_path, capsys):
+    graph = small_graph(tmp_path)
+    assert main(["build", str(graph), "--out", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["graph.json", "graph.npz", "net.v",
+                                                    "report.json", "report.md"]
+    assert "module net(" in (out / "net.v").read_text()
+    report = json.loads((out / "report.json").read_text())
+    # fc1: (8/2)*(12/4) = 12 cycles; fc2: (4/4)*(8/8) = 1; argmax over 4 elements, 4 per beat
+    assert [r["cycles_per_frame"] for r in report["layers"]] == [12, 1, 1]
+    assert report["cycles_per_frame"] == 12 and report["bottleneck"] == "fc1"
+    w = ir.load_graph(graph).layers[0].weights
+    lo = min(sum(min(v * -8, v * 7) for v in row) for row in w)
+    hi = max(sum(max(v * -8, v * 7) for v in row) for row in w)
+    bits = next(b for b in range(2, 64) if -(2 ** (b - 1)) <= lo and hi < 2 ** (b - 1))
+    assert report["layers"][0]["acc_bits"] == bits
+    assert report["input"] == {"shape": [12], "dtype": "int4", "elements_per_beat": 4,
+                               "bits_per_element": 4, "beats_per_frame": 3, "tdata_bits": 16}
+    assert report["output"]["tdata_bits"] == 8
+    assert "| fc1 | dense |" in (out / "report.md").read_text()
+    assert "cycles per frame: 12 (bottleneck fc1)" in capsys.readouterr().out
+
+
+def test_build_error_is_one_line_and_writes_nothing(tmp_path, capsys):
+    graph = small_graph(tmp_path)
+    doc = json.loads(graph.read_text())
+    doc["layers"][0]["pe"] = 3
+    graph.write_text(json.dumps(doc))
+    assert main(["build", str(graph), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("hwgen: error: layer 'fc1' (dense): pe=3 must divide the 8 output channels")
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_build_replaces_a_build_but_not_a_foreign_folder(tmp_path, capsys):
+    graph = small_graph(tmp_path)
+    out = tmp_path / "out"
+    assert main(["build", str(graph), "--out", str(out)]) == 0
+    (out / "stale.txt").write_text("from an earlier build")
+    assert main(["build", str(graph), "--out", str(out)]) == 0
+    assert not (out / "stale.txt").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    assert main(["build", str(graph), "--out", str(mine)]) == 2
+    assert "is not a hwgen build folder" in capsys.readouterr().err
+    assert (mine / "thesis.tex").read_text() == "precious"
+
+
+def test_unknown_source(tmp_path, capsys):
+    assert main(["build", "no-such-model", "--out", str(tmp_path / "o")]) == 2
+    assert "neither a graph file" in capsys.readouterr().err
+
+
+def test_sim_passes_and_writes_sim_json(tmp_path, capsys):
+    graph = small_graph(tmp_path)
+    main(["build", str(graph), "--out", str(tmp_path / "out")])
+    assert main(["sim", str(tmp_path / "out"), "--frames", "8", "--seed", "3"]) == 0
+    sim = json.loads((tmp_path / "out" / "sim.json").read_text())
+    assert sim["mismatches"] == 0 and sim["frames"] == 8
+    assert sim["cycles_per_frame"] == 12 == sim["expected_cycles_per_frame"]
+    assert "bit-exact" in capsys.readouterr().out
+
+
+def test_sim_reports_the_first_mismatch(tmp_path, capsys):
+    """The checker can fail: flip a weight in the graph the RTL was built from."""
+    graph = small_graph(tmp_path)
+    main(["build", str(graph), "--out", str(tmp_path / "out")])
+    g = ir.load_graph(tmp_path / "out" / "graph.json")
+    g.layers[1].weights[2] *= -1
+    g.validate()
+    g.save(tmp_path / "out" / "graph.json")
+    capsys.readouterr()
+    assert main(["sim", str(tmp_path / "out"), "--frames", "30"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCHES" in out and "first mismatch: phase stalls, frame" in out
+
+
+def test_sim_inputs_npz_and_bad_folder(tmp_path, capsys):
+    graph = small_graph(tmp_path)
+    main(["build", str(graph), "--out", str(tmp_path / "out")])
+    x = np.random.default_rng(1).integers(-8, 8, (5, 12))
+    np.savez(tmp_path / "in.npz", x=x)
+    assert main(["sim", str(tmp_path / "out"), "--inputs", str(tmp_path / "in.npz")]) == 0
+    assert json.loads((tmp_path / "out" / "sim.json").read_text())["frames"] == 5
+    np.savez(tmp_path / "bad.npz", x=x + 8)
+    assert main(["sim", str(tmp_path / "out"), "--inputs", str(tmp_path / "bad.npz")]) == 2
+    assert "input: values outside int4" in capsys.readouterr().err
+    assert main(["sim", str(tmp_path)]) == 2
+    assert "not a hwgen build folder" in capsys.readouterr().err
+
+
+def test_demo_end_to_end(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--frames", "100"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.strip().startswith("accuracy")]
+    assert len(lines) == 3
+    assert len({line.split()[-2] for line in lines}) == 1  # three equal accuracies
+    assert "torch == reference == RTL: 100/100" in out
+    assert "cycles per frame (simulated): 32.0 (formula 32)" in out
