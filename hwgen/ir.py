@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -542,7 +543,7 @@ class Graph:
         doc, arrays = self.to_json()
         json_path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(npz_path, lambda f: np.savez_compressed(f, **arrays))
-        _atomic_write(json_path, lambda f: f.write(json.dumps(doc, indent=1).encode() + b"\n"))
+        _atomic_write(json_path, lambda f: f.write(_dumps(doc).encode() + b"\n"))
         return json_path
 
     @classmethod
@@ -570,6 +571,13 @@ class Graph:
         store = _Arrays(arrays, source)
         layers = [_layer_from_json(i, spec, store) for i, spec in enumerate(layers_spec)]
         return cls(str(name), Tensor(tuple(shape), dtype), layers)
+
+
+def _dumps(doc: dict) -> str:
+    """JSON with one key per line but short lists of numbers kept on one line."""
+    text = json.dumps(doc, indent=1)
+    return re.sub(r"\[\s+([-\d.,\s]*?)\s+\]",
+                  lambda m: "[" + ", ".join(v.strip() for v in m[1].split(",")) + "]", text)
 
 
 def _paths(path: str | os.PathLike) -> tuple[Path, Path]:

@@ -13,26 +13,27 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import RisingEdge
 
 
-class Clocked:
-    """A clock and its period, to turn simulation time into cycle numbers."""
+class AxisPort:
+    """The ``<prefix>_tdata/tvalid/tready`` signals of a DUT and the clock they run on."""
 
-    def __init__(self, clk: SimHandleBase, period_ns: int):
+    def __init__(self, dut, prefix: str, clk: SimHandleBase, period_ns: int):
         self.clk, self.period_ns = clk, period_ns
+        self.tdata = getattr(dut, f"{prefix}_tdata")
+        self.tvalid = getattr(dut, f"{prefix}_tvalid")
+        self.tready = getattr(dut, f"{prefix}_tready")
 
     def cycle(self) -> int:
+        """The current clock cycle, from simulation time."""
         return int(get_sim_time(unit="ns") // self.period_ns)
 
 
-class AxisSource(Clocked):
+class AxisSource(AxisPort):
     """Drives ``<prefix>_tdata/tvalid`` and watches ``tready``; idles before a beat with
     probability ``p_idle`` (random tvalid gaps)."""
 
     def __init__(self, dut, prefix: str, clk, period_ns: int, *, rng: random.Random,
                  p_idle: float = 0.0):
-        super().__init__(clk, period_ns)
-        self.tdata = getattr(dut, f"{prefix}_tdata")
-        self.tvalid = getattr(dut, f"{prefix}_tvalid")
-        self.tready = getattr(dut, f"{prefix}_tready")
+        super().__init__(dut, prefix, clk, period_ns)
         self.rng, self.p_idle = rng, p_idle
         self.cycles: list[int] = []  # handshake cycle of every beat sent
         self.tvalid.value = 0
@@ -51,16 +52,13 @@ class AxisSource(Clocked):
         self.tvalid.value = 0
 
 
-class AxisSink(Clocked):
+class AxisSink(AxisPort):
     """Drives ``<prefix>_tready`` low with probability ``p_stall`` per cycle and collects
     beats (as Python ints of any width)."""
 
     def __init__(self, dut, prefix: str, clk, period_ns: int, *, rng: random.Random,
                  p_stall: float = 0.0):
-        super().__init__(clk, period_ns)
-        self.tdata = getattr(dut, f"{prefix}_tdata")
-        self.tvalid = getattr(dut, f"{prefix}_tvalid")
-        self.tready = getattr(dut, f"{prefix}_tready")
+        super().__init__(dut, prefix, clk, period_ns)
         self.rng, self.p_stall = rng, p_stall
         self.beats: list[int] = []
         self.cycles: list[int] = []
