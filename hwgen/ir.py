@@ -315,7 +315,7 @@ class Conv2d(_Weighted):
             raise GraphError(f"{where}: input must be (H, W, C), got {list(x.shape)}")
         h, w, c = x.shape
         self.groups = _positive(where, "groups", self.groups)
-        if self.weights.ndim != 4:
+        if np.ndim(self.weights) != 4:
             raise GraphError(f"{where}: weights must be (out_ch, kh, kw, in_ch/groups), got "
                              f"shape {list(np.shape(self.weights))}")
         out_ch = int(self.weights.shape[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from amaranth import Module, Value
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import ArgMax, Dense, Requant, Threshold
@@ -15,7 +15,7 @@ from .dwc import WidthConverter
 from .fifo import StreamFIFO
 from .mvu import MVU
 from .requant import Requantizer
-from .streams import element_shape, vector_stream
+from .streams import element_shape
 from .threshold import ThresholdUnit
 
 __all__ = ["Accelerator", "layer_blocks"]
@@ -68,14 +68,12 @@ class Accelerator(wiring.Component):
             if lp.in_elems != elems:
                 chain.append(WidthConverter(shape, elems, lp.in_elems))
             if k > 0:
-                depth = max(2, lp.in_packing.beats)
-                chain.append(StreamFIFO(vector_stream(shape, lp.in_elems).members["payload"]
-                                        .shape, depth))
+                chain.append(StreamFIFO(data.ArrayLayout(shape, lp.in_elems),
+                                        max(2, lp.in_packing.beats)))
             chain.extend(layer_blocks(lp))
             elems = lp.out_elems
         last = self.plan.layers[-1]
-        chain.append(StreamFIFO(vector_stream(element_shape(last.y.dtype), last.out_elems)
-                                .members["payload"].shape, 2))
+        chain.append(StreamFIFO(data.ArrayLayout(element_shape(last.y.dtype), last.out_elems), 2))
         return chain
 
     def elaborate(self, platform) -> Module:
