@@ -19,6 +19,7 @@ __all__ = [
     "bits_unsigned",
     "mvu_cycles",
     "signed_bits",
+    "window_cycles",
 ]
 
 
@@ -85,3 +86,13 @@ def mvu_cycles(rows: int, cols: int, pe: int, simd: int, pixels: int = 1) -> int
 def argmax_cycles(elements: int, per_beat: int) -> int:
     """Cycles per frame of label select: one input beat per cycle."""
     return elements // per_beat
+
+
+def window_cycles(height: int, width: int, channels: int, elems: int, kernel: tuple[int, int],
+                  stride: tuple[int, int], padding: tuple[int, int]) -> int:
+    """Cycles per frame of a sliding-window generator: the larger of writing the padded
+    image and reading every window, ``elems`` channels per cycle."""
+    hp, wp = height + 2 * padding[0], width + 2 * padding[1]
+    oh, ow = (hp - kernel[0]) // stride[0] + 1, (wp - kernel[1]) // stride[1] + 1
+    groups = channels // elems
+    return max(hp * wp * groups, oh * ow * kernel[0] * kernel[1] * groups)

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .formulas import argmax_cycles, mvu_cycles
-from .ir import ArgMax, Dense, Graph, GraphError, Layer, Tensor
+from .formulas import argmax_cycles, mvu_cycles, window_cycles
+from .ir import (
+    ArgMax,
+    Conv2d,
+    Dense,
+    GlobalSumPool,
+    Graph,
+    GraphError,
+    Layer,
+    MaxPool2d,
+    Tensor,
+)
 from .packing import StreamPacking
 
-__all__ = ["LayerPlan", "Plan", "plan"]
+__all__ = ["LayerPlan", "Plan", "needs_window", "plan"]
 
-SUPPORTED = "dense, argmax"
+SUPPORTED = "dense, conv2d (groups=1), maxpool2d, global_sum_pool, argmax"
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,7 @@ class LayerPlan:
     out_elems: int  # elements per output beat
     cycles: int  # cycles per frame, pipeline full
     acc_bits: int | None  # accumulator width (dense/conv)
+    fifo_depth: int  # beats buffered in front of the layer (one frame, or one image row)
 
     @property
     def in_packing(self) -> StreamPacking:
@@ -59,21 +70,54 @@ class Plan:
         return self.layers[-1].out_packing
 
 
+def needs_window(layer: Conv2d) -> bool:
+    """1x1 convolutions with stride 1 and no padding read pixels directly, without a window
+    buffer."""
+    return layer.kernel != (1, 1) or layer.stride != (1, 1) or layer.padding != (0, 0)
+
+
+def _layer_plan(layer: Layer, x: Tensor, y: Tensor, upstream: int | None) -> LayerPlan:
+    if isinstance(layer, Dense):
+        return LayerPlan(layer, x, y, layer.simd, layer.pe,
+                         mvu_cycles(layer.units, x.size, layer.pe, layer.simd),
+                         layer.bounds.out_bits, max(2, x.size // layer.simd))
+    if isinstance(layer, Conv2d):
+        h, w, c = x.shape
+        if layer.groups != 1:
+            raise GraphError(f"{layer.where}: depthwise conv has no hardware yet; hardware "
+                             f"supports {SUPPORTED}")
+        if c % layer.simd:
+            raise GraphError(f"{layer.where}: simd={layer.simd} must divide the {c} input "
+                             "channels (windows stream channel-wise)")
+        kh, kw = layer.kernel
+        cycles = mvu_cycles(layer.channels, kh * kw * c, layer.pe, layer.simd,
+                            pixels=y.shape[0] * y.shape[1])
+        if needs_window(layer):
+            cycles = max(cycles, window_cycles(h, w, c, layer.simd, layer.kernel, layer.stride,
+                                               layer.padding))
+        return LayerPlan(layer, x, y, layer.simd, layer.pe, cycles, layer.bounds.out_bits,
+                         max(2, w * c // layer.simd))
+    if isinstance(layer, MaxPool2d | GlobalSumPool):
+        h, w, c = x.shape
+        elems = upstream if upstream is not None and c % upstream == 0 else c
+        if isinstance(layer, MaxPool2d):
+            cycles = window_cycles(h, w, c, elems, layer.kernel, layer.stride, (0, 0))
+        else:
+            cycles = h * w * c // elems
+        return LayerPlan(layer, x, y, elems, elems, cycles, None, max(2, w * c // elems))
+    if isinstance(layer, ArgMax):
+        per_beat = upstream if upstream is not None else x.size
+        return LayerPlan(layer, x, y, per_beat, 1, argmax_cycles(x.size, per_beat), None,
+                         max(2, x.size // per_beat))
+    raise GraphError(f"{layer.where}: no hardware for this op yet; hardware supports "
+                     f"{SUPPORTED}")
+
+
 def plan(graph: Graph) -> Plan:
     """The hardware plan of a validated graph; unsupported layers raise GraphError."""
     layers = []
     upstream = None
     for layer, x, y in graph.layer_io():
-        if isinstance(layer, Dense):
-            lp = LayerPlan(layer, x, y, layer.simd, layer.pe,
-                           mvu_cycles(layer.units, x.size, layer.pe, layer.simd),
-                           layer.bounds.out_bits)
-        elif isinstance(layer, ArgMax):
-            per_beat = upstream if upstream is not None else x.size
-            lp = LayerPlan(layer, x, y, per_beat, 1, argmax_cycles(x.size, per_beat), None)
-        else:
-            raise GraphError(f"{layer.where}: no hardware for this op yet; hardware supports "
-                             f"{SUPPORTED}")
-        layers.append(lp)
-        upstream = lp.out_elems
+        layers.append(_layer_plan(layer, x, y, upstream))
+        upstream = layers[-1].out_elems
     return Plan(graph, layers)

@@ -8,33 +8,53 @@ from amaranth import Module, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..ir import ArgMax, Dense, Requant, Threshold
-from ..plan import LayerPlan, Plan, plan
+from ..ir import ArgMax, Conv2d, Dense, GlobalSumPool, MaxPool2d, Requant, Threshold
+from ..plan import LayerPlan, Plan, needs_window, plan
 from .argmax import LabelSelect
 from .dwc import WidthConverter
 from .fifo import StreamFIFO
 from .mvu import MVU
+from .pool import ChannelReduce
 from .requant import Requantizer
 from .streams import element_shape
+from .swg import SlidingWindow
 from .threshold import ThresholdUnit
 
 __all__ = ["Accelerator", "layer_blocks"]
 
 
+def _window(lp: LayerPlan, kernel, stride, padding, pad_value: int) -> SlidingWindow:
+    return SlidingWindow(lp.x.shape, lp.in_elems, kernel, stride, padding,
+                         int(lp.x.dtype.encode(pad_value)), element_shape(lp.x.dtype))
+
+
 def layer_blocks(lp: LayerPlan) -> list[wiring.Component]:
     """The chain of stream blocks that computes one layer."""
     layer = lp.layer
-    if isinstance(layer, Dense):
-        mvu = MVU(layer.weights, lp.x.dtype, layer.weight_dtype, pe=layer.pe, simd=layer.simd,
-                  bias=layer.bias)
+    if isinstance(layer, Dense | Conv2d):
+        blocks: list[wiring.Component] = []
+        if isinstance(layer, Conv2d) and needs_window(layer):
+            blocks.append(_window(lp, layer.kernel, layer.stride, layer.padding,
+                                  layer.pad_value))
+        blocks.append(MVU(layer.weights.reshape(layer.channels, -1), lp.x.dtype,
+                          layer.weight_dtype, pe=layer.pe, simd=layer.simd, bias=layer.bias))
         act = layer.activation
         if isinstance(act, Threshold):
-            return [mvu, ThresholdUnit(act.thresholds, act.dtype, pe=layer.pe,
-                                       acc_range=layer.bounds.out)]
-        if isinstance(act, Requant):
-            return [mvu, Requantizer(act.m, act.s, act.dtype, pe=layer.pe,
-                                     acc_range=layer.bounds.out)]
-        return [mvu]
+            blocks.append(ThresholdUnit(act.thresholds, act.dtype, pe=layer.pe,
+                                        acc_range=layer.bounds.out))
+        elif isinstance(act, Requant):
+            blocks.append(Requantizer(act.m, act.s, act.dtype, pe=layer.pe,
+                                      acc_range=layer.bounds.out))
+        return blocks
+    if isinstance(layer, MaxPool2d):
+        shape = element_shape(lp.x.dtype)
+        return [_window(lp, layer.kernel, layer.stride, (0, 0), 0),
+                ChannelReduce("max", layer.kernel[0] * layer.kernel[1], lp.x.shape[2],
+                              lp.in_elems, shape, shape)]
+    if isinstance(layer, GlobalSumPool):
+        h, w, c = lp.x.shape
+        return [ChannelReduce("sum", h * w, c, lp.in_elems, element_shape(lp.x.dtype),
+                              element_shape(lp.y.dtype))]
     if isinstance(layer, ArgMax):
         return [LabelSelect(lp.x.size, lp.in_elems, element_shape(lp.x.dtype))]
     raise AssertionError(f"plan() admitted {layer.where}")  # pragma: no cover
@@ -68,8 +88,7 @@ class Accelerator(wiring.Component):
             if lp.in_elems != elems:
                 chain.append(WidthConverter(shape, elems, lp.in_elems))
             if k > 0:
-                chain.append(StreamFIFO(data.ArrayLayout(shape, lp.in_elems),
-                                        max(2, lp.in_packing.beats)))
+                chain.append(StreamFIFO(data.ArrayLayout(shape, lp.in_elems), lp.fifo_depth))
             chain.extend(layer_blocks(lp))
             elems = lp.out_elems
         last = self.plan.layers[-1]

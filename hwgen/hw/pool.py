@@ -1,0 +1,68 @@
+"""Pooling: per-channel reduction of ``count`` consecutive positions of a stream.
+
+The input carries, for each output pixel, ``count`` positions of C channels,
+``elems`` per beat: max pooling reduces the windows of a sliding-window
+generator (count = kh*kw), global sum pooling the pixels of an image
+(count = H*W). A running value per channel group lives in a small memory; the
+output beat of a group leaves with its last position, so the block never stalls
+its input.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Shape, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .streams import vector_stream
+
+__all__ = ["ChannelReduce"]
+
+
+class ChannelReduce(wiring.Component):
+    """``op`` = "max" or "sum" over ``count`` positions of ``channels`` channels.
+
+    Members: ``i`` (In, ``elems`` x ``in_shape``), ``o`` (Out, ``elems`` x ``out_shape``).
+    """
+
+    def __init__(self, op: str, count: int, channels: int, elems: int, in_shape: Shape,
+                 out_shape: Shape):
+        if op not in ("max", "sum"):
+            raise ValueError(f"op must be max or sum, got {op!r}")
+        if channels % elems:
+            raise ValueError(f"elems={elems} must divide {channels} channels")
+        self.op, self.count, self.groups, self.elems = op, count, channels // elems, elems
+        self.in_shape, self.out_shape = Shape.cast(in_shape), Shape.cast(out_shape)
+        super().__init__({"i": In(vector_stream(self.in_shape, elems)),
+                          "o": Out(vector_stream(self.out_shape, elems))})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        layout = data.ArrayLayout(self.out_shape, self.elems)
+        m.submodules.partial = partial = Memory(shape=layout.size, depth=self.groups, init=[])
+        rd, wr = partial.read_port(domain="comb"), partial.write_port()
+        group, pos = Signal(range(self.groups)), Signal(range(self.count))
+        held = layout(rd.data)
+        merged = Signal(layout)
+        for k in range(self.elems):
+            x, acc = self.i.payload[k], held[k]
+            combined = Mux(x > acc, x, acc) if self.op == "max" else acc + x
+            m.d.comb += merged[k].eq(Mux(pos == 0, x, combined))
+
+        en = Signal()
+        take = Signal()
+        m.d.comb += [
+            en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en),
+            take.eq(en & self.i.valid),
+            rd.addr.eq(group), wr.addr.eq(group), wr.data.eq(merged), wr.en.eq(take),
+        ]
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(self.i.valid & (pos == self.count - 1))
+        with m.If(take):
+            m.d.sync += self.o.payload.eq(merged)
+            with m.If(group == self.groups - 1):
+                m.d.sync += [group.eq(0), pos.eq(Mux(pos == self.count - 1, 0, pos + 1))]
+            with m.Else():
+                m.d.sync += group.eq(group + 1)
+        return m
