@@ -19,6 +19,7 @@ def run_stream(dut, beats: list[int], n_out: int, *, p_in: float = 0.0, p_out: f
     out: list[int] = []
     cycles: list[int] = []
     i_payload, o_payload = Value.cast(dut.i.payload), Value.cast(dut.o.payload)
+    sent = []
 
     async def source(ctx):
         for beat in beats:
@@ -28,10 +29,11 @@ def run_stream(dut, beats: list[int], n_out: int, *, p_in: float = 0.0, p_out: f
             ctx.set(dut.i.valid, 1)
             await ctx.tick().until(dut.i.ready)
             ctx.set(dut.i.valid, 0)
+        sent.append(True)
 
     async def sink(ctx):
         cycle = 0
-        while len(out) < n_out:
+        while len(out) < n_out or not sent:
             ready = rng.random() >= p_out
             ctx.set(dut.o.ready, ready)
             _, _, valid, payload = await ctx.tick().sample(dut.o.valid, o_payload)
