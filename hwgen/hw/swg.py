@@ -1,13 +1,16 @@
 """Sliding-window generator: a pixel stream (NHWC) to the stream of conv/pool windows.
 
-A line buffer holds ``kh + stride`` rows of the padded image (never the whole
-image): a writer fills row slots from the input (padding positions get the pad
-code without consuming input), a reader emits, for each output pixel, its
+A line buffer holds a few rows of the padded image (never the whole image of a
+real size): a writer fills row slots from the input (padding positions get the
+pad code without consuming input), a reader emits, for each output pixel, its
 window in (ky, kx, channel) order, ``elems`` channels per beat, which is the
 order of flattened conv weights (out, kh, kw, in). A signed counter of rows
 written ahead of the reader's first needed row lets both run concurrently
 across frame boundaries: the writer waits for a free slot, the reader for its
-``kh`` rows.
+``kh`` rows. There are ``kh + max(stride, kh + unused)`` slots (``unused``: the
+bottom rows no window covers): ``kh + stride`` suffice within a frame, the rest
+let the next frame's first rows arrive while the last windows are still read,
+so frames follow each other without a gap.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ class SlidingWindow(wiring.Component):
         self.hp, self.wp = h + 2 * padding[0], w + 2 * padding[1]
         self.oh = (self.hp - kernel[0]) // stride[0] + 1
         self.ow = (self.wp - kernel[1]) // stride[1] + 1
-        self.slots = kernel[0] + stride[0]
+        unused = self.hp - ((self.oh - 1) * stride[0] + kernel[0])
+        self.slots = kernel[0] + max(stride[0], kernel[0] + unused)
         super().__init__({"i": In(vector_stream(self.elem_shape, elems)),
                           "o": Out(vector_stream(self.elem_shape, elems))})
 
