@@ -24,7 +24,7 @@ from .packing import StreamPacking
 
 __all__ = ["LayerPlan", "Plan", "needs_window", "plan"]
 
-SUPPORTED = "dense, conv2d (groups=1), maxpool2d, global_sum_pool, argmax"
+SUPPORTED = "dense, conv2d (standard and depthwise), maxpool2d, global_sum_pool, argmax"
 
 
 @dataclass(frozen=True)
@@ -83,20 +83,26 @@ def _layer_plan(layer: Layer, x: Tensor, y: Tensor, upstream: int | None) -> Lay
                          layer.bounds.out_bits, max(2, x.size // layer.simd))
     if isinstance(layer, Conv2d):
         h, w, c = x.shape
-        if layer.groups != 1:
-            raise GraphError(f"{layer.where}: depthwise conv has no hardware yet; hardware "
-                             f"supports {SUPPORTED}")
-        if c % layer.simd:
-            raise GraphError(f"{layer.where}: simd={layer.simd} must divide the {c} input "
-                             "channels (windows stream channel-wise)")
         kh, kw = layer.kernel
-        cycles = mvu_cycles(layer.channels, kh * kw * c, layer.pe, layer.simd,
-                            pixels=y.shape[0] * y.shape[1])
+        pixels = y.shape[0] * y.shape[1]
+        if layer.groups > 1:  # depthwise: PE channels at once, one kernel position a cycle
+            if layer.simd != 1:
+                raise GraphError(f"{layer.where}: depthwise hardware takes one kernel position "
+                                 f"per cycle; simd must be 1, got {layer.simd}")
+            elems = layer.pe
+            cycles = mvu_cycles(c, kh * kw, layer.pe, 1, pixels=pixels)
+        else:
+            if c % layer.simd:
+                raise GraphError(f"{layer.where}: simd={layer.simd} must divide the {c} input "
+                                 "channels (windows stream channel-wise)")
+            elems = layer.simd
+            cycles = mvu_cycles(layer.channels, kh * kw * c, layer.pe, layer.simd,
+                                pixels=pixels)
         if needs_window(layer):
-            cycles = max(cycles, window_cycles(h, w, c, layer.simd, layer.kernel, layer.stride,
+            cycles = max(cycles, window_cycles(h, w, c, elems, layer.kernel, layer.stride,
                                                layer.padding))
-        return LayerPlan(layer, x, y, layer.simd, layer.pe, cycles, layer.bounds.out_bits,
-                         max(2, w * c // layer.simd))
+        return LayerPlan(layer, x, y, elems, layer.pe, cycles, layer.bounds.out_bits,
+                         max(2, w * c // elems))
     if isinstance(layer, MaxPool2d | GlobalSumPool):
         h, w, c = x.shape
         elems = upstream if upstream is not None and c % upstream == 0 else c

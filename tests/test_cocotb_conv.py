@@ -32,6 +32,9 @@ CONVS = {  # shape, kernel, stride, padding, pad value, in, weights, out ch, pe,
     "2x3-mixed-stride": ((5, 6, 2), (2, 3), (1, 2), (1, 0), 3, "uint8", "int8", 3, 3, 2,
                          "none"),
     "1x1-stride2-window": ((5, 4, 3), 1, 2, 0, 1, "bin", "bin", 2, 1, 3, "none"),
+    "depthwise-bin-pad-plus1": ((5, 6, 4), 3, 1, 1, 1, "bin", "bin", "dw", 2, 1, "threshold"),
+    "depthwise-int4-stride2": ((7, 6, 6), 3, 2, 1, 0, "int4", "int3", "dw", 3, 1, "requant"),
+    "depthwise-tern-pe1": ((4, 5, 2), 3, 1, 0, 0, "uint2", "tern", "dw", 1, 1, "none"),
 }
 
 
@@ -41,10 +44,12 @@ def test_conv_layer(tmp_path, case):
     rng = np.random.default_rng(len(case))
     in_dt, w_dt = DType.parse(in_name), DType.parse(w_name)
     k = (k, k) if isinstance(k, int) else k
-    w = values(w_dt, (oc, *k, shape[2]), rng)
+    groups = shape[2] if oc == "dw" else 1
+    oc = shape[2] if oc == "dw" else oc
+    w = values(w_dt, (oc, *k, shape[2] // groups), rng)
     w[0], w[1] = w_dt.max, w_dt.min
     conv = ir.Conv2d("conv", weight_dtype=w_dt, weights=w, stride=s, padding=p, pad_value=pad,
-                     pe=pe, simd=simd, bias=rng.integers(-3, 4, oc))
+                     groups=groups, pe=pe, simd=simd, bias=rng.integers(-3, 4, oc))
     graph = ir.Graph("conv", ir.Tensor(shape, in_dt), [conv])
     lo, hi = conv.bounds.out
     if act == "threshold":
@@ -82,15 +87,18 @@ def test_binary_maxpool_and_global_sum(tmp_path):
 
 
 def cnn(rng):
-    """VGG-style: conv, pool, conv doubling channels, pool, dense; binary, 2-bit activations."""
+    """VGG-style conv, pool; a MobileNet-style depthwise + pointwise block doubling channels;
+    pool, dense; binary weights, 1- and 2-bit activations."""
     return ir.Graph("cnn", ir.Tensor((8, 8, 1), DType.parse("uint4")), [
         ir.Conv2d("c1", weight_dtype="bin", weights=rng.choice([-1, 1], (8, 3, 3, 1)),
                   padding=1, pe=2, simd=1, activation=ir.Threshold(
                       "uint2", np.sort(rng.integers(-40, 40, (8, 3)), axis=1))),
         ir.MaxPool2d("p1", kernel=2),
-        ir.Conv2d("c2", weight_dtype="bin", weights=rng.choice([-1, 1], (16, 3, 3, 8)),
-                  padding=1, pe=4, simd=8, activation=ir.Threshold(
-                      "bin", rng.integers(-20, 20, (16, 1)))),
+        ir.Conv2d("dw", weight_dtype="bin", weights=rng.choice([-1, 1], (8, 3, 3, 1)),
+                  groups=8, padding=1, pe=4, simd=1, activation=ir.Threshold(
+                      "uint2", np.sort(rng.integers(-9, 9, (8, 3)), axis=1))),
+        ir.Conv2d("pw", weight_dtype="bin", weights=rng.choice([-1, 1], (16, 1, 1, 8)),
+                  pe=4, simd=8, activation=ir.Threshold("bin", rng.integers(-9, 9, (16, 1)))),
         ir.MaxPool2d("p2", kernel=2),
         ir.Dense("fc", weight_dtype="bin", weights=rng.choice([-1, 1], (10, 64)), pe=2,
                  simd=16),

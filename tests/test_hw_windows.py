@@ -10,6 +10,7 @@ from hwgen.formulas import window_cycles
 from hwgen.hw.pool import ChannelReduce
 from hwgen.hw.streams import element_shape
 from hwgen.hw.swg import SlidingWindow
+from hwgen.hw.vvu import VVU
 from hwgen.packing import pack, unpack
 
 from .amaranth_stream import run_stream
@@ -63,3 +64,25 @@ def test_channel_reduce(op, count, channels, elems):
                         p_in=0.3, p_out=0.3, seed=1)
     got = out_dt.decode(unpack(out, out_dt.bits, elems)).reshape(6, channels)
     assert np.array_equal(got, x.max(axis=1) if op == "max" else x.sum(axis=1))
+
+
+@pytest.mark.parametrize("in_name,w_name,pe", [("int4", "int3", 2), ("bin", "tern", 4),
+                                               ("uint2", "bin", 1)])
+def test_vvu_depthwise(in_name, w_name, pe):
+    rng = np.random.default_rng(pe)
+    in_dt, w_dt = DType.parse(in_name), DType.parse(w_name)
+    channels, positions = 4, 9
+
+    def draw(dt, shape):
+        return (rng.choice([-1, 1], shape) if dt.kind == "bin"
+                else rng.integers(dt.min, dt.max + 1, shape))
+
+    w, bias = draw(w_dt, (channels, positions)), rng.integers(-5, 6, channels)
+    x = draw(in_dt, (5, positions, channels))  # (pixel, kernel position, channel)
+    x[0], x[1] = in_dt.min, in_dt.max
+    dut = VVU(w.reshape(channels, 3, 3, 1), in_dt, w_dt, pe=pe, bias=bias)
+    out, _ = run_stream(dut, pack(in_dt.encode(x), in_dt.bits, pe), 5 * channels // pe,
+                        p_in=0.3, p_out=0.3)
+    out_dt = DType("int", dut.acc_bits)
+    got = out_dt.decode(unpack(out, out_dt.bits, pe)).reshape(5, channels)
+    assert np.array_equal(got, np.einsum("pkc,ck->pc", x, w) + bias)

@@ -11,7 +11,7 @@ from ..formulas import signed_bits
 from .streams import element_shape
 from .tree import adder_tree
 
-__all__ = ["DotPE", "product_bounds"]
+__all__ = ["DotPE", "product", "product_bounds"]
 
 
 def product_bounds(a: DType, w: DType) -> tuple[int, int]:
@@ -20,7 +20,7 @@ def product_bounds(a: DType, w: DType) -> tuple[int, int]:
     return min(corners), max(corners)
 
 
-def _times(x: Value, w: Value, w_dtype: DType) -> Value:
+def times(x: Value, w: Value, w_dtype: DType) -> Value:
     """x times the weight carried by code ``w``: add/sub for bin and tern, else a multiplier."""
     if w_dtype.kind == "bin":
         return Mux(w, x, -x)
@@ -29,9 +29,16 @@ def _times(x: Value, w: Value, w_dtype: DType) -> Value:
     return x * w
 
 
-def _value(code: Value, dtype: DType) -> Value:
+def value_of(code: Value, dtype: DType) -> Value:
     """The signed value of a bin code (others already carry their value)."""
     return Mux(code, 1, -1) if dtype.kind == "bin" else code
+
+
+def product(a: Value, a_dtype: DType, w: Value, w_dtype: DType) -> Value:
+    """The product of codes ``a`` and ``w``; a binary or ternary side becomes add/sub."""
+    if w_dtype.kind in ("bin", "tern") or a_dtype.kind not in ("bin", "tern"):
+        return times(value_of(a, a_dtype), w, w_dtype)
+    return times(value_of(w, w_dtype), a, a_dtype)
 
 
 class DotPE(wiring.Component):
@@ -54,14 +61,9 @@ class DotPE(wiring.Component):
         m = Module()
         terms = []
         for k in range(self.simd):
-            a, w = self.a[k], self.w[k]
-            if self.w_dtype.kind in ("bin", "tern") or self.in_dtype.kind not in ("bin", "tern"):
-                product = _times(_value(a, self.in_dtype), w, self.w_dtype)
-            else:  # binary/ternary input against wide weights: add/sub the weight instead
-                product = _times(_value(w, self.w_dtype), a, self.in_dtype)
             term = Signal(signed(signed_bits(*product_bounds(self.in_dtype, self.w_dtype))),
                           name=f"prod{k}")
-            m.d.comb += term.eq(product)
+            m.d.comb += term.eq(product(self.a[k], self.in_dtype, self.w[k], self.w_dtype))
             terms.append(term)
         m.d.comb += self.o.eq(adder_tree(m, terms, "sum"))
         return m

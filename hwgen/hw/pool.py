@@ -10,7 +10,7 @@ its input.
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Shape, Signal
+from amaranth import Module, Mux, Shape, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -23,32 +23,46 @@ __all__ = ["ChannelReduce"]
 class ChannelReduce(wiring.Component):
     """``op`` = "max" or "sum" over ``count`` positions of ``channels`` channels.
 
+    Subclasses change what a position contributes (:meth:`term`) and what leaves
+    (:meth:`finish`); ``acc_shape`` is the running value's shape (default: ``out_shape``).
+
     Members: ``i`` (In, ``elems`` x ``in_shape``), ``o`` (Out, ``elems`` x ``out_shape``).
     """
 
     def __init__(self, op: str, count: int, channels: int, elems: int, in_shape: Shape,
-                 out_shape: Shape):
+                 out_shape: Shape, acc_shape: Shape | None = None):
         if op not in ("max", "sum"):
             raise ValueError(f"op must be max or sum, got {op!r}")
         if channels % elems:
             raise ValueError(f"elems={elems} must divide {channels} channels")
         self.op, self.count, self.groups, self.elems = op, count, channels // elems, elems
         self.in_shape, self.out_shape = Shape.cast(in_shape), Shape.cast(out_shape)
+        self.acc_shape = self.out_shape if acc_shape is None else Shape.cast(acc_shape)
         super().__init__({"i": In(vector_stream(self.in_shape, elems)),
                           "o": Out(vector_stream(self.out_shape, elems))})
 
+    def term(self, m: Module, k: int, x: Value, pos: Value, group: Value) -> Value:
+        """What lane ``k`` adds at position ``pos`` of channel group ``group``."""
+        return x
+
+    def finish(self, m: Module, k: int, value: Value, group: Value) -> Value:
+        """What lane ``k`` outputs once all positions are reduced."""
+        return value
+
     def elaborate(self, platform) -> Module:
         m = Module()
-        layout = data.ArrayLayout(self.out_shape, self.elems)
+        layout = data.ArrayLayout(self.acc_shape, self.elems)
         m.submodules.partial = partial = Memory(shape=layout.size, depth=self.groups, init=[])
         rd, wr = partial.read_port(domain="comb"), partial.write_port()
         group, pos = Signal(range(self.groups)), Signal(range(self.count))
         held = layout(rd.data)
         merged = Signal(layout)
         for k in range(self.elems):
-            x, acc = self.i.payload[k], held[k]
-            combined = Mux(x > acc, x, acc) if self.op == "max" else acc + x
-            m.d.comb += merged[k].eq(Mux(pos == 0, x, combined))
+            t = Signal(self.acc_shape, name=f"term{k}")
+            m.d.comb += t.eq(self.term(m, k, self.i.payload[k], pos, group))
+            acc = held[k]
+            combined = Mux(t > acc, t, acc) if self.op == "max" else acc + t
+            m.d.comb += merged[k].eq(Mux(pos == 0, t, combined))
 
         en = Signal()
         take = Signal()
@@ -60,7 +74,8 @@ class ChannelReduce(wiring.Component):
         with m.If(en):
             m.d.sync += self.o.valid.eq(self.i.valid & (pos == self.count - 1))
         with m.If(take):
-            m.d.sync += self.o.payload.eq(merged)
+            m.d.sync += [self.o.payload[k].eq(self.finish(m, k, merged[k], group))
+                         for k in range(self.elems)]
             with m.If(group == self.groups - 1):
                 m.d.sync += [group.eq(0), pos.eq(Mux(pos == self.count - 1, 0, pos + 1))]
             with m.Else():

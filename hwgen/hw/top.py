@@ -19,6 +19,7 @@ from .requant import Requantizer
 from .streams import element_shape
 from .swg import SlidingWindow
 from .threshold import ThresholdUnit
+from .vvu import VVU
 
 __all__ = ["Accelerator", "layer_blocks"]
 
@@ -36,8 +37,13 @@ def layer_blocks(lp: LayerPlan) -> list[wiring.Component]:
         if isinstance(layer, Conv2d) and needs_window(layer):
             blocks.append(_window(lp, layer.kernel, layer.stride, layer.padding,
                                   layer.pad_value))
-        blocks.append(MVU(layer.weights.reshape(layer.channels, -1), lp.x.dtype,
-                          layer.weight_dtype, pe=layer.pe, simd=layer.simd, bias=layer.bias))
+        if isinstance(layer, Conv2d) and layer.groups > 1:
+            blocks.append(VVU(layer.weights, lp.x.dtype, layer.weight_dtype, pe=layer.pe,
+                              bias=layer.bias))
+        else:
+            blocks.append(MVU(layer.weights.reshape(layer.channels, -1), lp.x.dtype,
+                              layer.weight_dtype, pe=layer.pe, simd=layer.simd,
+                              bias=layer.bias))
         act = layer.activation
         if isinstance(act, Threshold):
             blocks.append(ThresholdUnit(act.thresholds, act.dtype, pe=layer.pe,
