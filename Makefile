@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest -n 2
 
-.PHONY: setup demo test test-slow lint clean system-packages
+.PHONY: setup demo demo-cnn test test-slow lint clean system-packages
 
 setup: system-packages $(STAMP)
 
@@ -35,6 +35,9 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(BIN)/hwgen demo
+
+demo-cnn: setup
+	$(BIN)/hwgen demo --example digits-cnn
 
 test: setup
 	$(PYTEST) -m "not slow"

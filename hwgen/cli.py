@@ -117,20 +117,24 @@ def cmd_demo(args) -> int:
     from .examples import get_example
 
     start = time.monotonic()
-    _say("[1/4] train and export")
-    ex = get_example("digits-mlp")(seed=args.seed, progress=_say)
-    test_x = ex.test_x[: args.frames] if args.frames else ex.test_x
+    out_dir = args.out or f"build/{args.example}"
+    _say(f"[1/4] train and export {args.example}")
+    cnn = args.example == "digits-cnn"
+    simulator = args.simulator or ("verilator" if cnn else "icarus")
+    frames = args.frames if args.frames is not None else (100 if cnn else 0)
+    ex = get_example(args.example)(seed=args.seed, progress=_say)
+    test_x = ex.test_x[:frames] if frames else ex.test_x
     test_y = ex.test_y[: len(test_x)]
     _say(f"[2/4] check the export on {len(test_x)} held-out images")
     torch_trace = quant.integer_trace(ex.model, torch.tensor(test_x, dtype=torch.float32))
     ref_trace = reference.trace(ex.graph, test_x)
     same = [np.array_equal(a, b) for a, b in zip(torch_trace, ref_trace, strict=True)]
     _say(f"  every intermediate integer tensor equal (torch vs reference): {all(same)}")
-    _say(f"[3/4] generate Verilog -> {args.out}")
-    built = build(ex.graph, args.out)
+    _say(f"[3/4] generate Verilog -> {out_dir}")
+    built = build(ex.graph, out_dir)
     _print_build(built)
     _say("[4/4] simulate the Verilog (cocotb)")
-    sim = _run_sim(built.out_dir, test_x, len(test_x), args.simulator, args.seed, 0.3)
+    sim = _run_sim(built.out_dir, test_x, len(test_x), simulator, args.seed, 0.3)
     _print_sim(sim)
 
     torch_pred, ref_pred, rtl_pred = torch_trace[-1][:, 0], ref_trace[-1][:, 0], sim.outputs[:, 0]
@@ -171,10 +175,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--stall", type=float, default=0.3,
                    help="probability of a tvalid gap / tready stall per cycle (default 0.3)")
     s.set_defaults(func=cmd_sim)
-    d = sub.add_parser("demo", help="train, export, build and simulate the digits MLP")
-    d.add_argument("--out", default="build/digits-mlp", help="output folder")
-    d.add_argument("--frames", type=int, default=0, help="test images to use (default: all)")
-    d.add_argument("--simulator", choices=["icarus", "verilator"], default="icarus")
+    d = sub.add_parser("demo", help="train, export, build and simulate a digits example")
+    d.add_argument("--example", choices=["digits-mlp", "digits-cnn"], default="digits-mlp")
+    d.add_argument("--out", help="output folder (default build/EXAMPLE)")
+    d.add_argument("--frames", type=int, help="test images to simulate (default: all 449 for "
+                   "the MLP, 100 for the CNN; 0 = all)")
+    d.add_argument("--simulator", choices=["icarus", "verilator"],
+                   help="default: icarus for the MLP, verilator for the CNN (whole network)")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
     return p

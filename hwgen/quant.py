@@ -12,11 +12,13 @@ threshold is the least integer whose output reaches each level, so the export
 agrees with torch on every input, boundary cases included, with no float
 rounding of its own.
 
-Modules: :class:`QuantInput`, :class:`QuantDense` (``bin``: BinaryConnect /
-XNOR-Net sign weights; ``tern``: ternary weights with threshold 0.7*mean|w|;
-``intK``: symmetric uniform k-bit weights, DoReFa-style straight-through
-estimator), ``nn.BatchNorm1d``, :class:`BinaryAct` (sign with a hard-tanh
-straight-through estimator), :class:`QuantReLU` (DoReFa k-bit activation).
+Modules (tensors channels-last, like the graph): :class:`QuantInput`,
+:class:`QuantDense` and :class:`QuantConv2d` (standard or depthwise; weights
+``bin``: BinaryConnect / XNOR-Net sign; ``tern``: ternary with threshold
+0.7*mean|w|; ``intK``: symmetric uniform k-bit, DoReFa-style straight-through
+estimator), :class:`BatchNorm` (or ``nn.BatchNorm1d``), :class:`BinaryAct`
+(sign, hard-tanh straight-through estimator), :class:`QuantReLU` (DoReFa k-bit
+activation), :class:`MaxPool`, :class:`GlobalSumPool`, ``nn.Flatten``.
 """
 
 from __future__ import annotations
@@ -30,9 +32,23 @@ from torch.nn import functional as F
 
 from .dtypes import DType
 from .formulas import acc_bounds
-from .ir import ArgMax, Dense, Graph, GraphError, Layer, Tensor, Threshold
+from .ir import (
+    ArgMax,
+    Conv2d,
+    Dense,
+    Graph,
+    GraphError,
+    Layer,
+    MaxPool2d,
+    Tensor,
+    Threshold,
+)
+from .ir import (
+    GlobalSumPool as IrGlobalSumPool,
+)
 
-__all__ = ["BinaryAct", "QuantDense", "QuantInput", "QuantReLU", "export", "integer_trace"]
+__all__ = ["BatchNorm", "BinaryAct", "GlobalSumPool", "MaxPool", "QuantConv2d", "QuantDense",
+           "QuantInput", "QuantReLU", "export", "integer_trace"]
 
 FLOAT32_EXACT = 1 << 24  # integers up to here are exact in float32
 
@@ -55,23 +71,23 @@ class QuantInput(nn.Module):
         return torch.clamp(torch.round(x), self.dtype.min, self.dtype.max)
 
 
-class QuantDense(nn.Module):
-    """Fully-connected layer with quantized integer weights and optional integer bias.
+class _Weighted(nn.Module):
+    """Quantized integer weights, optional integer bias, a positive scale.
 
     ``forward(x) = post(accumulate(x))``: ``accumulate`` is the exact integer
-    product, ``post`` adds the bias and scales by 1/sqrt(in_features).
+    accumulator, ``post`` adds the bias and scales by 1/sqrt(fan_in).
     ``pe`` and ``simd`` are the hardware folding carried into the graph.
     """
 
-    def __init__(self, in_features: int, out_features: int, weight_dtype: str = "bin", *,
-                 bias: bool = False, pe: int = 1, simd: int = 1):
+    def __init__(self, shape: tuple[int, ...], fan_in: int, weight_dtype: str, bias: bool,
+                 pe: int, simd: int):
         super().__init__()
         self.weight_dtype = DType.parse(weight_dtype)
         if self.weight_dtype.kind == "uint":
-            raise ValueError("QuantDense: weight_dtype must be bin, tern or intK")
-        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-1, 1))
-        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
-        self.scale = 1.0 / math.sqrt(in_features)
+            raise ValueError(f"{type(self).__name__}: weight_dtype must be bin, tern or intK")
+        self.weight = nn.Parameter(torch.empty(shape).uniform_(-1, 1))
+        self.bias = nn.Parameter(torch.zeros(shape[0])) if bias else None
+        self.scale = 1.0 / math.sqrt(fan_in)
         self.pe, self.simd = pe, simd
 
     def int_weight(self) -> torch.Tensor:
@@ -88,15 +104,111 @@ class QuantDense(nn.Module):
     def int_bias(self) -> torch.Tensor | None:
         return None if self.bias is None else _ste(self.bias, torch.round(self.bias))
 
-    def accumulate(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.int_weight())
-
     def post(self, acc: torch.Tensor) -> torch.Tensor:
         b = self.int_bias()
         return (acc if b is None else acc + b) * self.scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.post(self.accumulate(x))
+
+    def accumulate(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _ints(t: torch.Tensor) -> np.ndarray:
+        return t.detach().numpy().astype(np.int64)
+
+    def _bias_ints(self) -> np.ndarray | None:
+        b = self.int_bias()
+        return None if b is None else self._ints(b)
+
+
+class QuantDense(_Weighted):
+    """Fully-connected layer on (N, features)."""
+
+    def __init__(self, in_features: int, out_features: int, weight_dtype: str = "bin", *,
+                 bias: bool = False, pe: int = 1, simd: int = 1):
+        super().__init__((out_features, in_features), in_features, weight_dtype, bias, pe, simd)
+
+    def accumulate(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.reshape(len(x), -1), self.int_weight())
+
+    def ir_layer(self, name: str) -> Dense:
+        return Dense(name, weight_dtype=self.weight_dtype, weights=self._ints(self.int_weight()),
+                     bias=self._bias_ints(), pe=self.pe, simd=self.simd)
+
+
+class QuantConv2d(_Weighted):
+    """2-D convolution on channels-last (N, H, W, C); ``groups`` = 1 or C (depthwise).
+
+    Padding fills with ``pad_value`` (binary nets pad with -1 or +1). The
+    accumulator is an unfold and a matrix product: exact integer sums, never a
+    transform-based convolution algorithm.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int | tuple[int, int],
+                 weight_dtype: str = "bin", *, stride: int = 1, padding: int = 0,
+                 pad_value: int = 0, groups: int = 1, bias: bool = False, pe: int = 1,
+                 simd: int = 1):
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        super().__init__((out_channels, in_channels // groups, kh, kw),
+                         kh * kw * in_channels // groups, weight_dtype, bias, pe, simd)
+        self.kernel, self.stride, self.padding = (kh, kw), stride, padding
+        self.pad_value, self.groups = pad_value, groups
+
+    def accumulate(self, x: torch.Tensor) -> torch.Tensor:
+        n, h, _, c = x.shape
+        xc = x.permute(0, 3, 1, 2)
+        if self.padding:
+            p = self.padding
+            xc = F.pad(xc, (p, p, p, p), value=float(self.pad_value))
+        cols = F.unfold(xc, self.kernel, stride=self.stride)  # (N, C*kh*kw, L), C-major
+        weight = self.int_weight()
+        out = weight.shape[0]
+        if self.groups == 1:
+            acc = weight.reshape(out, -1) @ cols
+        else:
+            acc = (cols.reshape(n, c, -1, cols.shape[-1]) * weight.reshape(c, -1, 1)).sum(2)
+        oh = (h + 2 * self.padding - self.kernel[0]) // self.stride + 1
+        return acc.reshape(n, out, oh, -1).permute(0, 2, 3, 1)
+
+    def ir_layer(self, name: str) -> Conv2d:
+        return Conv2d(name, weight_dtype=self.weight_dtype,
+                      weights=self._ints(self.int_weight().permute(0, 2, 3, 1)),
+                      bias=self._bias_ints(), stride=self.stride, padding=self.padding,
+                      pad_value=self.pad_value, groups=self.groups, pe=self.pe, simd=self.simd)
+
+
+class BatchNorm(nn.BatchNorm1d):
+    """Batch-norm over the last (channel) axis of a tensor of any rank."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+
+
+class MaxPool(nn.Module):
+    """Max pooling on channels-last (N, H, W, C), no padding."""
+
+    def __init__(self, kernel: int = 2, stride: int | None = None):
+        super().__init__()
+        self.kernel, self.stride = kernel, stride or kernel
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.max_pool2d(x.permute(0, 3, 1, 2), self.kernel, self.stride)
+        return y.permute(0, 2, 3, 1)
+
+    def ir_layer(self, name: str) -> MaxPool2d:
+        return MaxPool2d(name, kernel=self.kernel, stride=self.stride)
+
+
+class GlobalSumPool(nn.Module):
+    """Sum over H and W of (N, H, W, C); the next layer's scale absorbs the 1/(H*W)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.sum(dim=(1, 2))
+
+    def ir_layer(self, name: str) -> IrGlobalSumPool:
+        return IrGlobalSumPool(name)
 
 
 class BinaryAct(nn.Module):
@@ -129,36 +241,44 @@ class QuantReLU(nn.Module):
 _ACTS = (BinaryAct, QuantReLU)
 
 
-def _groups(model: nn.Module) -> tuple[DType | None, list[tuple]]:
-    """Split a Sequential into (QuantDense, BatchNorm1d | None, activation | None) groups."""
-    mods = [m for m in model.modules() if not isinstance(m, nn.Sequential | nn.Flatten)]
+_POOLS = (MaxPool, GlobalSumPool)
+
+
+def _stages(model: nn.Module) -> tuple[DType | None, list[tuple]]:
+    """Split a Sequential into stages: (weighted, BatchNorm | None, activation | None) or
+    (pool,)."""
     if not isinstance(model, nn.Sequential):
         raise GraphError("export: the model must be an nn.Sequential")
+    mods = [m for m in model.modules() if not isinstance(m, nn.Sequential | nn.Flatten)]
     in_dtype = None
     if mods and isinstance(mods[0], QuantInput):
         in_dtype = mods.pop(0).dtype
-    groups, k = [], 0
+    stages, k = [], 0
     while k < len(mods):
-        dense = mods[k]
-        if not isinstance(dense, QuantDense):
-            raise GraphError(f"export: module #{k} ({type(dense).__name__}) is not supported "
-                             "here; allowed: QuantInput first, then QuantDense, optionally "
-                             "followed by BatchNorm1d and BinaryAct/QuantReLU")
+        mod = mods[k]
         k += 1
+        if isinstance(mod, _POOLS):
+            stages.append((mod,))
+            continue
+        if not isinstance(mod, _Weighted):
+            raise GraphError(f"export: module #{k - 1} ({type(mod).__name__}) is not supported "
+                             "here; allowed: QuantInput first, then QuantDense/QuantConv2d "
+                             "(optionally followed by BatchNorm and BinaryAct/QuantReLU), "
+                             "MaxPool, GlobalSumPool, Flatten")
         bn = act = None
         if k < len(mods) and isinstance(mods[k], nn.BatchNorm1d):
             bn, k = mods[k], k + 1
         if k < len(mods) and isinstance(mods[k], _ACTS):
             act, k = mods[k], k + 1
-        groups.append((dense, bn, act))
-    return in_dtype, groups
+        stages.append((mod, bn, act))
+    return in_dtype, stages
 
 
-def _tail(dense: QuantDense, bn: nn.Module | None, act: nn.Module):
+def _tail(layer: _Weighted, bn: nn.Module | None, act: nn.Module):
     """acc (bias included) -> activation output, through the module's own float code."""
     def f(a: torch.Tensor) -> torch.Tensor:
-        b = dense.int_bias()
-        y = dense.post(a if b is None else a - b)
+        b = layer.int_bias()
+        y = layer.post(a if b is None else a - b)
         if bn is not None:
             y = bn(y)
         return act(y)
@@ -186,46 +306,39 @@ def _thresholds(f, levels: list[int], channels: int, lo: int, hi: int
     return falling, start.T
 
 
+def _name(mod: nn.Module, counts: dict[str, int]) -> str:
+    kind = ("fc" if isinstance(mod, QuantDense) else "pool" if isinstance(mod, MaxPool)
+            else "gsp" if isinstance(mod, GlobalSumPool)
+            else "dw" if mod.groups > 1 else "conv")
+    counts[kind] = counts.get(kind, 0) + 1
+    return f"{kind}{counts[kind]}"
+
+
 @torch.no_grad()
 def export(model: nn.Sequential, *, name: str, input_shape: tuple[int, ...],
            input_dtype: str | None = None, argmax: bool = True) -> Graph:
     """The integer graph computing exactly what ``model`` computes in eval mode.
 
     Batch-norm, biases and scales fold into per-channel thresholds; a final
-    QuantDense without activation exports its raw accumulator (its positive
+    weighted layer without activation exports its raw accumulator (its positive
     scale does not change the argmax). ``argmax`` appends label select.
     """
     was_training = model.training
     model.eval()
     try:
-        found, groups = _groups(model)
+        found, stages = _stages(model)
         dtype = DType.parse(input_dtype) if input_dtype else found
         if dtype is None:
             raise GraphError("export: no input dtype (put QuantInput first or pass input_dtype)")
         x = Tensor(tuple(input_shape), dtype)
         layers: list[Layer] = []
-        for k, (dense, bn, act) in enumerate(groups):
-            where = f"export: layer fc{k + 1}"
-            w = dense.int_weight().numpy().astype(np.int64)
-            b = dense.int_bias()
-            b = None if b is None else b.numpy().astype(np.int64)
-            lo, hi = acc_bounds(w, x.dtype, b).out
-            if max(-lo, hi) >= FLOAT32_EXACT:
-                raise GraphError(f"{where}: accumulator range {lo}..{hi} is not exact in float32")
-            layer = Dense(f"fc{k + 1}", weight_dtype=dense.weight_dtype, weights=w, bias=b,
-                          pe=dense.pe, simd=dense.simd)
-            if act is None:
-                if bn is not None:
-                    raise GraphError(f"{where}: BatchNorm1d without a following activation "
-                                     "cannot be exported exactly; end with a plain QuantDense")
-                if k != len(groups) - 1:
-                    raise GraphError(f"{where}: only the last QuantDense may lack an activation")
-            else:
-                falling, t = _thresholds(_tail(dense, bn, act), act.levels(), len(w), lo, hi)
-                layer.weights = np.where(falling[:, None], -w, w)
-                if b is not None:
-                    layer.bias = np.where(falling, -b, b)
-                layer.activation = Threshold(act.dtype, t)
+        counts: dict[str, int] = {}
+        weighted = [s for s in stages if len(s) == 3]
+        for stage in stages:
+            mod = stage[0]
+            layer = mod.ir_layer(_name(mod, counts))
+            if len(stage) == 3:
+                _fold_activation(layer, x, *stage, last=stage is weighted[-1])
             layers.append(layer)
             x = layer.infer(x)
         if argmax:
@@ -235,30 +348,59 @@ def export(model: nn.Sequential, *, name: str, input_shape: tuple[int, ...],
         model.train(was_training)
 
 
+def _fold_activation(layer: Dense | Conv2d, x: Tensor, mod: _Weighted, bn, act, *,
+                     last: bool) -> None:
+    """Give ``layer`` the thresholds of BN + activation (negating falling channels)."""
+    where = f"export: layer {layer.name}"
+    w = layer.weights
+    b = layer.bias
+    lo, hi = acc_bounds(w, x.dtype, b).out
+    if max(-lo, hi) >= FLOAT32_EXACT:
+        raise GraphError(f"{where}: accumulator range {lo}..{hi} is not exact in float32")
+    if act is None:
+        if bn is not None:
+            raise GraphError(f"{where}: BatchNorm without a following activation cannot be "
+                             "exported exactly; end with a plain QuantDense")
+        if not last:
+            raise GraphError(f"{where}: only the last weighted layer may lack an activation")
+        return
+    falling, t = _thresholds(_tail(mod, bn, act), act.levels(), len(w), lo, hi)
+    flip = np.where(falling, -1, 1)
+    layer.weights = w * flip.reshape(-1, *[1] * (w.ndim - 1))
+    if b is not None:
+        layer.bias = b * flip
+    layer.activation = Threshold(act.dtype, t)
+
+
 @torch.no_grad()
 def integer_trace(model: nn.Sequential, x: torch.Tensor, *, argmax: bool = True
                   ) -> list[np.ndarray]:
     """What torch computes at each graph tensor, in eval mode, as int64 arrays: the
-    input, each layer's activation codes (or raw accumulator), and the argmax."""
+    input, each layer's output codes (a final layer's raw accumulator), the argmax."""
     was_training = model.training
     model.eval()
     try:
-        first, groups = _groups(model)
+        first, stages = _stages(model)
         h = x if first is None else model[0](x)
         out = [h.numpy().astype(np.int64)]
-        for dense, bn, act in groups:
-            acc = dense.accumulate(h)
-            b = dense.int_bias()
-            acc_b = acc if b is None else acc + b
+        for stage in stages:
+            if len(stage) == 1:
+                h = stage[0](h)
+                out.append(h.numpy().astype(np.int64))
+                continue
+            mod, bn, act = stage
+            acc = mod.accumulate(h)
+            y = mod.post(acc)
             if act is None:
-                h = dense.post(acc)
-                out.append(acc_b.numpy().astype(np.int64))
+                b = mod.int_bias()
+                out.append((acc if b is None else acc + b).numpy().astype(np.int64))
+                h = y
             else:
-                y = dense.post(acc)
                 h = act(bn(y) if bn is not None else y)
                 out.append(h.numpy().astype(np.int64))
         if argmax:
-            out.append(torch.argmax(h, dim=1, keepdim=True).numpy().astype(np.int64))
+            out.append(torch.argmax(h.reshape(len(h), -1), dim=1, keepdim=True)
+                       .numpy().astype(np.int64))
         return out
     finally:
         model.train(was_training)

@@ -120,3 +120,13 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert len({line.split()[-2] for line in lines}) == 1  # three equal accuracies
     assert "torch == reference == RTL: 100/100" in out
     assert "cycles per frame (simulated): 32.0 (formula 32)" in out
+
+
+@pytest.mark.slow
+def test_demo_cnn_end_to_end(tmp_path, capsys):
+    assert main(["demo", "--example", "digits-cnn", "--out", str(tmp_path / "demo"),
+                 "--frames", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "torch == reference == RTL: 50/50" in out
+    assert "cycles per frame (simulated): 576.0 (formula 576)" in out
+    assert "on verilator" in out

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from hwgen import GraphError, quant, reference
-from hwgen.examples.digits import load
-from hwgen.examples.digits_mlp import make, train
+from hwgen.examples.digits import load, train
+from hwgen.examples.digits_mlp import make
 
 
 def assert_exact(model, graph, x):
@@ -29,6 +29,17 @@ def test_binary_mlp_export_is_exact_on_digits_test_split(digits_mlp):
     assert_exact(ex.model, ex.graph, ex.test_x)
     pred = reference.run(ex.graph, ex.test_x)[:, 0]
     assert (pred == ex.test_y).mean() > 0.85  # it learned something
+
+
+def test_cnn_export_is_exact_on_digits_test_split():
+    """The digits CNN example: conv, max pool, depthwise, pointwise, dense (8 tensors)."""
+    from hwgen.examples.digits_cnn import make as make_cnn
+
+    ex = make_cnn(seed=0, epochs=3, progress=lambda msg: None)
+    assert [layer.op for layer in ex.graph.layers] == [
+        "conv2d", "maxpool2d", "conv2d", "conv2d", "maxpool2d", "dense", "argmax"]
+    assert ex.graph.layers[2].groups == 32
+    assert_exact(ex.model, ex.graph, ex.test_x)
 
 
 def test_ternary_int4_dorefa_export_is_exact_on_digits_test_split():
@@ -82,7 +93,7 @@ def test_threshold_boundary_follows_torch(bn_weight, threshold):
 
 
 def test_export_errors():
-    with pytest.raises(GraphError, match="BatchNorm1d without a following activation"):
+    with pytest.raises(GraphError, match="BatchNorm without a following activation"):
         quant.export(nn.Sequential(quant.QuantInput("uint4"), quant.QuantDense(4, 2),
                                    nn.BatchNorm1d(2)), name="g", input_shape=(4,))
     with pytest.raises(GraphError, match=r"module #1 \(ReLU\) is not supported"):
@@ -90,3 +101,31 @@ def test_export_errors():
                      name="g", input_shape=(4,))
     with pytest.raises(GraphError, match="no input dtype"):
         quant.export(nn.Sequential(quant.QuantDense(4, 2)), name="g", input_shape=(4,))
+
+
+def test_conv_options_export_exactly():
+    """Untrained, with random BN statistics (negative scales: falling channels)."""
+    torch.manual_seed(3)
+    model = nn.Sequential(
+        quant.QuantInput("int4"),
+        quant.QuantConv2d(3, 8, 3, "tern", stride=2, padding=1, pad_value=-2, bias=True),
+        quant.BatchNorm(8), quant.BinaryAct(),
+        quant.QuantConv2d(8, 8, 3, "bin", padding=1, pad_value=-1, groups=8),
+        quant.BatchNorm(8), quant.QuantReLU(3),
+        quant.QuantConv2d(8, 6, 1, "int4"), quant.BatchNorm(6), quant.QuantReLU(2),
+        quant.GlobalSumPool(),
+        quant.QuantDense(6, 4, "int4", bias=True))
+    with torch.no_grad():
+        for bn in (m for m in model.modules() if isinstance(m, quant.BatchNorm)):
+            bn.running_mean.uniform_(-1, 1)
+            bn.running_var.uniform_(0.2, 2)
+            bn.weight.uniform_(-1.5, 1.5)
+            bn.bias.uniform_(-0.5, 0.5)
+    graph = quant.export(model, name="opts", input_shape=(9, 7, 3))
+    assert [t.shape for t in graph.tensors] == [(9, 7, 3), (5, 4, 8), (5, 4, 8), (5, 4, 6),
+                                                (6,), (4,), (1,)]
+    # BN scales of both signs: some channels of the first conv were negated, some not
+    flipped = np.all(graph.layers[0].weights == -model[1].ir_layer("c").weights, axis=(1, 2, 3))
+    assert flipped.any() and not flipped.all()
+    x = np.random.default_rng(0).integers(-8, 8, (200, 9, 7, 3))
+    assert_exact(model, graph, x)

@@ -13,7 +13,13 @@ def _digits_mlp(**kwargs):
     return make(**kwargs)
 
 
-EXAMPLES: dict[str, Callable] = {"digits-mlp": _digits_mlp}
+def _digits_cnn(**kwargs):
+    from .digits_cnn import make
+
+    return make(**kwargs)
+
+
+EXAMPLES: dict[str, Callable] = {"digits-mlp": _digits_mlp, "digits-cnn": _digits_cnn}
 
 
 def get_example(name: str) -> Callable:
