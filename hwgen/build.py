@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from .hw.top import Accelerator
-from .ir import Dense, Graph
+from .ir import Conv2d, Dense, Graph
 from .plan import Plan
 from .verilog import convert
 
@@ -48,9 +48,10 @@ def _layer_row(lp) -> dict:
            "in_shape": list(lp.x.shape), "in_dtype": lp.x.dtype.name,
            "out_shape": list(lp.y.shape), "out_dtype": lp.y.dtype.name,
            "pe": None, "simd": None, "weight_dtype": None, "acc_bits": lp.acc_bits,
-           "activation": None, "cycles_per_frame": lp.cycles,
+           "activation": None, "weight_storage": lp.weight_storage,
+           "cycles_per_frame": lp.cycles,
            "in_stream": lp.in_packing.as_dict(), "out_stream": lp.out_packing.as_dict()}
-    if isinstance(layer, Dense):
+    if isinstance(layer, Dense | Conv2d):
         row.update(pe=layer.pe, simd=layer.simd, weight_dtype=layer.weight_dtype.name,
                    activation=None if layer.activation is None else layer.activation.op)
     return row
@@ -78,14 +79,15 @@ def report_markdown(report: dict) -> str:
     lines = [f"# hwgen build: {report['graph']}", "",
              f"Top module `{report['top']}` in `{report['verilog']}` "
              f"(hwgen {report['hwgen']}, generated in {report['generation_seconds']} s).", "",
-             "| layer | op | in | out | weights | PE | SIMD | acc bits | activation | "
+             "| layer | op | in | out | weights | storage | PE | SIMD | acc bits | activation | "
              "cycles/frame |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in report["layers"]:
         mark = " **(bottleneck)**" if r["name"] == report["bottleneck"] else ""
         lines.append(
             f"| {r['name']} | {r['op']} | {r['in_shape']} {r['in_dtype']} | "
-            f"{r['out_shape']} {r['out_dtype']} | {dash(r['weight_dtype'])} | {dash(r['pe'])} | "
+            f"{r['out_shape']} {r['out_dtype']} | {dash(r['weight_dtype'])} | "
+            f"{dash(r['weight_storage'])} | {dash(r['pe'])} | "
             f"{dash(r['simd'])} | {dash(r['acc_bits'])} | {dash(r['activation'])} | "
             f"{r['cycles_per_frame']}{mark} |")
     lines += ["", f"**Cycles per frame (pipeline full): {report['cycles_per_frame']}** — set by "

@@ -40,6 +40,7 @@ __all__ = [
 
 FORMAT = "hwgen-graph/1"
 MAX_ACC_BITS = 62  # the reference computes in int64; keep every accumulator clear of it
+STORAGES = ("auto", "logic", "bram")  # where a layer's weights live in hardware
 MAX_IO_BITS = 32
 
 
@@ -211,6 +212,7 @@ class _Weighted(Layer):
     activation: Activation | None = None
     pe: int = 1
     simd: int = 1
+    weight_storage: str = "auto"  # logic (constants in LUTs), bram (block RAM), auto (by size)
     bounds: AccBounds | None = field(default=None, init=False, repr=False)
 
     @property
@@ -220,6 +222,9 @@ class _Weighted(Layer):
     def _check_weights(self, x: Tensor, shape: tuple[int, ...]) -> None:
         where = self.where
         self.weight_dtype = _parse_dtype(where, self.weight_dtype)
+        if self.weight_storage not in STORAGES:
+            raise GraphError(f"{where}: weight_storage {self.weight_storage!r} unknown; "
+                             f"allowed: {', '.join(STORAGES)}")
         self.weights = _int_array(where, "weights", self.weights, shape)
         _check_in_dtype(where, "weights", self.weights, self.weight_dtype)
         if self.bias is not None:
@@ -264,7 +269,7 @@ class _Weighted(Layer):
             spec["bias"] = f"{self.name}.b"
         if self.activation is not None:
             spec["activation"] = _activation_to_json(self.activation, self.name, out)
-        spec.update(pe=self.pe, simd=self.simd)
+        spec.update(pe=self.pe, simd=self.simd, weight_storage=self.weight_storage)
         return spec
 
 
@@ -441,7 +446,8 @@ def _layer_from_json(index: int, spec: Any, arrays: _Arrays) -> Layer:
         weights = arrays.get(where, spec, "weights")
         common = dict(name=name, weight_dtype=_parse_dtype(where, spec.pop("weight_dtype", None)),
                       weights=weights, bias=arrays.get(where, spec, "bias", optional=True),
-                      pe=spec.pop("pe", 1), simd=spec.pop("simd", 1))
+                      pe=spec.pop("pe", 1), simd=spec.pop("simd", 1),
+                      weight_storage=spec.pop("weight_storage", "auto"))
         act = spec.pop("activation", None)
         if act is not None:
             common["activation"] = _activation_from_json(where, act, arrays)

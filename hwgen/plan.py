@@ -22,8 +22,9 @@ from .ir import (
 )
 from .packing import StreamPacking
 
-__all__ = ["LayerPlan", "Plan", "needs_window", "plan"]
+__all__ = ["LayerPlan", "Plan", "needs_window", "plan", "resolve_storage"]
 
+AUTO_BRAM_BITS = 16384  # "auto" weight storage: block RAM from this many weight bits up
 SUPPORTED = "dense, conv2d (standard and depthwise), maxpool2d, global_sum_pool, argmax"
 
 
@@ -37,6 +38,7 @@ class LayerPlan:
     cycles: int  # cycles per frame, pipeline full
     acc_bits: int | None  # accumulator width (dense/conv)
     fifo_depth: int  # beats buffered in front of the layer (one frame, or one image row)
+    weight_storage: str | None = None  # "logic" or "bram" (resolved from "auto")
 
     @property
     def in_packing(self) -> StreamPacking:
@@ -70,6 +72,23 @@ class Plan:
         return self.layers[-1].out_packing
 
 
+def resolve_storage(layer: Dense | Conv2d) -> str:
+    """Where the weights live: as asked, or for "auto" block RAM once they are large.
+
+    Depthwise weights are read combinationally per kernel position, so they stay in logic.
+    """
+    depthwise = isinstance(layer, Conv2d) and layer.groups > 1
+    if depthwise:
+        if layer.weight_storage == "bram":
+            raise GraphError(f"{layer.where}: depthwise weights live in logic; "
+                             "weight_storage must be logic or auto")
+        return "logic"
+    if layer.weight_storage != "auto":
+        return layer.weight_storage
+    bits = layer.weights.size * layer.weight_dtype.bits
+    return "bram" if bits >= AUTO_BRAM_BITS else "logic"
+
+
 def needs_window(layer: Conv2d) -> bool:
     """1x1 convolutions with stride 1 and no padding read pixels directly, without a window
     buffer."""
@@ -80,7 +99,8 @@ def _layer_plan(layer: Layer, x: Tensor, y: Tensor, upstream: int | None) -> Lay
     if isinstance(layer, Dense):
         return LayerPlan(layer, x, y, layer.simd, layer.pe,
                          mvu_cycles(layer.units, x.size, layer.pe, layer.simd),
-                         layer.bounds.out_bits, max(2, x.size // layer.simd))
+                         layer.bounds.out_bits, max(2, x.size // layer.simd),
+                         resolve_storage(layer))
     if isinstance(layer, Conv2d):
         h, w, c = x.shape
         kh, kw = layer.kernel
@@ -102,7 +122,7 @@ def _layer_plan(layer: Layer, x: Tensor, y: Tensor, upstream: int | None) -> Lay
             cycles = max(cycles, window_cycles(h, w, c, elems, layer.kernel, layer.stride,
                                                layer.padding))
         return LayerPlan(layer, x, y, elems, layer.pe, cycles, layer.bounds.out_bits,
-                         max(2, w * c // elems))
+                         max(2, w * c // elems), resolve_storage(layer))
     if isinstance(layer, MaxPool2d | GlobalSumPool):
         h, w, c = x.shape
         elems = upstream if upstream is not None and c % upstream == 0 else c

@@ -39,6 +39,8 @@ class MVU(wiring.Component):
     in_dtype, w_dtype : formats of inputs and weights.
     pe, simd : folding; must divide MH and MW.
     bias : optional (MH,) integers, added to each row's sum.
+    storage : "logic" (constants in LUTs) or "bram" (block RAM); a synthesis attribute
+        on the same synchronous ROM, so the cycles are the same.
 
     Members
     -------
@@ -47,12 +49,15 @@ class MVU(wiring.Component):
     """
 
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
-                 simd: int, bias: np.ndarray | None = None):
+                 simd: int, bias: np.ndarray | None = None, storage: str = "logic"):
         self.weights = np.asarray(weights, dtype=np.int64)
         mh, mw = self.weights.shape
         if mh % pe or mw % simd:
             raise ValueError(f"pe={pe} must divide {mh} rows and simd={simd} must divide {mw}")
+        if storage not in ("logic", "bram"):
+            raise ValueError(f"storage must be logic or bram, got {storage!r}")
         self.in_dtype, self.w_dtype, self.pe, self.simd = in_dtype, w_dtype, pe, simd
+        self.storage = storage
         self.nf, self.sf = mh // pe, mw // simd
         self.bias = np.zeros(mh, np.int64) if bias is None else np.asarray(bias, np.int64)
         self.binary = in_dtype.kind == "bin" and w_dtype.kind == "bin"
@@ -97,8 +102,10 @@ class MVU(wiring.Component):
             with m.Else():
                 m.d.sync += sf.eq(sf + 1)
 
+        style = "block" if self.storage == "bram" else "logic"
         m.submodules.rom = rom = Memory(shape=w_layout.size, depth=nf_n * sf_n,
-                                        init=self._rom_init())
+                                        init=self._rom_init(),
+                                        attrs={"rom_style": style, "ram_style": style})
         rom_rd = rom.read_port()
         m.d.comb += [rom_rd.addr.eq(nf * sf_n + sf), rom_rd.en.eq(en)]
         w_tile = w_layout(rom_rd.data)

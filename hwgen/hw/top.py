@@ -43,7 +43,7 @@ def layer_blocks(lp: LayerPlan) -> list[wiring.Component]:
         else:
             blocks.append(MVU(layer.weights.reshape(layer.channels, -1), lp.x.dtype,
                               layer.weight_dtype, pe=layer.pe, simd=layer.simd,
-                              bias=layer.bias))
+                              bias=layer.bias, storage=lp.weight_storage))
         act = layer.activation
         if isinstance(act, Threshold):
             blocks.append(ThresholdUnit(act.thresholds, act.dtype, pe=layer.pe,
