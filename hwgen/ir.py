@@ -334,7 +334,7 @@ class Conv2d(_Weighted):
         self.padding = _pair(where, "padding", self.padding, minimum=0)
         kh, kw = self.kernel
         self._check_weights(x, (out_ch, kh, kw, c // self.groups))
-        if not x.dtype.contains(np.array([self.pad_value])):
+        if any(self.padding) and not x.dtype.contains(np.array([self.pad_value])):
             raise GraphError(f"{where}: pad_value {self.pad_value} is not a value of the input "
                              f"dtype {x.dtype}")
         oh = (h + 2 * self.padding[0] - kh) // self.stride[0] + 1

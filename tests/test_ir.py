@@ -150,6 +150,8 @@ def test_conv_errors():
                      padding=1)
     with pytest.raises(hwgen.GraphError, match="pad_value -1 is not a value of the input dtype"):
         conv.infer(x)
+    # without padding the pad value does not matter
+    ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 4), int), pad_value=-1).infer(x)
     conv = ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 7, 7, 4), int))
     with pytest.raises(hwgen.GraphError, match="does not fit"):
         conv.infer(x)
