@@ -20,8 +20,9 @@ from .verilog import convert
 
 __all__ = ["SYNTH_COMMANDS", "SynthError", "synth_cells"]
 
-SYNTH_COMMANDS = {"ice40": "synth_ice40 -dsp", "ecp5": "synth_ecp5",
-                  "xilinx": "synth_xilinx -noiopad", "generic": "synth"}
+# Flattened: whole-design counts, and yosys 0.70's ABC9 asserts on some of our hierarchies.
+SYNTH_COMMANDS = {"ice40": "synth_ice40 -dsp -flatten", "ecp5": "synth_ecp5 -flatten",
+                  "xilinx": "synth_xilinx -noiopad -flatten", "generic": "synth -flatten"}
 
 
 class SynthError(RuntimeError):
