@@ -7,6 +7,7 @@ from hwgen import ir
 from hwgen.build import build
 from hwgen.dtypes import DType
 from hwgen.hw.mvu import MVU
+from hwgen.hw.threshold import ThresholdUnit
 from hwgen.plan import plan
 from hwgen.sim.runner import simulate
 from hwgen.synth import synth_cells
@@ -15,9 +16,10 @@ rng = np.random.default_rng(0)
 
 
 def dense_graph(storage: str, units: int = 6, features: int = 12) -> ir.Graph:
+    t = np.sort(rng.integers(-30, 30, (units, 3)), axis=1)
     return ir.Graph("g", ir.Tensor((features,), DType.parse("int4")), [
         ir.Dense("fc", weight_dtype="tern", weights=rng.integers(-1, 2, (units, features)),
-                 pe=2, simd=3, weight_storage=storage)])
+                 pe=2, simd=3, weight_storage=storage, activation=ir.Threshold("uint2", t))])
 
 
 def test_storage_is_validated_and_resolved():
@@ -61,3 +63,14 @@ def test_bram_mode_maps_weights_to_block_ram():
     rams = {s: c.get("SB_RAM40_4K", 0) for s, c in counts.items()}
     assert rams["bram"] - rams["logic"] == 4
     assert counts["logic"]["SB_LUT4"] > 4 * counts["bram"]["SB_LUT4"]
+
+
+def test_bram_mode_maps_thresholds_to_block_ram():
+    """512 channels x one 12-bit threshold, one channel a cycle: a 6-kbit table."""
+    t = np.sort(rng.integers(-1500, 1500, (512, 1)), axis=1)
+    counts = {storage: synth_cells(ThresholdUnit(t, DType.parse("bin"), pe=1,
+                                                 acc_range=(-2000, 2000), storage=storage),
+                                   "ice40", "thresholds")
+              for storage in ("logic", "bram")}
+    assert counts["bram"].get("SB_RAM40_4K", 0) >= 2
+    assert counts["logic"].get("SB_RAM40_4K", 0) == 0

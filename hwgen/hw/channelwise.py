@@ -1,8 +1,10 @@
 """The stream stage shared by per-channel units (threshold, requantizer).
 
 A beat carries PE channels of one channel group; the unit counts beats to know
-the group (channels / PE groups, wrapping per pixel), maps every lane through
-``lane()`` and registers the result. One beat per cycle, one cycle of latency.
+the group (channels / PE groups, wrapping per pixel). Two registered stages
+that advance together: the first holds the accumulators while per-channel
+tables are read synchronously (so they may live in block RAM), the second holds
+the result. One beat per cycle, two cycles of latency.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ __all__ = ["ChannelwiseUnit"]
 
 
 class ChannelwiseUnit(wiring.Component):
-    """Base class: subclasses define ``lanes(m, accs, group) -> [Value] * PE``.
+    """Base class: subclasses define ``lanes(m, accs, group)``.
 
     Members: ``i`` (In, PE signed accumulators), ``o`` (Out, PE output codes).
     """
@@ -31,18 +33,29 @@ class ChannelwiseUnit(wiring.Component):
                           "o": Out(vector_stream(out_shape, pe))})
 
     def lanes(self, m: Module, accs: list[Value], group: Value) -> list[Value]:
-        """The output of every lane for the accumulators of channel group ``group``."""
+        """The output of every lane for the held accumulators of channel group ``group``.
+
+        ``self.next_group`` and ``self.advance`` address synchronous table reads: a
+        read port with ``addr=next_group, en=advance`` delivers the entry of ``group``.
+        """
         raise NotImplementedError  # pragma: no cover
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        en = Signal()
+        self.advance = en = Signal()
+        self.next_group = entering = Signal(range(self.groups), name="group_in")
         group = Signal(range(self.groups), name="group")
+        held = [Signal(signed(self.acc_bits), name=f"acc{p}") for p in range(self.pe)]
+        valid = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        outs = self.lanes(m, [self.i.payload[p] for p in range(self.pe)], group)
         with m.If(en):
-            m.d.sync += self.o.valid.eq(self.i.valid)
+            m.d.sync += [valid.eq(self.i.valid), group.eq(entering),
+                         *(h.eq(self.i.payload[p]) for p, h in enumerate(held))]
             with m.If(self.i.valid):
-                m.d.sync += group.eq(Mux(group == self.groups - 1, 0, group + 1))
+                m.d.sync += entering.eq(Mux(entering == self.groups - 1, 0, entering + 1))
+        outs = self.lanes(m, held, group)
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(valid)
+            with m.If(valid):
                 m.d.sync += [self.o.payload[p].eq(out) for p, out in enumerate(outs)]
         return m

@@ -18,7 +18,8 @@ __all__ = ["ThresholdUnit"]
 
 
 class ThresholdUnit(ChannelwiseUnit):
-    """Thresholds per channel against accumulators of range ``acc_range``.
+    """Thresholds per channel against accumulators of range ``acc_range``; the table
+    lives in logic or block RAM (``storage``), with the same timing.
 
     Thresholds outside the accumulator's range are clamped to ``lo`` (always
     passed) or ``hi + 1`` (never passed), which keeps comparators narrow
@@ -26,10 +27,10 @@ class ThresholdUnit(ChannelwiseUnit):
     """
 
     def __init__(self, thresholds: np.ndarray, dtype: DType, *, pe: int,
-                 acc_range: tuple[int, int]):
+                 acc_range: tuple[int, int], storage: str = "logic"):
         lo, hi = acc_range
         self.thresholds = np.clip(np.asarray(thresholds, np.int64), lo, hi + 1)
-        self.dtype = dtype
+        self.dtype, self.storage = dtype, storage
         self.cmp_bits = signed_bits(lo, hi + 1)
         super().__init__(self.thresholds.shape[0], pe, signed_bits(lo, hi),
                          element_shape(dtype))
@@ -38,11 +39,13 @@ class ThresholdUnit(ChannelwiseUnit):
         count = self.thresholds.shape[1]
         word = data.ArrayLayout(data.ArrayLayout(signed(self.cmp_bits), count), self.pe)
         rows = self.thresholds.reshape(self.groups, self.pe * count)
+        style = "block" if self.storage == "bram" else "logic"
         m.submodules.table = table = Memory(
             shape=word.size, depth=self.groups,
-            init=pack(rows & ((1 << self.cmp_bits) - 1), self.cmp_bits, self.pe * count))
-        read = table.read_port(domain="comb")
-        m.d.comb += read.addr.eq(group)
+            init=pack(rows & ((1 << self.cmp_bits) - 1), self.cmp_bits, self.pe * count),
+            attrs={"rom_style": style, "ram_style": style})
+        read = table.read_port()
+        m.d.comb += [read.addr.eq(self.next_group), read.en.eq(self.advance)]
         table_word = word(read.data)
         outs = []
         for p, acc in enumerate(accs):

@@ -47,7 +47,8 @@ def layer_blocks(lp: LayerPlan) -> list[wiring.Component]:
         act = layer.activation
         if isinstance(act, Threshold):
             blocks.append(ThresholdUnit(act.thresholds, act.dtype, pe=layer.pe,
-                                        acc_range=layer.bounds.out))
+                                        acc_range=layer.bounds.out,
+                                        storage=lp.weight_storage))
         elif isinstance(act, Requant):
             blocks.append(Requantizer(act.m, act.s, act.dtype, pe=layer.pe,
                                       acc_range=layer.bounds.out))
