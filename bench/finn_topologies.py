@@ -23,7 +23,7 @@ from hwgen.hw.top import Accelerator
 from hwgen.sim.runner import simulate
 from hwgen.synth import synth_cells
 
-FINN = {  # published: cycles/frame estimate, images/s at 100 MHz, post-synthesis resources
+FINN = {  # published: cycles/frame estimate, images/s measured at 100 MHz, post-synthesis
     "tfc": {"cycles": 64, "fps": 837_000, "lut": None, "ff": None, "bram36": None},
     "cnv": {"cycles": 32_768, "fps": 3_020, "lut": 21_135, "ff": 31_517, "bram36": 98 + 9 / 2},
 }
@@ -104,13 +104,15 @@ def main() -> None:
             print(f"{name}: synth_xilinx in {time.monotonic() - start:.0f} s", flush=True)
         finn = FINN[name]
         print(f"\n{name.upper()}-w1a1        {'hwgen':>12} {'FINN':>12}")
-        for key, label in (("cycles", "cycles/frame"), ("fps", "images/s @100MHz"),
+        for key, label in (("cycles", "cycles/frame"), ("fps", "images/s @100MHz *"),
                            ("lut", "LUT"), ("ff", "FF"), ("bram36", "BRAM36"),
                            ("dsp", "DSP")):
             mine, theirs = ours.get(key), finn.get(key)
             print(f"  {label:<18} {'-' if mine is None else f'{mine:,.0f}':>12} "
                   f"{'-' if theirs is None else f'{theirs:,.0f}':>12}")
-        print(flush=True)
+        print("  * hwgen: 100 MHz / simulated cycles (no board, no I/O); FINN: measured on a "
+              "board\n  resources: hwgen from yosys synth_xilinx; FINN post-synthesis on Zynq",
+              flush=True)
 
 
 if __name__ == "__main__":
