@@ -71,8 +71,9 @@ class Accelerator(wiring.Component):
     """A whole graph as one streaming pipeline; all layers run concurrently.
 
     Between layers sit a width converter (where the producer's PE differs from
-    the consumer's SIMD) and a FIFO holding one frame of the consumer's input
-    beats, so a producer runs ahead while its consumer replays its buffer.
+    the consumer's SIMD) and a FIFO holding one frame of a dense consumer's input
+    beats (one image row for conv and pool, which buffer rows themselves), so a
+    producer runs ahead while its consumer replays its buffer.
 
     Members (flat, AXI4-Stream names): ``s_axis_tdata/tvalid/tready``,
     ``m_axis_tdata/tvalid/tready``; ``clk`` and ``rst`` come from the sync domain.
