@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from .build import BuildError, BuildResult, build
+from .examples import EXAMPLES
+from .files import write_atomic
 from .ir import Graph, GraphError, load_graph
+from .sim.runner import SIMULATORS, SimError, simulate
 
 __all__ = ["main"]
 
@@ -25,7 +28,7 @@ def _say(msg: str) -> None:
 
 
 def _graph_or_example(source: str, seed: int) -> Graph:
-    from .examples import EXAMPLES, get_example
+    from .examples import get_example
 
     path = Path(source)
     if path.suffix in (".json", ".npz") or path.with_suffix(".json").exists():
@@ -73,14 +76,10 @@ def _load_inputs(path: str) -> np.ndarray:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    tmp.replace(path)
+    write_atomic(path, lambda f: f.write(json.dumps(doc, indent=1).encode() + b"\n"))
 
 
 def _run_sim(out_dir: Path, inputs, frames: int, simulator: str, seed: int, stall: float):
-    from .sim.runner import simulate
-
     _say(f"simulating {out_dir} on {simulator} "
          f"({frames if inputs is None else len(inputs)} frames, random stalls "
          f"p={stall}, then free-running)")
@@ -170,17 +169,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("dir", help="a folder written by 'hwgen build'")
     s.add_argument("--frames", type=int, default=20, help="random input frames (default 20)")
     s.add_argument("--inputs", help="npz with an array 'x' of input values (frames, ...)")
-    s.add_argument("--simulator", choices=["icarus", "verilator"], default="icarus")
+    s.add_argument("--simulator", choices=SIMULATORS, default="icarus")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--stall", type=float, default=0.3,
                    help="probability of a tvalid gap / tready stall per cycle (default 0.3)")
     s.set_defaults(func=cmd_sim)
     d = sub.add_parser("demo", help="train, export, build and simulate a digits example")
-    d.add_argument("--example", choices=["digits-mlp", "digits-cnn"], default="digits-mlp")
+    d.add_argument("--example", choices=list(EXAMPLES), default="digits-mlp")
     d.add_argument("--out", help="output folder (default build/EXAMPLE)")
     d.add_argument("--frames", type=int, help="test images to simulate (default: all 449 for "
                    "the MLP, 100 for the CNN; 0 = all)")
-    d.add_argument("--simulator", choices=["icarus", "verilator"],
+    d.add_argument("--simulator", choices=SIMULATORS,
                    help="default: icarus for the MLP, verilator for the CNN (whole network)")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
@@ -188,8 +187,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .sim.runner import SimError
-
     args = _parser().parse_args(argv)
     try:
         return args.func(args)

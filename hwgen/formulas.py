@@ -18,6 +18,7 @@ __all__ = [
     "argmax_cycles",
     "bits_unsigned",
     "mvu_cycles",
+    "requant_bounds",
     "signed_bits",
     "window_cycles",
 ]
@@ -76,6 +77,15 @@ def acc_bounds(weights: np.ndarray, in_dtype: DType, bias: np.ndarray | None) ->
         row_lo = row_lo + bias
         row_hi = row_hi + bias
     return AccBounds(dot=dot, out=(int(row_lo.min()), int(row_hi.max())))
+
+
+def requant_bounds(acc: tuple[int, int], m: np.ndarray, s: np.ndarray) -> tuple[int, int]:
+    """Range of ``acc * m + ((1 << s) >> 1)`` over every channel: the requantizer's
+    product width."""
+    m, s = np.asarray(m, np.int64), np.asarray(s, np.int64)
+    rnd = (1 << s) >> 1
+    corners = np.stack([acc[0] * m + rnd, acc[1] * m + rnd])
+    return int(corners.min()), int(corners.max())
 
 
 def mvu_cycles(rows: int, cols: int, pe: int, simd: int, pixels: int = 1) -> int:

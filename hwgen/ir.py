@@ -12,7 +12,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,7 +19,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .dtypes import DType
-from .formulas import AccBounds, acc_bounds, bits_unsigned, signed_bits
+from .files import write_atomic
+from .formulas import AccBounds, acc_bounds, bits_unsigned, requant_bounds, signed_bits
 
 __all__ = [
     "FORMAT",
@@ -144,14 +144,6 @@ class Requant:
         if self.s.min() < 0 or self.s.max() > MAX_ACC_BITS:
             raise GraphError(f"{where}: requant s must be in 0..{MAX_ACC_BITS}")
 
-    def product_bounds(self, acc: tuple[int, int]) -> tuple[int, int]:
-        """Range of acc * m + round over all channels (the multiplier's width)."""
-        corners = [acc[0] * self.m, acc[1] * self.m]
-        rnd = (1 << self.s) >> 1
-        lo = np.minimum(*corners) + rnd
-        hi = np.maximum(*corners) + rnd
-        return int(lo.min()), int(hi.max())
-
     def apply(self, acc: np.ndarray) -> np.ndarray:
         y = (acc * self.m + ((1 << self.s) >> 1)) >> self.s
         return np.clip(y, self.dtype.min, self.dtype.max)
@@ -237,7 +229,8 @@ class _Weighted(Layer):
         if self.activation is not None:
             self.activation.check(where, shape[0])
             if isinstance(self.activation, Requant):
-                plo, phi = self.activation.product_bounds(self.bounds.out)
+                plo, phi = requant_bounds(self.bounds.out, self.activation.m,
+                                          self.activation.s)
                 if signed_bits(plo, phi) > MAX_ACC_BITS:
                     raise GraphError(f"{where}: requant product acc*m needs more than "
                                      f"{MAX_ACC_BITS} bits")
@@ -548,8 +541,8 @@ class Graph:
         json_path, npz_path = _paths(path)
         doc, arrays = self.to_json()
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(npz_path, lambda f: np.savez_compressed(f, **arrays))
-        _atomic_write(json_path, lambda f: f.write(_dumps(doc).encode() + b"\n"))
+        write_atomic(npz_path, lambda f: np.savez_compressed(f, **arrays))
+        write_atomic(json_path, lambda f: f.write(_dumps(doc).encode() + b"\n"))
         return json_path
 
     @classmethod
@@ -590,17 +583,6 @@ def _paths(path: str | os.PathLike) -> tuple[Path, Path]:
     path = Path(path)
     stem = path.with_suffix("") if path.suffix in (".json", ".npz") else path
     return stem.with_suffix(".json"), stem.with_suffix(".npz")
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_graph(path: str | os.PathLike) -> Graph:

@@ -24,7 +24,7 @@ from ..formulas import acc_bounds, bits_unsigned, signed_bits
 from ..packing import pack
 from .pe import DotPE
 from .popcount import XnorPopcount
-from .rom import lookup
+from .rom import lookup, storage_attrs
 from .streams import element_shape, vector_stream
 
 __all__ = ["MVU"]
@@ -54,10 +54,8 @@ class MVU(wiring.Component):
         mh, mw = self.weights.shape
         if mh % pe or mw % simd:
             raise ValueError(f"pe={pe} must divide {mh} rows and simd={simd} must divide {mw}")
-        if storage not in ("logic", "bram"):
-            raise ValueError(f"storage must be logic or bram, got {storage!r}")
+        self.attrs = storage_attrs(storage)
         self.in_dtype, self.w_dtype, self.pe, self.simd = in_dtype, w_dtype, pe, simd
-        self.storage = storage
         self.nf, self.sf = mh // pe, mw // simd
         self.bias = np.zeros(mh, np.int64) if bias is None else np.asarray(bias, np.int64)
         self.binary = in_dtype.kind == "bin" and w_dtype.kind == "bin"
@@ -102,10 +100,8 @@ class MVU(wiring.Component):
             with m.Else():
                 m.d.sync += sf.eq(sf + 1)
 
-        style = "block" if self.storage == "bram" else "logic"
         m.submodules.rom = rom = Memory(shape=w_layout.size, depth=nf_n * sf_n,
-                                        init=self._rom_init(),
-                                        attrs={"rom_style": style, "ram_style": style})
+                                        init=self._rom_init(), attrs=self.attrs)
         rom_rd = rom.read_port()
         m.d.comb += [rom_rd.addr.eq(nf * sf_n + sf), rom_rd.en.eq(en)]
         w_tile = w_layout(rom_rd.data)

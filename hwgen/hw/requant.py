@@ -6,7 +6,7 @@ import numpy as np
 from amaranth import Module, Mux, Signal, Value, signed, unsigned
 
 from ..dtypes import DType
-from ..formulas import bits_unsigned, signed_bits
+from ..formulas import bits_unsigned, requant_bounds, signed_bits
 from .channelwise import ChannelwiseUnit
 from .rom import lookup
 from .streams import element_shape
@@ -24,10 +24,8 @@ class Requantizer(ChannelwiseUnit):
         super().__init__(len(self.m), pe, signed_bits(*acc_range), element_shape(dtype))
 
     def lanes(self, m: Module, accs: list[Value], group: Value) -> list[Value]:
-        lo, hi = self.acc_range
         rnd = (1 << self.s) >> 1
-        corners = np.stack([lo * self.m + rnd, hi * self.m + rnd])
-        prod_shape = signed(signed_bits(int(corners.min()), int(corners.max())))
+        prod_shape = signed(signed_bits(*requant_bounds(self.acc_range, self.m, self.s)))
         m_shape = signed(signed_bits(int(self.m.min()), int(self.m.max())))
         outs = []
         for p, acc in enumerate(accs):

@@ -11,6 +11,7 @@ from ..dtypes import DType
 from ..formulas import signed_bits
 from ..packing import pack
 from .channelwise import ChannelwiseUnit
+from .rom import storage_attrs
 from .streams import element_shape
 from .tree import adder_tree
 
@@ -30,7 +31,7 @@ class ThresholdUnit(ChannelwiseUnit):
                  acc_range: tuple[int, int], storage: str = "logic"):
         lo, hi = acc_range
         self.thresholds = np.clip(np.asarray(thresholds, np.int64), lo, hi + 1)
-        self.dtype, self.storage = dtype, storage
+        self.dtype, self.attrs = dtype, storage_attrs(storage)
         self.cmp_bits = signed_bits(lo, hi + 1)
         super().__init__(self.thresholds.shape[0], pe, signed_bits(lo, hi),
                          element_shape(dtype))
@@ -39,11 +40,10 @@ class ThresholdUnit(ChannelwiseUnit):
         count = self.thresholds.shape[1]
         word = data.ArrayLayout(data.ArrayLayout(signed(self.cmp_bits), count), self.pe)
         rows = self.thresholds.reshape(self.groups, self.pe * count)
-        style = "block" if self.storage == "bram" else "logic"
         m.submodules.table = table = Memory(
             shape=word.size, depth=self.groups,
             init=pack(rows & ((1 << self.cmp_bits) - 1), self.cmp_bits, self.pe * count),
-            attrs={"rom_style": style, "ram_style": style})
+            attrs=self.attrs)
         read = table.read_port()
         m.d.comb += [read.addr.eq(self.next_group), read.en.eq(self.advance)]
         table_word = word(read.data)
