@@ -13,10 +13,12 @@ import numpy as np
 from .dtypes import DType
 
 __all__ = [
+    "BUFFER_BRAM_BITS",
     "AccBounds",
     "acc_bounds",
     "argmax_cycles",
     "bits_unsigned",
+    "buffer_storage",
     "mvu_cycles",
     "requant_bounds",
     "signed_bits",
@@ -86,6 +88,16 @@ def requant_bounds(acc: tuple[int, int], m: np.ndarray, s: np.ndarray) -> tuple[
     rnd = (1 << s) >> 1
     corners = np.stack([acc[0] * m + rnd, acc[1] * m + rnd])
     return int(corners.min()), int(corners.max())
+
+
+BUFFER_BRAM_BITS = 1024  # read/write buffers of this many bits or more go to block RAM
+
+
+def buffer_storage(width: int, depth: int) -> str:
+    """Where a read/write buffer (MVU replay buffer, line buffer) lives: "bram" from
+    ``BUFFER_BRAM_BITS`` up, else "logic" (flip-flops). Stated explicitly so that every
+    family maps it the same way and the estimator need not guess synthesis heuristics."""
+    return "bram" if width * depth >= BUFFER_BRAM_BITS else "logic"
 
 
 def mvu_cycles(rows: int, cols: int, pe: int, simd: int, pixels: int = 1) -> int:

@@ -20,7 +20,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..dtypes import DType
-from ..formulas import acc_bounds, bits_unsigned, signed_bits
+from ..formulas import acc_bounds, bits_unsigned, buffer_storage, signed_bits
 from ..packing import pack
 from .pe import DotPE
 from .popcount import XnorPopcount
@@ -113,7 +113,8 @@ class MVU(wiring.Component):
             m.d.sync += [v1.eq(step), first1.eq(sf == 0), last1.eq(sf == sf_n - 1),
                          pass1.eq(first_pass), nf1.eq(nf), x1.eq(self.i.payload)]
         if nf_n > 1:  # replay buffer for row groups after the first
-            m.submodules.buf = buf = Memory(shape=in_layout, depth=sf_n, init=[])
+            style = storage_attrs(buffer_storage(in_layout.size, sf_n))
+            m.submodules.buf = buf = Memory(shape=in_layout, depth=sf_n, init=[], attrs=style)
             buf_wr, buf_rd = buf.write_port(), buf.read_port()
             m.d.comb += [buf_wr.addr.eq(sf), buf_wr.data.eq(self.i.payload),
                          buf_wr.en.eq(step & first_pass),

@@ -20,7 +20,8 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..formulas import signed_bits
+from ..formulas import buffer_storage, signed_bits
+from .rom import storage_attrs
 from .streams import vector_stream
 
 __all__ = ["SlidingWindow"]
@@ -74,7 +75,9 @@ class SlidingWindow(wiring.Component):
         (h, w, _), (kh, kw), (sh, sw), (ph, pw) = self.shape, self.kernel, self.stride, self.padding
         cf, hp, wp, oh, ow, slots = self.cf, self.hp, self.wp, self.oh, self.ow, self.slots
         width = self.elems * self.elem_shape.width
-        m.submodules.lines = lines = Memory(shape=width, depth=slots * wp * cf, init=[])
+        style = storage_attrs(buffer_storage(width, slots * wp * cf))
+        m.submodules.lines = lines = Memory(shape=width, depth=slots * wp * cf, init=[],
+                                            attrs=style)
         wr, rd = lines.write_port(), lines.read_port()
 
         # rows completely written beyond the reader's first needed row
