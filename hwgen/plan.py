@@ -22,7 +22,7 @@ from .ir import (
 )
 from .packing import StreamPacking
 
-__all__ = ["LayerPlan", "Plan", "needs_window", "plan", "resolve_storage"]
+__all__ = ["LayerPlan", "Plan", "needs_window", "plan", "resolve_storage", "weighted_cycles"]
 
 AUTO_BRAM_BITS = 16384  # "auto" weight storage: block RAM from this many weight bits up
 SUPPORTED = "dense, conv2d (standard and depthwise), maxpool2d, global_sum_pool, argmax"
@@ -95,32 +95,42 @@ def needs_window(layer: Conv2d) -> bool:
     return layer.kernel != (1, 1) or layer.stride != (1, 1) or layer.padding != (0, 0)
 
 
+def weighted_cycles(layer: Dense | Conv2d, x: Tensor, y: Tensor, pe: int, simd: int) -> int:
+    """Cycles per frame of a dense or conv layer at a folding (pe, simd), window generator
+    included; a folding the hardware cannot take raises GraphError."""
+    if isinstance(layer, Dense):
+        return mvu_cycles(layer.units, x.size, pe, simd)
+    h, w, c = x.shape
+    kh, kw = layer.kernel
+    pixels = y.shape[0] * y.shape[1]
+    if layer.groups > 1:  # depthwise: PE channels at once, one kernel position a cycle
+        if simd != 1:
+            raise GraphError(f"{layer.where}: depthwise hardware takes one kernel position "
+                             f"per cycle; simd must be 1, got {simd}")
+        elems = pe
+        cycles = mvu_cycles(c, kh * kw, pe, 1, pixels=pixels)
+    else:
+        if c % simd:
+            raise GraphError(f"{layer.where}: simd={simd} must divide the {c} input "
+                             "channels (windows stream channel-wise)")
+        elems = simd
+        cycles = mvu_cycles(layer.channels, kh * kw * c, pe, simd, pixels=pixels)
+    if needs_window(layer):
+        cycles = max(cycles, window_cycles(h, w, c, elems, layer.kernel, layer.stride,
+                                           layer.padding))
+    return cycles
+
+
 def _layer_plan(layer: Layer, x: Tensor, y: Tensor, upstream: int | None) -> LayerPlan:
     if isinstance(layer, Dense):
         return LayerPlan(layer, x, y, layer.simd, layer.pe,
-                         mvu_cycles(layer.units, x.size, layer.pe, layer.simd),
+                         weighted_cycles(layer, x, y, layer.pe, layer.simd),
                          layer.bounds.out_bits, max(2, x.size // layer.simd),
                          resolve_storage(layer))
     if isinstance(layer, Conv2d):
-        h, w, c = x.shape
-        kh, kw = layer.kernel
-        pixels = y.shape[0] * y.shape[1]
-        if layer.groups > 1:  # depthwise: PE channels at once, one kernel position a cycle
-            if layer.simd != 1:
-                raise GraphError(f"{layer.where}: depthwise hardware takes one kernel position "
-                                 f"per cycle; simd must be 1, got {layer.simd}")
-            elems = layer.pe
-            cycles = mvu_cycles(c, kh * kw, layer.pe, 1, pixels=pixels)
-        else:
-            if c % layer.simd:
-                raise GraphError(f"{layer.where}: simd={layer.simd} must divide the {c} input "
-                                 "channels (windows stream channel-wise)")
-            elems = layer.simd
-            cycles = mvu_cycles(layer.channels, kh * kw * c, layer.pe, layer.simd,
-                                pixels=pixels)
-        if needs_window(layer):
-            cycles = max(cycles, window_cycles(h, w, c, elems, layer.kernel, layer.stride,
-                                               layer.padding))
+        w, c = x.shape[1], x.shape[2]
+        cycles = weighted_cycles(layer, x, y, layer.pe, layer.simd)
+        elems = layer.pe if layer.groups > 1 else layer.simd
         return LayerPlan(layer, x, y, elems, layer.pe, cycles, layer.bounds.out_bits,
                          max(2, w * c // elems), resolve_storage(layer))
     if isinstance(layer, MaxPool2d | GlobalSumPool):

@@ -21,7 +21,7 @@ from .swg import SlidingWindow
 from .threshold import ThresholdUnit
 from .vvu import VVU
 
-__all__ = ["Accelerator", "layer_blocks"]
+__all__ = ["Accelerator", "Chain", "layer_blocks", "stage_blocks"]
 
 
 def _window(lp: LayerPlan, kernel, stride, padding, pad_value: int) -> SlidingWindow:
@@ -67,13 +67,55 @@ def layer_blocks(lp: LayerPlan) -> list[wiring.Component]:
     raise AssertionError(f"plan() admitted {layer.where}")  # pragma: no cover
 
 
-class Accelerator(wiring.Component):
-    """A whole graph as one streaming pipeline; all layers run concurrently.
+def stage_blocks(p: Plan, k: int) -> list[wiring.Component]:
+    """Layer ``k``'s blocks with the glue in front of it: a width converter where the
+    producer's PE differs from its SIMD, and (after the first layer) a FIFO holding one
+    frame of a dense consumer's input beats (one image row for conv and pool, which
+    buffer rows themselves). The last stage ends with a two-beat output FIFO."""
+    lp = p.layers[k]
+    shape = element_shape(lp.x.dtype)
+    elems = p.layers[k - 1].out_elems if k else lp.in_elems
+    chain: list[wiring.Component] = []
+    if lp.in_elems != elems:
+        chain.append(WidthConverter(shape, elems, lp.in_elems))
+    if k > 0:
+        chain.append(StreamFIFO(data.ArrayLayout(shape, lp.in_elems), lp.fifo_depth))
+    chain.extend(layer_blocks(lp))
+    if k == len(p.layers) - 1:
+        chain.append(StreamFIFO(data.ArrayLayout(element_shape(lp.y.dtype), lp.out_elems), 2))
+    return chain
 
-    Between layers sit a width converter (where the producer's PE differs from
-    the consumer's SIMD) and a FIFO holding one frame of a dense consumer's input
-    beats (one image row for conv and pool, which buffer rows themselves), so a
-    producer runs ahead while its consumer replays its buffer.
+
+class Chain(wiring.Component):
+    """Stream blocks connected in a row; ``i`` of the first and ``o`` of the last outside.
+
+    One layer stage as a unit of its own, for per-layer synthesis.
+    """
+
+    def __init__(self, blocks: list[wiring.Component]):
+        self.chain = blocks
+        super().__init__({"i": In(blocks[0].i.signature.flip()),
+                          "o": Out(blocks[-1].o.signature)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        _connect(m, self.chain)
+        wiring.connect(m, wiring.flipped(self.i), self.chain[0].i)
+        wiring.connect(m, self.chain[-1].o, wiring.flipped(self.o))
+        return m
+
+
+def _connect(m: Module, chain: list[wiring.Component]) -> None:
+    for k, block in enumerate(chain):
+        m.submodules[f"b{k}_{type(block).__name__.lower()}"] = block
+    for a, b in itertools.pairwise(chain):
+        wiring.connect(m, a.o, b.i)
+
+
+class Accelerator(wiring.Component):
+    """A whole graph as one streaming pipeline of layer stages (``stage_blocks``); all
+    layers run concurrently, and a producer runs ahead while its consumer replays its
+    buffer.
 
     Members (flat, AXI4-Stream names): ``s_axis_tdata/tvalid/tready``,
     ``m_axis_tdata/tvalid/tready``; ``clk`` and ``rst`` come from the sync domain.
@@ -89,27 +131,12 @@ class Accelerator(wiring.Component):
         })
 
     def blocks(self) -> list[wiring.Component]:
-        chain: list[wiring.Component] = []
-        elems = self.plan.layers[0].in_elems
-        for k, lp in enumerate(self.plan.layers):
-            shape = element_shape(lp.x.dtype)
-            if lp.in_elems != elems:
-                chain.append(WidthConverter(shape, elems, lp.in_elems))
-            if k > 0:
-                chain.append(StreamFIFO(data.ArrayLayout(shape, lp.in_elems), lp.fifo_depth))
-            chain.extend(layer_blocks(lp))
-            elems = lp.out_elems
-        last = self.plan.layers[-1]
-        chain.append(StreamFIFO(data.ArrayLayout(element_shape(last.y.dtype), last.out_elems), 2))
-        return chain
+        return [b for k in range(len(self.plan.layers)) for b in stage_blocks(self.plan, k)]
 
     def elaborate(self, platform) -> Module:
         m = Module()
         chain = self.blocks()
-        for k, block in enumerate(chain):
-            m.submodules[f"b{k}_{type(block).__name__.lower()}"] = block
-        for a, b in itertools.pairwise(chain):
-            wiring.connect(m, a.o, b.i)
+        _connect(m, chain)
         first, last = chain[0].i, chain[-1].o
         m.d.comb += [
             Value.cast(first.payload).eq(self.s_axis_tdata),
