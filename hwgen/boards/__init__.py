@@ -1,0 +1,66 @@
+"""Target boards: device, family, capacities and clock, one TOML file per board."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["BOARDS", "Board", "BoardError", "load_board"]
+
+_DIR = resources.files(__name__)
+BOARDS = tuple(sorted(p.name.removesuffix(".toml") for p in _DIR.iterdir()
+                      if p.name.endswith(".toml")))
+
+
+class BoardError(ValueError):
+    """Unknown board or malformed board file."""
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    title: str
+    device: str
+    family: str  # ice40, ecp5, xilinx, generic
+    clock_mhz: float
+    toolchain: str
+    nextpnr: tuple[str, ...]  # device arguments of yowasp-nextpnr-<family>
+    capacity: dict[str, float]  # lut, ff, bram, dsp (bram_bits: bits per block); empty: ASIC
+
+    @property
+    def bram_unit(self) -> str:
+        return {"ice40": "SB_RAM40_4K", "ecp5": "DP16KD", "xilinx": "RAMB36"}.get(self.family,
+                                                                                  "-")
+
+    @property
+    def lut_unit(self) -> str:
+        return "gates" if self.family == "generic" else "LUTs"
+
+
+def load_board(name: str | Path) -> Board:
+    """A board by name (see ``BOARDS``) or from a TOML file of the same form."""
+    path = Path(name) if str(name).endswith(".toml") else None
+    if path is None:
+        if name not in BOARDS:
+            raise BoardError(f"unknown board {name!r}; known: {', '.join(BOARDS)} "
+                             "(or a path to a .toml board file)")
+        text, label = (_DIR / f"{name}.toml").read_text(), str(name)
+    else:
+        try:
+            text, label = path.read_text(), path.stem
+        except OSError as e:
+            raise BoardError(f"cannot read board file {path}: {e.strerror}") from None
+    try:
+        doc = tomllib.loads(text)
+        board = Board(name=label, title=doc["title"], device=doc["device"],
+                      family=doc["family"], clock_mhz=float(doc["clock_mhz"]),
+                      toolchain=doc["toolchain"], nextpnr=tuple(doc.get("nextpnr", ())),
+                      capacity={k: float(v) for k, v in doc.get("capacity", {}).items()})
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
+        raise BoardError(f"board {label}: malformed board file ({e})") from None
+    if board.family not in ("ice40", "ecp5", "xilinx", "generic"):
+        raise BoardError(f"board {label}: family {board.family!r}; allowed: ice40, ecp5, "
+                         "xilinx, generic")
+    return board
