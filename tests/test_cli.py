@@ -24,13 +24,17 @@ def test_build_writes_verilog_graph_and_reports(tmp_path, capsys):
     graph = small_graph(tmp_path)
     assert main(["build", str(graph), "--out", str(tmp_path / "out")]) == 0
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["graph.json", "graph.npz", "net.v",
-                                                    "report.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cycles.png", "cycles.svg", "estimate.html", "estimate.md", "graph.json", "graph.npz",
+        "net.v", "report.json", "report.md"]
     assert "module net(" in (out / "net.v").read_text()
     report = json.loads((out / "report.json").read_text())
     # fc1: (8/2)*(12/4) = 12 cycles; fc2: (4/4)*(8/8) = 1; argmax over 4 elements, 4 per beat
     assert [r["cycles_per_frame"] for r in report["layers"]] == [12, 1, 1]
     assert report["cycles_per_frame"] == 12 and report["bottleneck"] == "fc1"
+    est = report["estimate"]
+    assert est["board"] == "icebreaker" and est["cycles_per_frame"] == 12
+    assert est["frames_per_second"] == 12e6 / 12
     w = ir.load_graph(graph).layers[0].weights
     lo = min(sum(min(v * -8, v * 7) for v in row) for row in w)
     hi = max(sum(max(v * -8, v * 7) for v in row) for row in w)

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from hwgen import ir
+from hwgen.boards import load_board
 from hwgen.build import build
 from hwgen.dtypes import DType
+from hwgen.estimate import estimate
 from hwgen.formulas import mvu_cycles
 from hwgen.sim.runner import simulate
 
@@ -81,6 +83,7 @@ def test_network(tmp_path, pe_simd):
     slowest = max(mvu_cycles(d.units, t.size, d.pe, d.simd)
                   for d, t, _ in graph.layer_io() if isinstance(d, ir.Dense))
     assert result.cycles_per_frame == slowest
+    assert estimate(graph, load_board("asic")).cycles == result.cycles_per_frame
 
 
 def test_network_on_verilator(tmp_path):

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from hwgen import ir
+from hwgen.boards import load_board
 from hwgen.build import build
 from hwgen.dtypes import DType
+from hwgen.estimate import estimate
 from hwgen.plan import plan
 from hwgen.sim.runner import simulate
 
@@ -21,6 +23,7 @@ def run(graph, tmp_path, frames=6, **kwargs):
     result = simulate(tmp_path / "out", frames=frames, stall=0.3, **kwargs)
     assert result.mismatches == 0, result.first_mismatch
     assert result.cycles_per_frame == plan(graph).cycles
+    assert estimate(graph, load_board("asic")).cycles == result.cycles_per_frame
     return result
 
 

@@ -1,0 +1,125 @@
+"""Fit the estimator's LUT and flip-flop constants from yosys measurements.
+
+Draws random graphs (seed 1, ``sweep.random_graph``), synthesizes every layer
+stage for iCE40, ECP5, Xilinx 7-series and generic gates, and fits per family a
+non-negative linear model of LUTs over ``hwgen.estimate.FEATURES`` and of FFs
+over the register-holding ``FF_FEATURES``. Measurements are kept in
+``bench/calibration_data.jsonl``, one line per graph and family, appended as
+they finish (a rerun skips what is there; ``--refit`` only fits, with the
+features recomputed by the current estimator); the constants go to
+``hwgen/estimate_model.json``.
+
+    .venv/bin/python bench/calibrate.py --graphs 20      # about 30 minutes on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import nnls
+
+from hwgen.estimate import FEATURES, FF_FEATURES, stage_cost
+from hwgen.plan import plan
+from hwgen.synth import FAMILIES
+
+sys.path.insert(0, str(Path(__file__).parent))
+from sweep import measure, random_graph
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "calibration_data.jsonl"
+MODEL = ROOT / "hwgen" / "estimate_model.json"
+
+
+def _graph(index: int):
+    return random_graph(np.random.default_rng([1, index]), f"cal{index}")
+
+
+def _job(args: tuple[int, str]) -> dict:
+    index, family = args
+    return {"graph": f"cal{index}", "family": family, "rows": measure(_graph(index), family)}
+
+
+def _load() -> list[dict]:
+    if not DATA.exists():
+        return []
+    return [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+
+
+def refresh_features(rows: list[dict]) -> None:
+    """Recompute every row's features with the current estimator (the graphs are drawn
+    again from their seeds), so a changed model refits without synthesizing again."""
+    plans: dict[str, object] = {}
+    for r in rows:
+        name = r["graph"]
+        if name not in plans:
+            plans[name] = plan(_graph(int(name.removeprefix("cal"))))
+        p = plans[name]
+        k = next(i for i, lp in enumerate(p.layers) if lp.layer.name == r["layer"])
+        cost = stage_cost(p, k, r["family"])
+        r["features"], r["bram_est"], r["dsp_est"] = dict(cost.features), cost.bram, cost.dsp
+
+
+def fit(rows: list[dict], family: str) -> tuple[dict[str, dict[str, float]], dict]:
+    """Non-negative least squares, each stage weighted by 1/sqrt(its count): large stages
+    do not swamp small ones, nor small ones (where a few cells are many percent) large
+    ones. Returns the constants and the fit errors."""
+    rows = [r for r in rows if r["family"] == family]
+    out: dict[str, dict[str, float]] = {}
+    stats = {}
+    for kind, names in (("lut", FEATURES), ("ff", FF_FEATURES)):
+        x = np.array([[r["features"].get(f, 0.0) for f in names] for r in rows])
+        y = np.array([r["measured"][kind] for r in rows], dtype=float)
+        scale = 1.0 / np.sqrt(np.maximum(y, 10.0))  # between absolute and relative error
+        coef, _ = nnls(x * scale[:, None], y * scale)
+        out[kind] = {f: round(float(c), 4) for f, c in zip(names, coef, strict=True)
+                     if c > 0}
+        err = np.abs(x @ coef - y) / np.maximum(y, 1.0) * 100
+        stats[kind] = {"median_pct": round(float(np.median(err)), 1),
+                       "worst_pct": round(float(err.max()), 1)}
+    return out, stats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--graphs", type=int, default=20)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--refit", action="store_true", help="fit the stored measurements again")
+    args = ap.parse_args()
+    done = _load()
+    if not args.refit:
+        have = {(d["graph"], d["family"]) for d in done}
+        jobs = [(i, f) for i in range(args.graphs) for f in FAMILIES
+                if (f"cal{i}", f) not in have]
+        start = time.time()
+        with ProcessPoolExecutor(args.jobs) as pool, DATA.open("a") as store:
+            futures = [pool.submit(_job, job) for job in jobs]
+            for n, future in enumerate(as_completed(futures), 1):
+                got = future.result()
+                store.write(json.dumps(got) + "\n")
+                store.flush()
+                done.append(got)
+                print(f"[{n}/{len(jobs)}] {got['graph']} {got['family']}: "
+                      f"{len(got['rows'])} stages, {time.time() - start:.0f} s", flush=True)
+    rows = [r for d in done for r in d["rows"]]
+    refresh_features(rows)
+    model, report = {}, {}
+    for family in FAMILIES:
+        model[family], report[family] = fit(rows, family)
+        print(f"{family:8s} fit over {sum(r['family'] == family for r in rows)} stages: "
+              + ", ".join(f"{k} median {v['median_pct']} % worst {v['worst_pct']} %"
+                          for k, v in report[family].items()))
+    MODEL.write_text(json.dumps({"coefficients": model, "fit": report,
+                                 "calibration": "bench/calibrate.py, seed 1, "
+                                                f"{len(rows)} stage measurements"},
+                                indent=1) + "\n")
+    print(f"wrote {MODEL.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

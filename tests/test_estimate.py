@@ -1,0 +1,144 @@
+"""Estimator: boards, exact BRAM/DSP rules, the fitted model against a layer synthesized
+here, latency, the folding search and the estimate/fold commands."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hwgen import ir
+from hwgen.boards import BOARDS, BoardError, load_board
+from hwgen.cli import main
+from hwgen.dtypes import DType
+from hwgen.estimate import bram_blocks, estimate, latencies, measure
+from hwgen.fold import FoldError, fold
+from hwgen.plan import plan
+
+rng = np.random.default_rng(7)
+
+
+def mlp(pe=(1, 1), simd=(1, 1)) -> ir.Graph:
+    r = np.random.default_rng(3)
+    return ir.Graph("mlp", ir.Tensor((32,), DType.parse("uint4")), [
+        ir.Dense("fc1", weight_dtype="int4", weights=r.integers(-8, 8, (16, 32)), pe=pe[0],
+                 simd=simd[0], activation=ir.Threshold("uint2", np.sort(
+                     r.integers(-200, 200, (16, 3)), axis=1))),
+        ir.Dense("fc2", weight_dtype="bin", weights=r.choice([-1, 1], (8, 16)), pe=pe[1],
+                 simd=simd[1]),
+        ir.ArgMax("top")])
+
+
+def test_every_board_loads_with_capacities():
+    assert {"icebreaker", "ulx3s-85f", "arty-a7-35", "pynq-z2", "asic"} <= set(BOARDS)
+    for name in BOARDS:
+        b = load_board(name)
+        assert b.family in ("ice40", "ecp5", "xilinx", "generic") and b.clock_mhz > 0
+        if b.family != "generic":
+            assert {"lut", "ff", "bram", "dsp"} <= set(b.capacity)
+    assert load_board("icebreaker").capacity["lut"] == 5280
+
+
+def test_bad_board_names_and_files_say_what_is_allowed(tmp_path):
+    with pytest.raises(BoardError, match="unknown board 'zedboard'; known: arty-a7-35"):
+        load_board("zedboard")
+    bad = tmp_path / "mine.toml"
+    bad.write_text('title = "x"\nfamily = "ice40"\n')
+    with pytest.raises(BoardError, match="board mine: malformed board file"):
+        load_board(str(bad))
+
+
+def test_block_ram_tiling_per_family():
+    # iCE40 4 kbit blocks: 64 wide x 8 deep needs four 16-bit-wide blocks
+    assert bram_blocks(64, 8, "ice40") == 4
+    assert bram_blocks(4, 1024, "ice40") == 1
+    # ECP5 DP16KD takes 36-bit words 512 deep
+    assert bram_blocks(64, 64, "ecp5") == 2
+    # Xilinx: a RAMB18 (half a RAMB36) holds 32 x 128
+    assert bram_blocks(32, 128, "xilinx") == 0.5
+    assert bram_blocks(64, 4, "generic") == 0
+
+
+def test_cycles_come_from_the_plan_and_latency_from_the_schedule():
+    g = mlp(pe=(4, 2), simd=(8, 4))
+    e = estimate(g, load_board("icebreaker"))
+    p = plan(g)
+    assert [layer.cycles for layer in e.layers] == [lp.cycles for lp in p.layers]
+    assert e.cycles == (16 // 4) * (32 // 8)
+    assert e.latency == latencies(p)[-1]
+    # a stage cannot emit its last beat before it consumed the whole frame
+    assert all(b > a for a, b in zip(latencies(p), latencies(p)[1:], strict=False))
+
+
+@pytest.mark.parametrize("family_board", ["icebreaker", "arty-a7-35"])
+def test_estimate_of_a_layer_synthesized_here_is_within_bounds(family_board):
+    """Within 25 % on LUTs and FFs of each stage and of the top; BRAM and DSP exact."""
+    board = load_board(family_board)
+    g = mlp(pe=(2, 2), simd=(8, 4))
+    g.layers[0].weight_storage = "bram"
+    g = ir.Graph(g.name, g.input, g.layers)
+    e = estimate(g, board)
+    m = measure(g, board)
+    for est, got in [*zip((x.resources for x in e.layers), m.layers, strict=True),
+                     (e.total, m.top)]:
+        assert est.bram == got.bram and est.dsp == got.dsp, (est, got)
+        for kind in ("lut", "ff"):
+            want = getattr(got, kind)
+            assert abs(getattr(est, kind) - want) <= 0.25 * want + 8, (kind, est, got)
+
+
+def test_fold_reaches_a_target_with_the_least_parallel_folding():
+    board = load_board("icebreaker")
+    target = 1_000_000  # at 12 MHz: 12 cycles per frame at most
+    result = fold(mlp(), board, target)
+    assert result.estimate.fps >= target and result.estimate.fits()
+    assert result.estimate.cycles <= 12
+    slower = [e for e in result.explored if e is not result.estimate]
+    assert slower and all(e.fps < target for e in slower)
+    folded = {layer.name: (layer.pe, layer.simd) for layer in result.graph.layers
+              if isinstance(layer, ir.Dense)}
+    fc1 = folded["fc1"]
+    assert (16 // fc1[0]) * (32 // fc1[1]) <= 12
+
+
+def test_fold_rejects_an_impossible_target_with_the_best_figure():
+    with pytest.raises(FoldError, match=r"target 20,000,000 frames/s is out of reach on "
+                                        r"icebreaker at 12 MHz: the fastest folding gives "
+                                        r"12,000,000 frames/s \(1 cycles/frame"):
+        fold(mlp(), load_board("icebreaker"), 20e6)
+
+
+def test_fold_without_target_takes_the_fastest_that_fits():
+    board = load_board("icebreaker")
+    result = fold(mlp(), board)
+    assert result.estimate.fits()
+    faster = [e for e in result.explored if e.fps > result.estimate.fps]
+    assert all(not e.fits() for e in faster)
+
+
+def test_estimate_command_prints_json_and_writes_a_report(tmp_path, capsys):
+    path = mlp(pe=(4, 2), simd=(8, 4)).save(tmp_path / "mlp")
+    assert main(["estimate", str(path), "--board", "ulx3s-85f", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["board"] == "ulx3s-85f" and doc["cycles_per_frame"] == 16
+    assert doc["frames_per_second"] == 25e6 / 16
+    assert [r["name"] for r in doc["layers"]] == ["fc1", "fc2", "top"]
+    assert main(["estimate", str(path), "--board", "asic", "--report",
+                 str(tmp_path / "rep")]) == 0
+    text = capsys.readouterr().out
+    assert "gates" in text and "fc1 *" in text
+    assert {"estimate.md", "estimate.html", "cycles.png", "cycles.svg"} <= {
+        p.name for p in (tmp_path / "rep").iterdir()}
+
+
+def test_fold_command_writes_a_folded_graph(tmp_path, capsys):
+    path = mlp().save(tmp_path / "mlp")
+    out = tmp_path / "folded.json"
+    assert main(["fold", str(path), "--board", "icebreaker", "--target-fps", "500000",
+                 "--out", str(out), "--report", str(tmp_path / "rep")]) == 0
+    folded = ir.load_graph(out)
+    assert estimate(folded, load_board("icebreaker")).fps >= 500_000
+    assert (tmp_path / "rep" / "folding.svg").exists()
+    assert main(["fold", str(path), "--board", "icebreaker", "--target-fps", "1e9",
+                 "--out", str(tmp_path / "never.json")]) == 2
+    assert "out of reach" in capsys.readouterr().err
+    assert not (tmp_path / "never.json").exists()
