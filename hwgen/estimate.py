@@ -62,8 +62,8 @@ __all__ = [
 ]
 
 LUT_INPUTS = {"ice40": 4, "ecp5": 4, "xilinx": 6, "generic": 2}
-FEATURES = ("xnor", "addsub", "mul", "tree", "acc", "cmp", "reg", "mux", "rom", "lutram",
-            "ram_ff", "ctl", "blocks")
+FEATURES = ("xnor", "addsub", "mul", "tree", "acc", "cmp", "select", "reg", "mux", "rom",
+            "lutram", "ram_ff", "ctl", "blocks")
 FF_FEATURES = ("reg", "ram_ff", "ctl", "blocks")  # the features that hold registers
 
 # Block RAM shapes (width, depth) and their size in the family's unit.
@@ -204,9 +204,8 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
     if isinstance(block, MVU):
         pe, simd, nf, sf = block.pe, block.simd, block.nf, block.sf
         a, w = block.in_dtype, block.w_dtype
-        if block.binary:
-            f["xnor"] += pe * simd
-            f["tree"] += pe * _tree_bits(simd, 1)
+        if block.binary:  # XNOR and popcount tree
+            f["xnor"] += pe * (simd + _tree_bits(simd, 1))
             part = signed_bits(0, simd)
         else:
             width = _products(c, pe * simd, a, w, family)
@@ -261,9 +260,8 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
                          + _log2(block.kernel[0]) + _log2(block.kernel[1]) + _log2(block.slots))
     elif isinstance(block, ChannelReduce):  # max/sum pool, and the depthwise VVU
         lanes, acc = block.elems, block.acc_shape.width
-        f["cmp" if block.op == "max" else "acc"] += lanes * acc
+        f["select" if block.op == "max" else "acc"] += lanes * acc
         f["reg"] += lanes * block.out_shape.width
-        f["mux"] += lanes * acc
         _memory(c, lanes * acc, block.groups, family, storage="logic", sync=False)
         f["ctl"] += _log2(block.groups) + _log2(block.count)
         if isinstance(block, VVU):
@@ -273,7 +271,7 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
                     family, storage="logic", sync=False, rom=True)
     elif isinstance(block, LabelSelect):
         bits = block.shape.width + block.index_shape.width
-        f["cmp"] += block.per_beat * bits
+        f["select"] += block.per_beat * bits
         f["reg"] += 2 * bits
         f["ctl"] += _log2(block.beats)
     else:  # pragma: no cover - every block hw.top builds is listed above
