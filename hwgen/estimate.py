@@ -195,9 +195,16 @@ def _style(block: MVU | ThresholdUnit) -> str:
     return "bram" if block.attrs["rom_style"] == "block" else "logic"
 
 
+def _stage(p: Plan, k: int) -> list[wiring.Component]:
+    """Layer ``k``'s blocks, built to be described here and never elaborated."""
+    blocks = stage_blocks(p, k)
+    for block in blocks:
+        block._MustUse__silence = True  # Amaranth would warn that they are never used
+    return blocks
+
+
 def block_cost(block: wiring.Component, family: str) -> BlockCost:
     """Features, block RAMs and DSPs of one hardware block for ``family``."""
-    block._MustUse__silence = True  # built to be described here, never elaborated
     c = BlockCost()
     f = c.features
     f["blocks"] += 1
@@ -282,7 +289,7 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
 def stage_cost(p: Plan, k: int, family: str) -> BlockCost:
     """Cost of layer ``k``'s stage: its blocks and the glue in front of it."""
     total = BlockCost()
-    for block in stage_blocks(p, k):
+    for block in _stage(p, k):
         total += block_cost(block, family)
     return total
 
@@ -365,7 +372,7 @@ def latencies(p: Plan) -> list[int]:
     elems = p.layers[0].in_elems
     out = []
     for k, lp in enumerate(p.layers):
-        depth = sum(_DEPTH[type(b)] for b in stage_blocks(p, k))
+        depth = sum(_DEPTH[type(b)] for b in _stage(p, k))
         taken = _schedule(_beats_at(t, elems, lp.in_elems), 1.0)
         n_out = lp.out_packing.beats
         needs, work = _needs(lp)
