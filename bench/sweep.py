@@ -43,12 +43,22 @@ def _weights(rng, dtype: str, shape) -> np.ndarray:
     return rng.integers(d.min, d.max + 1, shape)
 
 
-def _dense(rng, name: str, fan_in: int, units: int, last: bool) -> ir.Dense:
+def _storage(rng, bits: int, logic_limit: int | None) -> str:
+    """Weight storage; "logic" above ``logic_limit`` weight bits becomes "auto" (constants
+    that large in LUTs take yosys minutes and nobody would build them)."""
+    storage = str(rng.choice(["logic", "bram", "auto"]))
+    return "auto" if storage == "logic" and logic_limit and bits > logic_limit else storage
+
+
+def _dense(rng, name: str, fan_in: int, units: int, last: bool,
+           logic_limit: int | None) -> ir.Dense:
     w_dtype = str(rng.choice(W_DTYPES))
-    return ir.Dense(name, weight_dtype=w_dtype, weights=_weights(rng, w_dtype, (units, fan_in)),
+    weights = _weights(rng, w_dtype, (units, fan_in))
+    return ir.Dense(name, weight_dtype=w_dtype, weights=weights,
                     pe=_divisor(rng, units), simd=_divisor(rng, fan_in),
                     activation=_activation(rng, units, fan_in, last),
-                    weight_storage=str(rng.choice(["logic", "bram", "auto"])))
+                    weight_storage=_storage(rng, weights.size * DType.parse(w_dtype).bits,
+                                            logic_limit))
 
 
 def _pad_value(x: ir.Tensor, layers: list[ir.Layer]) -> int:
@@ -57,13 +67,15 @@ def _pad_value(x: ir.Tensor, layers: list[ir.Layer]) -> int:
     return -1 if dtype.kind == "bin" else 0
 
 
-def random_graph(rng, name: str) -> ir.Graph:
+def random_graph(rng, name: str, logic_limit: int | None = None) -> ir.Graph:
+    """A random MLP or CNN; see ``_storage`` for ``logic_limit``."""
     in_dtype = DType.parse(str(rng.choice(IN_DTYPES)))
     if rng.random() < 0.5:  # MLP
         sizes = [int(rng.choice([16, 24, 32, 48, 64, 96]))
                  for _ in range(int(rng.integers(2, 4)) + 1)]
         layers: list[ir.Layer] = [_dense(rng, f"fc{k}", sizes[k], sizes[k + 1],
-                                         k == len(sizes) - 2) for k in range(len(sizes) - 1)]
+                                         k == len(sizes) - 2, logic_limit)
+                                  for k in range(len(sizes) - 1)]
         if rng.random() < 0.5:
             layers.append(ir.ArgMax("top"))
         return ir.Graph(name, ir.Tensor((sizes[0],), in_dtype), layers)
@@ -83,7 +95,8 @@ def random_graph(rng, name: str) -> ir.Graph:
             else 0, pad_value=_pad_value(x, layers), pe=_divisor(rng, out),
             simd=_divisor(rng, chans),
             activation=_activation(rng, out, kernel * kernel * chans, False),
-            weight_storage=str(rng.choice(["logic", "bram", "auto"]))))
+            weight_storage=_storage(rng, out * kernel * kernel * chans
+                                    * DType.parse(w_dtype).bits, logic_limit)))
         chans = out
     if rng.random() < 0.5:
         w_dtype = str(rng.choice(W_DTYPES))
@@ -99,7 +112,7 @@ def random_graph(rng, name: str) -> ir.Graph:
     elif ir.Graph("probe", x, layers).tensors[-1].size > 256:  # keep the last dense small
         layers.append(ir.GlobalSumPool("gsp"))
     fan_in = ir.Graph("probe", x, layers).tensors[-1].size
-    return ir.Graph(name, x, [*layers, _dense(rng, "fc", fan_in, 10, True)])
+    return ir.Graph(name, x, [*layers, _dense(rng, "fc", fan_in, 10, True, logic_limit)])
 
 
 def measure(graph: ir.Graph, family: str, timeout: float = 180) -> list[dict]:
