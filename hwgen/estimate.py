@@ -111,6 +111,15 @@ def _dsps(a_bits: int, b_bits: int, family: str) -> int:
     return math.ceil(a_bits / amax) * math.ceil(b_bits / bmax)
 
 
+def _const_dsps(factors: list[int], family: str) -> int:
+    """DSPs of address arithmetic: yosys' ECP5 script maps a counter of two bits or more
+    times a constant that is not a power of two to a MULT18X18D; the other families make
+    shifts and adders of it. Callers list the constants whose counters are that wide."""
+    if family != "ecp5":
+        return 0
+    return sum(1 for c in factors if c > 1 and c & (c - 1))
+
+
 def _operand_bits(a: DType, w: DType) -> tuple[int, int]:
     """Operand widths of a * w as the multiplier sees them (unsigned gains a sign bit
     next to a signed operand)."""
@@ -228,6 +237,7 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
             _memory(c, bits, sf, family, storage=buffer_storage(bits, sf), sync=True)
             f["mux"] += bits
         f["ctl"] += _log2(nf) + _log2(sf)
+        c.dsp += _const_dsps([sf] if nf > 2 else [], family)  # ROM address nf * sf + sf
     elif isinstance(block, ThresholdUnit | Requantizer):
         pe, groups = block.pe, block.groups
         out_bits = block.o.payload.shape().elem_shape.width
@@ -263,6 +273,7 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
         depth = block.slots * block.wp * block.cf
         _memory(c, width, depth, family, storage=buffer_storage(width, depth), sync=True)
         f["reg"] += width
+        c.dsp += _const_dsps([block.wp, block.cf, block.wp, block.stride[1], block.cf], family)
         f["ctl"] += 2 * (_log2(block.hp) + _log2(block.wp) + _log2(block.cf)
                          + _log2(block.kernel[0]) + _log2(block.kernel[1]) + _log2(block.slots))
     elif isinstance(block, ChannelReduce):  # max/sum pool, and the depthwise VVU
@@ -273,12 +284,14 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
         f["ctl"] += _log2(block.groups) + _log2(block.count)
         if isinstance(block, VVU):
             _products(c, lanes, block.in_dtype, block.w_dtype, family)
+            c.dsp += _const_dsps([block.groups] if block.count > 1 else [], family)
             codes = block.w_dtype.encode(block.weights.T).reshape(-1, lanes)
             _memory(c, _varying_bits(codes, block.w_dtype.bits), block.count * block.groups,
                     family, storage="logic", sync=False, rom=True)
     elif isinstance(block, LabelSelect):
         bits = block.shape.width + block.index_shape.width
         f["select"] += block.per_beat * bits
+        c.dsp += _const_dsps([block.per_beat] if block.beats > 2 else [], family)
         f["reg"] += 2 * bits
         f["ctl"] += _log2(block.beats)
     else:  # pragma: no cover - every block hw.top builds is listed above
