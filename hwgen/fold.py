@@ -60,7 +60,7 @@ def _folded(graph: Graph, choice: dict[str, tuple[int, int]]) -> Graph:
     return Graph(graph.name, graph.input, layers)
 
 
-def _at_budget(graph: Graph, options, budget: int) -> dict[str, tuple[int, int]] | None:
+def _at_budget(options, budget: int) -> dict[str, tuple[int, int]] | None:
     choice = {}
     for name, opts in options.items():
         fitting = [o for o in opts if o[0] <= budget]
@@ -81,12 +81,14 @@ def fold(graph: Graph, board: Board, target_fps: float | None = None,
     for layer, x, y in graph.layer_io():
         if isinstance(layer, Dense | Conv2d):
             options[layer.name] = _options(layer, x, y)
+    if not options:
+        raise FoldError(f"{graph.name}: no dense or conv layer to fold")
     budgets = sorted({o[0] for opts in options.values() for o in opts}, reverse=True)
     explored: list[Estimate] = []
     seen: set[tuple] = set()
     best = None
     for budget in budgets:
-        choice = _at_budget(graph, options, budget)
+        choice = _at_budget(options, budget)
         if choice is None:
             break
         key = tuple(sorted(choice.items()))
