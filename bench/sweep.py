@@ -11,7 +11,6 @@ import numpy as np
 
 from hwgen import ir
 from hwgen.dtypes import DType
-from hwgen.estimate import stage_cost
 from hwgen.hw.top import Chain, stage_blocks
 from hwgen.plan import plan
 from hwgen.synth import SynthError, synth_resources
@@ -116,18 +115,17 @@ def random_graph(rng, name: str, logic_limit: int | None = None) -> ir.Graph:
 
 
 def measure(graph: ir.Graph, family: str, timeout: float = 180) -> list[dict]:
-    """Per layer stage: its features, exact BRAM/DSP counts and the measured resources.
-    A stage whose synthesis takes longer than ``timeout`` seconds is left out (and said)."""
+    """Per layer stage: the resources yosys measures (the features come from the
+    estimator when fitting). A stage whose synthesis takes longer than ``timeout`` seconds
+    is left out (and said)."""
     p = plan(graph)
     rows = []
     for k, lp in enumerate(p.layers):
-        cost = stage_cost(p, k, family)
         try:
             got = synth_resources(Chain(stage_blocks(p, k)), family, "stage", timeout)
         except SynthError as err:
             print(f"  skipped {graph.name}/{lp.layer.name} ({family}): {err}", flush=True)
             continue
         rows.append({"graph": graph.name, "layer": lp.layer.name, "op": lp.layer.op,
-                     "family": family, "features": dict(cost.features),
-                     "bram_est": cost.bram, "dsp_est": cost.dsp, "measured": got.as_dict()})
+                     "family": family, "measured": got.as_dict()})
     return rows

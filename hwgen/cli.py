@@ -102,7 +102,6 @@ def cmd_estimate(args) -> int:
         _say(estimate_table(est, measured))
     if args.report:
         out = Path(args.report)
-        out.mkdir(parents=True, exist_ok=True)
         write_report(out, est, measured)
         if not args.json:
             _say(f"report: {out / 'estimate.md'}, {out / 'estimate.html'}")
@@ -125,7 +124,6 @@ def cmd_fold(args) -> int:
     _say(f"wrote {path} (and .npz)")
     if args.report:
         out = Path(args.report)
-        out.mkdir(parents=True, exist_ok=True)
         write_report(out, result.estimate, explored=result.explored)
         _say(f"report: {out / 'estimate.md'}, {out / 'estimate.html'}")
     return 0

@@ -299,12 +299,16 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
     return c
 
 
-def stage_cost(p: Plan, k: int, family: str) -> BlockCost:
-    """Cost of layer ``k``'s stage: its blocks and the glue in front of it."""
+def _cost(blocks: list[wiring.Component], family: str) -> BlockCost:
     total = BlockCost()
-    for block in _stage(p, k):
+    for block in blocks:
         total += block_cost(block, family)
     return total
+
+
+def stage_cost(p: Plan, k: int, family: str) -> BlockCost:
+    """Cost of layer ``k``'s stage: its blocks and the glue in front of it."""
+    return _cost(_stage(p, k), family)
 
 
 @dataclass(frozen=True)
@@ -378,14 +382,16 @@ def _schedule(arrive: np.ndarray, gap: float) -> np.ndarray:
     return j * gap + np.maximum.accumulate(arrive - j * gap)
 
 
-def latencies(p: Plan) -> list[int]:
+def latencies(p: Plan, stages: list[list[wiring.Component]] | None = None) -> list[int]:
     """Per layer, cycles from the first input beat of frame 0 to the layer's last output
-    beat of it, in an empty pipeline with a source and sink that never wait."""
+    beat of it, in an empty pipeline with a source and sink that never wait. ``stages``:
+    the layers' blocks when the caller has built them already."""
+    stages = stages or [_stage(p, k) for k in range(len(p.layers))]
     t = np.arange(p.layers[0].in_packing.beats, dtype=float)  # one input beat per cycle
     elems = p.layers[0].in_elems
     out = []
     for k, lp in enumerate(p.layers):
-        depth = sum(_DEPTH[type(b)] for b in _stage(p, k))
+        depth = sum(_DEPTH[type(b)] for b in stages[k])
         taken = _schedule(_beats_at(t, elems, lp.in_elems), 1.0)
         n_out = lp.out_packing.beats
         needs, work = _needs(lp)
@@ -477,14 +483,14 @@ def estimate(graph: Graph, board: Board, model: Model | None = None) -> Estimate
     """Resources, cycles per frame and latency of every layer of ``graph`` on ``board``."""
     model = model or load_model()
     p = plan(graph)
-    lat = latencies(p)
+    stages = [_stage(p, k) for k in range(len(p.layers))]  # built once: MVUs bound weights
+    lat = latencies(p, stages)
     layers = []
     for k, lp in enumerate(p.layers):
-        res = model.resources(stage_cost(p, k, board.family), board.family)
+        res = model.resources(_cost(stages[k], board.family), board.family)
         layers.append(LayerEstimate(lp.layer.name, lp.layer.op, *_fold(lp.layer), lp.cycles,
                                     lat[k], res))
     return Estimate(graph.name, board, layers, model.source)
-
 
 
 # -- measurement: the twin of every estimate ------------------------------------------------

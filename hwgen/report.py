@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import os
+import tempfile
 from pathlib import Path
 
 from .estimate import Estimate, Measured
@@ -162,8 +164,16 @@ def _plots(e: Estimate, explored: list[Estimate], out: Path) -> list[str]:
 
 def write_report(out: Path, e: Estimate, m: Measured | None = None,
                  explored: list[Estimate] | None = None) -> None:
-    """estimate.md, estimate.html and the plots (PNG and SVG) into the folder ``out``."""
-    names = _plots(e, explored or [], out)
-    pngs = [n for n in names if n.endswith(".png")]
-    (out / "estimate.md").write_text(estimate_markdown(e, m, pngs))
-    (out / "estimate.html").write_text(_html(e, m, [n for n in names if n.endswith(".svg")]))
+    """estimate.md, estimate.html and the plots (PNG and SVG) into the folder ``out``
+    (created if missing). Each file is written whole beside it first, then moved in, so a
+    failure leaves no half-written report."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".estimate-") as tmp:
+        stage = Path(tmp)
+        names = _plots(e, explored or [], stage)
+        pngs = [n for n in names if n.endswith(".png")]
+        (stage / "estimate.md").write_text(estimate_markdown(e, m, pngs))
+        (stage / "estimate.html").write_text(
+            _html(e, m, [n for n in names if n.endswith(".svg")]))
+        for name in [*names, "estimate.md", "estimate.html"]:
+            os.replace(stage / name, out / name)
