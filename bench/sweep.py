@@ -62,7 +62,7 @@ def _dense(rng, name: str, fan_in: int, units: int, last: bool,
 
 def _pad_value(x: ir.Tensor, layers: list[ir.Layer]) -> int:
     """A pad value of the dtype entering the next layer (0, or -1 for binary)."""
-    dtype = ir.Graph("probe", x, layers).tensors[-1].dtype if layers else x.dtype
+    dtype = ir.Graph("probe", x, layers).output.dtype if layers else x.dtype
     return -1 if dtype.kind == "bin" else 0
 
 
@@ -108,9 +108,9 @@ def random_graph(rng, name: str, logic_limit: int | None = None) -> ir.Graph:
         layers.append(ir.MaxPool2d("pool", kernel=2))
     if rng.random() < 0.4:
         layers.append(ir.GlobalSumPool("gsp"))
-    elif ir.Graph("probe", x, layers).tensors[-1].size > 256:  # keep the last dense small
+    elif ir.Graph("probe", x, layers).output.size > 256:  # keep the last dense small
         layers.append(ir.GlobalSumPool("gsp"))
-    fan_in = ir.Graph("probe", x, layers).tensors[-1].size
+    fan_in = ir.Graph("probe", x, layers).output.size
     return ir.Graph(name, x, [*layers, _dense(rng, "fc", fan_in, 10, True, logic_limit)])
 
 

@@ -18,8 +18,8 @@ from . import __version__
 from .boards import Board
 from .estimate import estimate
 from .hw.top import Accelerator
-from .ir import Conv2d, Dense, Graph
-from .plan import Plan
+from .ir import Graph
+from .plan import Plan, plan
 from .report import estimate_markdown, write_report
 from .verilog import convert
 
@@ -47,17 +47,16 @@ def module_name(graph: Graph) -> str:
 
 def _layer_row(lp) -> dict:
     layer = lp.layer
-    row = {"name": layer.name, "op": layer.op,
-           "in_shape": list(lp.x.shape), "in_dtype": lp.x.dtype.name,
-           "out_shape": list(lp.y.shape), "out_dtype": lp.y.dtype.name,
-           "pe": None, "simd": None, "weight_dtype": None, "acc_bits": lp.acc_bits,
-           "activation": None, "weight_storage": lp.weight_storage,
-           "cycles_per_frame": lp.cycles,
-           "in_stream": lp.in_packing.as_dict(), "out_stream": lp.out_packing.as_dict()}
-    if isinstance(layer, Dense | Conv2d):
-        row.update(pe=layer.pe, simd=layer.simd, weight_dtype=layer.weight_dtype.name,
-                   activation=None if layer.activation is None else layer.activation.op)
-    return row
+    act, wdt = getattr(layer, "activation", None), getattr(layer, "weight_dtype", None)
+    return {"name": layer.name, "op": layer.op, "inputs": list(lp.sources),
+            "in_shape": list(lp.x.shape), "in_dtype": lp.x.dtype.name,
+            "out_shape": list(lp.y.shape), "out_dtype": lp.y.dtype.name,
+            "pe": getattr(layer, "pe", None), "simd": getattr(layer, "simd", None),
+            "weight_dtype": None if wdt is None else wdt.name, "acc_bits": lp.acc_bits,
+            "activation": None if act is None else act.op,
+            "weight_storage": lp.weight_storage, "cycles_per_frame": lp.cycles,
+            "fifo_depths": list(lp.fifo_depths),
+            "in_stream": lp.in_packing.as_dict(), "out_stream": lp.out_packing.as_dict()}
 
 
 def make_report(p: Plan, top: str, verilog_file: str, seconds: float) -> dict:
@@ -131,17 +130,17 @@ def build(graph: Graph, out_dir: str | Path, board: Board | None = None) -> Buil
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     top_name = module_name(graph)
-    accel = Accelerator(graph)
-    text = convert(accel, top_name)
+    p = plan(graph)
+    text = convert(Accelerator(p), top_name)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
         verilog_file = f"{top_name}.v"
         (tmp / verilog_file).write_text(text)
         graph.save(tmp / "graph.json")
-        report = make_report(accel.plan, top_name, verilog_file, time.monotonic() - start)
+        report = make_report(p, top_name, verilog_file, time.monotonic() - start)
         markdown = report_markdown(report)
         if board is not None:
-            est = estimate(graph, board)
+            est = estimate(p, board)
             report["estimate"] = est.as_dict()
             write_report(tmp, est)
             markdown += "\n## Estimate\n\n" + estimate_markdown(est).split("\n", 2)[2]
@@ -151,4 +150,4 @@ def build(graph: Graph, out_dir: str | Path, board: Board | None = None) -> Buil
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildResult(out, out / verilog_file, top_name, report, accel.plan)
+    return BuildResult(out, out / verilog_file, top_name, report, p)

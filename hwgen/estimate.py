@@ -31,19 +31,22 @@ from amaranth.lib import wiring
 from .boards import Board
 from .dtypes import DType
 from .formulas import buffer_storage, signed_bits
+from .hw.add import ElementwiseAdd
 from .hw.argmax import LabelSelect
+from .hw.concat import ChannelConcat
 from .hw.dwc import WidthConverter
 from .hw.fifo import StreamFIFO
+from .hw.fork import Fork
 from .hw.mvu import MVU
 from .hw.pe import product_bounds
 from .hw.pool import ChannelReduce
 from .hw.requant import Requantizer
 from .hw.swg import SlidingWindow
 from .hw.threshold import ThresholdUnit
-from .hw.top import stage_blocks
+from .hw.top import Stage, as_plan
 from .hw.vvu import VVU
-from .ir import Conv2d, Dense, Graph, MaxPool2d
-from .plan import LayerPlan, Plan, plan
+from .ir import Graph
+from .plan import Plan, beat_schedule, silenced
 from .synth import Resources
 
 __all__ = [
@@ -206,10 +209,9 @@ def _style(block: MVU | ThresholdUnit) -> str:
 
 def _stage(p: Plan, k: int) -> list[wiring.Component]:
     """Layer ``k``'s blocks, built to be described here and never elaborated."""
-    blocks = stage_blocks(p, k)
-    for block in blocks:
-        block._MustUse__silence = True  # Amaranth would warn that they are never used
-    return blocks
+    stage = Stage(p.layers[k], k == len(p.layers) - 1)
+    silenced([stage])
+    return silenced(stage.blocks)
 
 
 def block_cost(block: wiring.Component, family: str) -> BlockCost:
@@ -288,6 +290,16 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
             codes = block.w_dtype.encode(block.weights.T).reshape(-1, lanes)
             _memory(c, _varying_bits(codes, block.w_dtype.bits), block.count * block.groups,
                     family, storage="logic", sync=False, rom=True)
+    elif isinstance(block, Fork):
+        f["ctl"] += block.n
+    elif isinstance(block, ElementwiseAdd):
+        f["acc"] += block.pe * block.out_bits
+        f["reg"] += block.pe * block.out_bits + 1
+    elif isinstance(block, ChannelConcat):
+        width = block.o.payload.shape().size
+        f["mux"] += width
+        f["reg"] += width + 1
+        f["ctl"] += _log2(block.n0 + block.n1)
     elif isinstance(block, LabelSelect):
         bits = block.shape.width + block.index_shape.width
         f["select"] += block.per_beat * bits
@@ -341,64 +353,15 @@ def load_model(path: str | None = None) -> Model:
     return Model(doc["coefficients"], path)
 
 
-# -- latency: a beat schedule --------------------------------------------------------------
-
-_DEPTH = {MVU: 3, ThresholdUnit: 2, Requantizer: 2, StreamFIFO: 1, WidthConverter: 1,
-          SlidingWindow: 2, ChannelReduce: 1, VVU: 1, LabelSelect: 1}
+# -- latency: a beat schedule ---------------------------------------------------------------
 
 
-def _needs(lp: LayerPlan) -> tuple[np.ndarray, int]:
-    """For each output beat, the index of the last input beat it depends on, and the
-    cycles of work between that beat and the output (streaming a window or a vector)."""
-    layer, n_in, n_out = lp.layer, lp.in_packing.beats, lp.out_packing.beats
-    if isinstance(layer, Conv2d | MaxPool2d):
-        h, w, c = lp.x.shape
-        oh, ow = lp.y.shape[0], lp.y.shape[1]
-        (kh, kw), (sh, _) = layer.kernel, layer.stride
-        ph = layer.padding[0] if isinstance(layer, Conv2d) else 0
-        per_pixel = c // lp.in_elems
-        # the window generator releases output row oy once its kh rows are written whole
-        row = np.minimum(np.arange(oh) * sh + kh - 1 - ph, h - 1)
-        last = np.repeat((row + 1) * w * per_pixel - 1, ow)
-        if isinstance(layer, Conv2d) and layer.groups > 1:
-            work = kh * kw  # one kernel position a cycle
-        else:
-            work = kh * kw * per_pixel  # the window, elems channels a beat
-        return np.repeat(last, n_out // (oh * ow)), work
-    return np.full(n_out, n_in - 1), 0
-
-
-def _beats_at(times: np.ndarray, elems_from: int, elems_to: int) -> np.ndarray:
-    """Arrival of each regrouped beat: when the producer beat holding its last element
-    arrives."""
-    n = len(times) * elems_from // elems_to
-    last = (np.arange(1, n + 1) * elems_to - 1) // elems_from
-    return times[last]
-
-
-def _schedule(arrive: np.ndarray, gap: float) -> np.ndarray:
-    """t[j] = max(arrive[j], t[j-1] + gap), vectorized."""
-    j = np.arange(len(arrive))
-    return j * gap + np.maximum.accumulate(arrive - j * gap)
-
-
-def latencies(p: Plan, stages: list[list[wiring.Component]] | None = None) -> list[int]:
+def latencies(p: Plan) -> list[int]:
     """Per layer, cycles from the first input beat of frame 0 to the layer's last output
-    beat of it, in an empty pipeline with a source and sink that never wait. ``stages``:
-    the layers' blocks when the caller has built them already."""
-    stages = stages or [_stage(p, k) for k in range(len(p.layers))]
-    t = np.arange(p.layers[0].in_packing.beats, dtype=float)  # one input beat per cycle
-    elems = p.layers[0].in_elems
-    out = []
-    for k, lp in enumerate(p.layers):
-        depth = sum(_DEPTH[type(b)] for b in stages[k])
-        taken = _schedule(_beats_at(t, elems, lp.in_elems), 1.0)
-        n_out = lp.out_packing.beats
-        needs, work = _needs(lp)
-        t = _schedule(taken[needs] + work + depth, lp.cycles / n_out)
-        elems = lp.out_elems
-        out.append(round(t[-1]))
-    return out
+    beat of it, in an empty pipeline with a source and sink that never wait
+    (:func:`hwgen.plan.beat_schedule`, with each block's own latency)."""
+    times = beat_schedule(p, gap=1.0)
+    return [round(times[lp.layer.name][-1]) for lp in p.layers]
 
 
 # -- the estimate ---------------------------------------------------------------------------
@@ -474,17 +437,17 @@ class Estimate:
 
 
 def _fold(layer) -> tuple[int | None, int | None]:
-    if isinstance(layer, Dense | Conv2d):
-        return layer.pe, layer.simd
-    return None, None
+    return getattr(layer, "pe", None), getattr(layer, "simd", None)
 
 
-def estimate(graph: Graph, board: Board, model: Model | None = None) -> Estimate:
-    """Resources, cycles per frame and latency of every layer of ``graph`` on ``board``."""
+def estimate(source: Plan | Graph, board: Board, model: Model | None = None) -> Estimate:
+    """Resources, cycles per frame and latency of every layer of a plan (or of a graph,
+    planned here) on ``board``."""
     model = model or load_model()
-    p = plan(graph)
-    stages = [_stage(p, k) for k in range(len(p.layers))]  # built once: MVUs bound weights
-    lat = latencies(p, stages)
+    p = as_plan(source)
+    graph = p.graph
+    stages = [_stage(p, k) for k in range(len(p.layers))]
+    lat = latencies(p)
     layers = []
     for k, lp in enumerate(p.layers):
         res = model.resources(_cost(stages[k], board.family), board.family)
@@ -506,26 +469,27 @@ class Measured:
     fmax_note: str  # how fmax was obtained, or why not
 
 
-def measure(graph: Graph, board: Board, progress=None) -> Measured:
+def measure(source: Plan | Graph, board: Board, progress=None) -> Measured:
     """Synthesize every layer stage and the top for the board's family; place and route
     the top (behind two pins) for iCE40 and ECP5."""
-    from .hw.top import Accelerator, Chain
+    from .hw.top import Accelerator
     from .synth import SynthError, place_and_route, synth_resources
 
     say = progress or (lambda msg: None)
-    p = plan(graph)
+    p = as_plan(source)
     layers = []
     for k, lp in enumerate(p.layers):
         say(f"  synthesizing layer {k + 1}/{len(p.layers)} {lp.layer.name} "
             f"({board.family}) ...")
-        layers.append(synth_resources(Chain(stage_blocks(p, k)), board.family, "stage"))
+        stage = Stage(lp, k == len(p.layers) - 1)
+        layers.append(synth_resources(stage, board.family, "stage"))
     say(f"  synthesizing the top ({board.family}) ...")
-    top = synth_resources(Accelerator(graph), board.family, "top")
+    top = synth_resources(Accelerator(p), board.family, "top")
     fmax, note = None, f"no place-and-route for {board.family} here"
     if board.nextpnr:
         say(f"  placing and routing on {board.device} ...")
         try:
-            fmax = place_and_route(Accelerator(graph), board.family, list(board.nextpnr),
+            fmax = place_and_route(Accelerator(p), board.family, list(board.nextpnr),
                                    board.clock_mhz)
             note = f"nextpnr-{board.family} on {board.device}, inputs/outputs behind two pins"
         except SynthError as err:

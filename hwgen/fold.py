@@ -1,9 +1,9 @@
 """Folding search: PE/SIMD per layer for a target frame rate, or the fastest that fits.
 
-For a cycle budget T, every dense/conv layer takes its least parallel folding
-(fewest PE x SIMD lanes, then the cheaper estimate) whose cycles per frame are at
-most T; a graph's frame rate is the board clock over its slowest layer. The
-search walks the budgets every layer can reach, estimates each folded graph, and
+For a cycle budget T, every layer with folding knobs (dense, conv2d, add,
+concat) takes its least parallel legal folding (fewest PE x SIMD lanes, then the
+fastest; legality is the op's own rule) whose cycles per frame are at most T; a
+graph's frame rate is the board clock over its slowest layer. The search walks the budgets every layer can reach, estimates each folded graph, and
 keeps all the points it explored for the report's resources-vs-frame-rate plot.
 """
 
@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from .boards import Board
 from .estimate import Estimate, Model, estimate, load_model
-from .ir import Conv2d, Dense, Graph, GraphError
-from .plan import weighted_cycles
+from .ir import Graph
 
 __all__ = ["FoldError", "FoldResult", "fold"]
 
@@ -31,30 +30,9 @@ class FoldResult:
     explored: list[Estimate]  # every folding estimated, slowest first
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def _options(layer: Dense | Conv2d, x, y) -> list[tuple[int, int, int]]:
-    """(cycles, pe, simd) of every folding the hardware takes, least parallel first."""
-    if isinstance(layer, Dense):
-        pes, simds = _divisors(layer.units), _divisors(x.size)
-    elif layer.groups > 1:
-        pes, simds = _divisors(layer.channels), [1]
-    else:
-        pes, simds = _divisors(layer.channels), _divisors(x.shape[2])
-    options = []
-    for pe in pes:
-        for simd in simds:
-            try:
-                options.append((weighted_cycles(layer, x, y, pe, simd), pe, simd))
-            except GraphError:
-                continue
-    return sorted(options, key=lambda o: (o[1] * o[2], o[0]))
-
-
 def _folded(graph: Graph, choice: dict[str, tuple[int, int]]) -> Graph:
-    layers = [dataclasses.replace(layer, pe=choice[layer.name][0], simd=choice[layer.name][1])
+    layers = [dataclasses.replace(layer, **dict(zip(("pe", "simd")[:len(layer.folds)],
+                                                    choice[layer.name], strict=False)))
               if layer.name in choice else dataclasses.replace(layer)
               for layer in graph.layers]
     return Graph(graph.name, graph.input, layers)
@@ -77,12 +55,10 @@ def fold(graph: Graph, board: Board, target_fps: float | None = None,
     """Fold ``graph`` for ``board``: the cheapest folding reaching ``target_fps``, or (with
     no target) the fastest that fits the board."""
     model = model or load_model()
-    options = {}
-    for layer, x, y in graph.layer_io():
-        if isinstance(layer, Dense | Conv2d):
-            options[layer.name] = _options(layer, x, y)
+    options = {layer.name: layer.foldings(xs, y) for layer, xs, y in graph.layer_io()
+               if layer.folds}
     if not options:
-        raise FoldError(f"{graph.name}: no dense or conv layer to fold")
+        raise FoldError(f"{graph.name}: no layer with a folding (dense, conv2d, add, concat)")
     budgets = sorted({o[0] for opts in options.values() for o in opts}, reverse=True)
     explored: list[Estimate] = []
     seen: set[tuple] = set()

@@ -19,6 +19,7 @@ __all__ = [
     "argmax_cycles",
     "bits_unsigned",
     "buffer_storage",
+    "conv_out_size",
     "mvu_cycles",
     "requant_bounds",
     "signed_bits",
@@ -110,11 +111,18 @@ def argmax_cycles(elements: int, per_beat: int) -> int:
     return elements // per_beat
 
 
+def conv_out_size(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+                  padding: tuple[int, int]) -> tuple[int, int]:
+    """Output (height, width) of a window op over a padded ``size`` image."""
+    return tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding,
+                                                                strict=True))
+
+
 def window_cycles(height: int, width: int, channels: int, elems: int, kernel: tuple[int, int],
                   stride: tuple[int, int], padding: tuple[int, int]) -> int:
     """Cycles per frame of a sliding-window generator: the larger of writing the padded
     image and reading every window, ``elems`` channels per cycle."""
     hp, wp = height + 2 * padding[0], width + 2 * padding[1]
-    oh, ow = (hp - kernel[0]) // stride[0] + 1, (wp - kernel[1]) // stride[1] + 1
+    oh, ow = conv_out_size((height, width), kernel, stride, padding)
     groups = channels // elems
     return max(hp * wp * groups, oh * ow * kernel[0] * kernel[1] * groups)

@@ -4,6 +4,12 @@ A graph is stored as ``NAME.json`` (structure, hand-writable) and ``NAME.npz``
 beside it (integer arrays, referenced by key). Construction validates the whole
 graph and infers every tensor's shape and dtype; any problem raises
 :class:`GraphError` with a one-line message naming the layer.
+
+A graph is a DAG written in topological order: a layer takes the previous
+layer's output unless it names its ``inputs`` (earlier layers, or ``"input"``
+for the graph input). Every op is a :class:`Layer` subclass in
+:mod:`hwgen.ops`, which owns its fields, validation, foldings, reference step,
+plan and hardware; this module only knows the protocol.
 """
 
 from __future__ import annotations
@@ -14,24 +20,19 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .dtypes import DType
 from .files import write_atomic
-from .formulas import AccBounds, acc_bounds, bits_unsigned, requant_bounds, signed_bits
 
 __all__ = [
     "FORMAT",
-    "ArgMax",
-    "Conv2d",
-    "Dense",
-    "GlobalSumPool",
+    "INPUT",
     "Graph",
     "GraphError",
     "Layer",
-    "MaxPool2d",
     "Requant",
     "Tensor",
     "Threshold",
@@ -42,6 +43,12 @@ FORMAT = "hwgen-graph/1"
 MAX_ACC_BITS = 62  # the reference computes in int64; keep every accumulator clear of it
 STORAGES = ("auto", "logic", "bram")  # where a layer's weights live in hardware
 MAX_IO_BITS = 32
+INPUT = "input"  # the name by which a layer refers to the graph input
+
+if TYPE_CHECKING:
+    from amaranth.lib import wiring
+
+    from .plan import LayerPlan
 
 
 class GraphError(ValueError):
@@ -60,7 +67,7 @@ class Tensor:
         return math.prod(self.shape)
 
 
-def _int_array(where: str, what: str, array: Any, shape: tuple[int, ...] | None) -> np.ndarray:
+def int_array(where: str, what: str, array: Any, shape: tuple[int, ...] | None) -> np.ndarray:
     array = np.asarray(array)
     if array.dtype.kind not in "iu":
         raise GraphError(f"{where}: {what} must be an integer array, got {array.dtype}")
@@ -70,20 +77,20 @@ def _int_array(where: str, what: str, array: Any, shape: tuple[int, ...] | None)
     return array
 
 
-def _check_in_dtype(where: str, what: str, array: np.ndarray, dtype: DType) -> None:
+def check_in_dtype(where: str, what: str, array: np.ndarray, dtype: DType) -> None:
     if not dtype.contains(array):
         allowed = "-1 or +1" if dtype.kind == "bin" else f"{dtype.min}..{dtype.max}"
         raise GraphError(f"{where}: {what} has values outside {dtype} (allowed {allowed}; "
                          f"found {int(array.min())}..{int(array.max())})")
 
 
-def _positive(where: str, what: str, value: Any) -> int:
+def positive(where: str, what: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise GraphError(f"{where}: {what} must be a positive integer, got {value!r}")
     return int(value)
 
 
-def _pair(where: str, what: str, value: Any, *, minimum: int = 1) -> tuple[int, int]:
+def pair(where: str, what: str, value: Any, *, minimum: int = 1) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int | np.integer) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, int | np.integer) and v >= minimum for v in pair):
         raise GraphError(f"{where}: {what} must be an integer >= {minimum} or a pair of them, "
@@ -109,12 +116,12 @@ class Threshold:
         return 1 if dtype.kind == "bin" else dtype.max - dtype.min
 
     def check(self, where: str, channels: int) -> None:
-        self.dtype = _parse_dtype(where, self.dtype)
+        self.dtype = parse_dtype(where, self.dtype)
         if self.dtype.bits > 8:
             raise GraphError(f"{where}: threshold output {self.dtype} has too many levels; "
                              "allowed: bin, tern, intK/uintK with K <= 8 (use requant for wider)")
         count = self.count(self.dtype)
-        self.thresholds = _int_array(where, "thresholds", self.thresholds, (channels, count))
+        self.thresholds = int_array(where, "thresholds", self.thresholds, (channels, count))
         if np.any(np.diff(self.thresholds, axis=1) < 0):
             row = int(np.nonzero(np.any(np.diff(self.thresholds, axis=1) < 0, axis=1))[0][0])
             raise GraphError(f"{where}: thresholds must be sorted ascending per channel "
@@ -136,11 +143,11 @@ class Requant:
     op: ClassVar[str] = "requant"
 
     def check(self, where: str, channels: int) -> None:
-        self.dtype = _parse_dtype(where, self.dtype)
+        self.dtype = parse_dtype(where, self.dtype)
         if self.dtype.kind not in ("int", "uint"):
             raise GraphError(f"{where}: requant output must be intN or uintN, got {self.dtype}")
-        self.m = _int_array(where, "requant m", self.m, (channels,))
-        self.s = _int_array(where, "requant s", self.s, (channels,))
+        self.m = int_array(where, "requant m", self.m, (channels,))
+        self.s = int_array(where, "requant s", self.s, (channels,))
         if self.s.min() < 0 or self.s.max() > MAX_ACC_BITS:
             raise GraphError(f"{where}: requant s must be in 0..{MAX_ACC_BITS}")
 
@@ -152,22 +159,22 @@ class Requant:
 Activation = Threshold | Requant
 
 
-def _activation_from_json(where: str, spec: dict, arrays: _Arrays) -> Activation:
+def activation_from_json(where: str, spec: dict, arrays: Arrays) -> Activation:
     spec = dict(spec)
     op = spec.pop("op", None)
     if op == "threshold":
-        act = Threshold(_parse_dtype(where, spec.pop("dtype", "bin")),
+        act = Threshold(parse_dtype(where, spec.pop("dtype", "bin")),
                         arrays.get(where, spec, "thresholds"))
     elif op == "requant":
-        act = Requant(_parse_dtype(where, spec.pop("dtype", None)), arrays.get(where, spec, "m"),
+        act = Requant(parse_dtype(where, spec.pop("dtype", None)), arrays.get(where, spec, "m"),
                       arrays.get(where, spec, "s"))
     else:
         raise GraphError(f"{where}: unknown activation op {op!r}; allowed: threshold, requant")
-    _no_extra(f"{where} activation", spec)
+    no_extra(f"{where} activation", spec)
     return act
 
 
-def _activation_to_json(act: Activation, name: str, out: dict[str, np.ndarray]) -> dict:
+def activation_to_json(act: Activation, name: str, out: dict[str, np.ndarray]) -> dict:
     if isinstance(act, Threshold):
         out[f"{name}.t"] = act.thresholds
         return {"op": "threshold", "dtype": act.dtype.name, "thresholds": f"{name}.t"}
@@ -176,235 +183,10 @@ def _activation_to_json(act: Activation, name: str, out: dict[str, np.ndarray]) 
 
 
 # ----------------------------------------------------------------------------------------------
-# Layers
-
-
-@dataclass
-class Layer:
-    """Base of all layers: a name, and a rule from input tensor to output tensor."""
-
-    name: str
-    op: ClassVar[str] = ""
-
-    def infer(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @property
-    def where(self) -> str:
-        return f"layer {self.name!r} ({self.op})"
-
-
-@dataclass
-class _Weighted(Layer):
-    """A dense or conv layer: integer weights, optional bias and activation, folding."""
-
-    weight_dtype: DType = field(default_factory=lambda: DType("bin", 1))
-    weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
-    bias: np.ndarray | None = None
-    activation: Activation | None = None
-    pe: int = 1
-    simd: int = 1
-    weight_storage: str = "auto"  # logic (constants in LUTs), bram (block RAM), auto (by size)
-    bounds: AccBounds | None = field(default=None, init=False, repr=False)
-
-    @property
-    def channels(self) -> int:
-        return int(self.weights.shape[0])
-
-    def _check_weights(self, x: Tensor, shape: tuple[int, ...]) -> None:
-        where = self.where
-        self.weight_dtype = _parse_dtype(where, self.weight_dtype)
-        if self.weight_storage not in STORAGES:
-            raise GraphError(f"{where}: weight_storage {self.weight_storage!r} unknown; "
-                             f"allowed: {', '.join(STORAGES)}")
-        self.weights = _int_array(where, "weights", self.weights, shape)
-        _check_in_dtype(where, "weights", self.weights, self.weight_dtype)
-        if self.bias is not None:
-            self.bias = _int_array(where, "bias", self.bias, (shape[0],))
-        self.bounds = acc_bounds(self.weights, x.dtype, self.bias)
-        lo, hi = self.bounds.out
-        if max(self.bounds.dot_bits, self.bounds.out_bits) > MAX_ACC_BITS:
-            raise GraphError(f"{where}: accumulator range {lo}..{hi} needs more than "
-                             f"{MAX_ACC_BITS} bits")
-        if self.activation is not None:
-            self.activation.check(where, shape[0])
-            if isinstance(self.activation, Requant):
-                plo, phi = requant_bounds(self.bounds.out, self.activation.m,
-                                          self.activation.s)
-                if signed_bits(plo, phi) > MAX_ACC_BITS:
-                    raise GraphError(f"{where}: requant product acc*m needs more than "
-                                     f"{MAX_ACC_BITS} bits")
-
-    def out_dtype(self) -> DType:
-        if self.activation is not None:
-            return self.activation.dtype
-        if self.bounds.out_bits > MAX_IO_BITS:
-            raise GraphError(f"{self.where}: raw accumulator output needs {self.bounds.out_bits} "
-                             f"bits, more than int{MAX_IO_BITS}; add a threshold or requant "
-                             "activation")
-        return DType("int", self.bounds.out_bits)
-
-    def _fold(self, rows: int, cols: int, cols_name: str) -> None:
-        self.pe = _positive(self.where, "pe", self.pe)
-        self.simd = _positive(self.where, "simd", self.simd)
-        if rows % self.pe:
-            raise GraphError(f"{self.where}: pe={self.pe} must divide the {rows} output channels")
-        if cols % self.simd:
-            raise GraphError(f"{self.where}: simd={self.simd} must divide the {cols} "
-                             f"{cols_name}")
-
-    def _common_json(self, out: dict[str, np.ndarray]) -> dict:
-        spec: dict[str, Any] = {"weight_dtype": self.weight_dtype.name,
-                                "weights": f"{self.name}.w"}
-        out[f"{self.name}.w"] = self.weights
-        if self.bias is not None:
-            out[f"{self.name}.b"] = self.bias
-            spec["bias"] = f"{self.name}.b"
-        if self.activation is not None:
-            spec["activation"] = _activation_to_json(self.activation, self.name, out)
-        spec.update(pe=self.pe, simd=self.simd, weight_storage=self.weight_storage)
-        return spec
-
-
-@dataclass
-class Dense(_Weighted):
-    """y = W x (+ bias), x flattened channels-last; W of shape (units, in_features)."""
-
-    op: ClassVar[str] = "dense"
-
-    @property
-    def units(self) -> int:
-        return self.channels
-
-    def infer(self, x: Tensor) -> Tensor:
-        rows = int(np.shape(self.weights)[0]) if np.ndim(self.weights) == 2 else 0
-        if rows < 1:
-            raise GraphError(f"{self.where}: weights must be (units, in_features) with "
-                             f"in_features={x.size}, got shape {list(np.shape(self.weights))}")
-        self._check_weights(x, (rows, x.size))
-        self._fold(self.units, x.size, "input features")
-        return Tensor((self.units,), self.out_dtype())
-
-    def to_json(self, out: dict[str, np.ndarray]) -> dict:
-        return {"name": self.name, "op": self.op, "units": self.units, **self._common_json(out)}
-
-
-@dataclass
-class Conv2d(_Weighted):
-    """2-D convolution, NHWC; weights (out_ch, kh, kw, in_ch/groups).
-
-    groups=1 is a standard conv, groups=in_ch=out_ch a depthwise conv. Padding
-    fills with ``pad_value`` (a value of the input dtype).
-    """
-
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
-    pad_value: int = 0
-    groups: int = 1
-    op: ClassVar[str] = "conv2d"
-
-    @property
-    def kernel(self) -> tuple[int, int]:
-        return int(self.weights.shape[1]), int(self.weights.shape[2])
-
-    def infer(self, x: Tensor) -> Tensor:
-        where = self.where
-        if len(x.shape) != 3:
-            raise GraphError(f"{where}: input must be (H, W, C), got {list(x.shape)}")
-        h, w, c = x.shape
-        self.groups = _positive(where, "groups", self.groups)
-        if np.ndim(self.weights) != 4:
-            raise GraphError(f"{where}: weights must be (out_ch, kh, kw, in_ch/groups), got "
-                             f"shape {list(np.shape(self.weights))}")
-        out_ch = int(self.weights.shape[0])
-        if c % self.groups or out_ch % self.groups:
-            raise GraphError(f"{where}: groups={self.groups} must divide in channels {c} and "
-                             f"out channels {out_ch}")
-        if self.groups not in (1, c):
-            raise GraphError(f"{where}: groups={self.groups} not supported; allowed: 1 "
-                             f"(standard) or {c} (depthwise)")
-        self.stride = _pair(where, "stride", self.stride)
-        self.padding = _pair(where, "padding", self.padding, minimum=0)
-        kh, kw = self.kernel
-        self._check_weights(x, (out_ch, kh, kw, c // self.groups))
-        if any(self.padding) and not x.dtype.contains(np.array([self.pad_value])):
-            raise GraphError(f"{where}: pad_value {self.pad_value} is not a value of the input "
-                             f"dtype {x.dtype}")
-        oh = (h + 2 * self.padding[0] - kh) // self.stride[0] + 1
-        ow = (w + 2 * self.padding[1] - kw) // self.stride[1] + 1
-        if oh < 1 or ow < 1:
-            raise GraphError(f"{where}: kernel {kh}x{kw} does not fit the padded {h}x{w} input")
-        depthwise = self.groups > 1
-        self._fold(out_ch, kh * kw * (1 if depthwise else c),
-                   "kernel positions" if depthwise else "kh*kw*in_ch inputs")
-        return Tensor((oh, ow, out_ch), self.out_dtype())
-
-    def to_json(self, out: dict[str, np.ndarray]) -> dict:
-        return {"name": self.name, "op": self.op, "channels": self.channels,
-                "kernel": list(self.kernel), "stride": list(self.stride),
-                "padding": list(self.padding), "pad_value": int(self.pad_value),
-                "groups": self.groups, **self._common_json(out)}
-
-
-@dataclass
-class MaxPool2d(Layer):
-    """Max over kernel windows, NHWC, no padding; output dtype = input dtype."""
-
-    kernel: tuple[int, int] = (2, 2)
-    stride: tuple[int, int] | None = None
-    op: ClassVar[str] = "maxpool2d"
-
-    def infer(self, x: Tensor) -> Tensor:
-        if len(x.shape) != 3:
-            raise GraphError(f"{self.where}: input must be (H, W, C), got {list(x.shape)}")
-        self.kernel = _pair(self.where, "kernel", self.kernel)
-        self.stride = _pair(self.where, "stride", self.stride or self.kernel)
-        h, w, c = x.shape
-        oh = (h - self.kernel[0]) // self.stride[0] + 1
-        ow = (w - self.kernel[1]) // self.stride[1] + 1
-        if oh < 1 or ow < 1:
-            raise GraphError(f"{self.where}: kernel {self.kernel} larger than the {h}x{w} input")
-        return Tensor((oh, ow, c), x.dtype)
-
-    def to_json(self, out: dict[str, np.ndarray]) -> dict:
-        return {"name": self.name, "op": self.op, "kernel": list(self.kernel),
-                "stride": list(self.stride)}
-
-
-@dataclass
-class GlobalSumPool(Layer):
-    """Sum over H and W: (H, W, C) -> (C,); the averaging scale belongs to the next layer."""
-
-    op: ClassVar[str] = "global_sum_pool"
-
-    def infer(self, x: Tensor) -> Tensor:
-        if len(x.shape) != 3:
-            raise GraphError(f"{self.where}: input must be (H, W, C), got {list(x.shape)}")
-        n = x.shape[0] * x.shape[1]
-        return Tensor((x.shape[2],), DType("int", signed_bits(n * x.dtype.min, n * x.dtype.max)))
-
-    def to_json(self, out: dict[str, np.ndarray]) -> dict:
-        return {"name": self.name, "op": self.op}
-
-
-@dataclass
-class ArgMax(Layer):
-    """Index of the largest element (ties: the lowest index); output shape (1,)."""
-
-    op: ClassVar[str] = "argmax"
-
-    def infer(self, x: Tensor) -> Tensor:
-        return Tensor((1,), DType("uint", bits_unsigned(x.size - 1)))
-
-    def to_json(self, out: dict[str, np.ndarray]) -> dict:
-        return {"name": self.name, "op": self.op}
-
-
-# ----------------------------------------------------------------------------------------------
 # JSON reading helpers
 
 
-class _Arrays:
+class Arrays:
     """The npz beside a graph file: arrays looked up by the keys the JSON names."""
 
     def __init__(self, data: dict[str, np.ndarray], source: str):
@@ -423,57 +205,12 @@ class _Arrays:
         return self.data[key]
 
 
-def _no_extra(where: str, spec: dict) -> None:
+def no_extra(where: str, spec: dict) -> None:
     if spec:
         raise GraphError(f"{where}: unknown field(s) {', '.join(sorted(spec))}")
 
 
-def _layer_from_json(index: int, spec: Any, arrays: _Arrays) -> Layer:
-    if not isinstance(spec, dict):
-        raise GraphError(f"layer #{index}: must be an object, got {type(spec).__name__}")
-    spec = dict(spec)
-    name = spec.pop("name", f"layer{index}")
-    op = spec.pop("op", None)
-    where = f"layer {name!r} ({op})"
-    if op in ("dense", "conv2d"):
-        weights = arrays.get(where, spec, "weights")
-        common = dict(name=name, weight_dtype=_parse_dtype(where, spec.pop("weight_dtype", None)),
-                      weights=weights, bias=arrays.get(where, spec, "bias", optional=True),
-                      pe=spec.pop("pe", 1), simd=spec.pop("simd", 1),
-                      weight_storage=spec.pop("weight_storage", "auto"))
-        act = spec.pop("activation", None)
-        if act is not None:
-            common["activation"] = _activation_from_json(where, act, arrays)
-        count_field = "units" if op == "dense" else "channels"
-        count = spec.pop(count_field, None)
-        if count is not None and count != np.shape(weights)[0]:
-            raise GraphError(f"{where}: {count_field}={count} but weights have "
-                             f"{np.shape(weights)[0]} rows")
-        if op == "dense":
-            layer: Layer = Dense(**common)
-        else:
-            kernel = spec.pop("kernel", None)
-            if kernel is not None and _pair(where, "kernel", kernel) != tuple(
-                    np.shape(weights)[1:3]):
-                raise GraphError(f"{where}: kernel={kernel} but weights have kernel "
-                                 f"{list(np.shape(weights)[1:3])}")
-            layer = Conv2d(**common, stride=spec.pop("stride", 1),
-                           padding=spec.pop("padding", 0), pad_value=spec.pop("pad_value", 0),
-                           groups=spec.pop("groups", 1))
-    elif op == "maxpool2d":
-        layer = MaxPool2d(name, kernel=spec.pop("kernel", 2), stride=spec.pop("stride", None))
-    elif op == "global_sum_pool":
-        layer = GlobalSumPool(name)
-    elif op == "argmax":
-        layer = ArgMax(name)
-    else:
-        raise GraphError(f"{where}: unknown op {op!r}; allowed: dense, conv2d, maxpool2d, "
-                         "global_sum_pool, argmax")
-    _no_extra(where, spec)
-    return layer
-
-
-def _parse_dtype(where: str, name: Any) -> DType:
+def parse_dtype(where: str, name: Any) -> DType:
     if name is None:
         raise GraphError(f"{where}: missing dtype")
     try:
@@ -482,55 +219,236 @@ def _parse_dtype(where: str, name: Any) -> DType:
         raise GraphError(f"{where}: {err}") from None
 
 
+
+
+# ----------------------------------------------------------------------------------------------
+# Layers: the protocol every op in hwgen.ops implements
+
+
+@dataclass
+class Layer:
+    """Base of all ops: a name, the tensors it reads, and everything the op knows of itself.
+
+    Subclasses (one module each in :mod:`hwgen.ops`) own their JSON fields
+    (:meth:`from_spec`, :meth:`spec`), their validation and output tensor
+    (:meth:`infer`), their legal foldings (:meth:`fold_error`, the one rule that
+    validation, the plan and the fold search use), their reference step, their
+    stream plan and the hardware blocks they instantiate.
+    """
+
+    name: str
+    inputs: list[str] | None = field(default=None, kw_only=True)
+    op: ClassVar[str] = ""
+    arity: ClassVar[int] = 1  # number of input tensors
+    folds: ClassVar[tuple[str, ...]] = ()  # folding knobs this op has: "pe", "simd"
+
+    @property
+    def where(self) -> str:
+        return f"layer {self.name!r} ({self.op})"
+
+    # -- JSON ---------------------------------------------------------------------------------
+
+    @classmethod
+    def from_spec(cls, name: str, spec: dict, arrays: Arrays) -> Layer:
+        """The layer from its JSON fields (``spec`` holds the op's own fields; each one
+        read is popped, leftovers are reported as unknown)."""
+        return cls(name)
+
+    def spec(self, arrays: dict[str, np.ndarray]) -> dict:
+        """The op's own JSON fields; arrays go into ``arrays`` under the keys named."""
+        return {}
+
+    # -- shape, validation, folding -----------------------------------------------------------
+
+    def infer(self, xs: list[Tensor]) -> Tensor:  # pragma: no cover - abstract
+        """Validate against the input tensors and return the output tensor."""
+        raise NotImplementedError
+
+    def fold_candidates(self, xs: list[Tensor]) -> tuple[list[int], list[int]]:
+        """PE and SIMD values worth trying (filtered by :meth:`fold_error`)."""
+        return [1], [1]
+
+    def fold_error(self, xs: list[Tensor], pe: int, simd: int) -> str | None:
+        """Why the hardware cannot take folding (pe, simd), or None when it can."""
+        return None
+
+    def cycles_at(self, xs: list[Tensor], y: Tensor, pe: int, simd: int) -> int:
+        """Cycles per frame at a legal folding (ops with folding knobs)."""
+        raise NotImplementedError  # pragma: no cover - only ops with folds
+
+    def foldings(self, xs: list[Tensor], y: Tensor) -> list[tuple[int, int, int]]:
+        """(cycles, pe, simd) of every legal folding, fewest lanes first."""
+        pes, simds = self.fold_candidates(xs)
+        options = [(self.cycles_at(xs, y, pe, simd), pe, simd) for pe in pes for simd in simds
+                   if self.fold_error(xs, pe, simd) is None]
+        return sorted(options, key=lambda o: (o[1] * o[2], o[0]))
+
+    def _check_folding(self, xs: list[Tensor]) -> None:
+        for knob in self.folds:
+            setattr(self, knob, positive(self.where, knob, getattr(self, knob)))
+        err = self.fold_error(xs, getattr(self, "pe", 1), getattr(self, "simd", 1))
+        if err:
+            raise GraphError(f"{self.where}: {err}")
+
+    # -- semantics ----------------------------------------------------------------------------
+
+    def reference(self, xs: list[np.ndarray]) -> np.ndarray:  # pragma: no cover - abstract
+        """Output values (int64) for input values, each (N, *shape)."""
+        raise NotImplementedError
+
+    # -- hardware -----------------------------------------------------------------------------
+
+    def stream_plan(self, xs: list[Tensor], y: Tensor, upstream: list[int | None]
+                    ) -> tuple[list[int], int, int]:
+        """(elements per beat of each input, elements per output beat, cycles per frame);
+        ``upstream``: elements per beat of each input's producer (None: the graph input)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def fifo_depths(self, xs: list[Tensor], elems: list[int]) -> list[int]:
+        """Beats of the FIFO in front of each input: one frame (a layer that buffers rows
+        itself needs only one row)."""
+        return [max(2, x.size // e) for x, e in zip(xs, elems, strict=True)]
+
+    @property
+    def acc_bits(self) -> int | None:
+        return None
+
+    @property
+    def storage(self) -> str | None:
+        """Where constant tables live ("logic" or "bram"), for ops that have them."""
+        return None
+
+    def needs(self, lp: LayerPlan) -> tuple[list[np.ndarray], int]:
+        """For each output beat, the last beat of each input it needs (-1: none), and the
+        cycles of work between that beat and the output. Default: the whole input frame."""
+        n_out = lp.out_packing.beats
+        return [np.full(n_out, p.beats - 1) for p in lp.in_packings], 0
+
+    def blocks(self, lp: LayerPlan) -> list[wiring.Component]:  # pragma: no cover - abstract
+        """The stream blocks that compute this layer; the first takes the inputs (``i``, or
+        ``i0``, ``i1``... for several), the last has ``o``."""
+        raise NotImplementedError
+
+
+def _layer_from_json(index: int, spec: Any, arrays: Arrays) -> Layer:
+    from .ops import REGISTRY
+
+    if not isinstance(spec, dict):
+        raise GraphError(f"layer #{index}: must be an object, got {type(spec).__name__}")
+    spec = dict(spec)
+    name = spec.pop("name", f"layer{index}")
+    op = spec.pop("op", None)
+    where = f"layer {name!r} ({op})"
+    if not isinstance(name, str) or not name:
+        raise GraphError(f"layer #{index}: name must be a non-empty string, got {name!r}")
+    cls = REGISTRY.get(op) if isinstance(op, str) else None
+    if cls is None:
+        raise GraphError(f"{where}: unknown op {op!r}; allowed: {', '.join(REGISTRY)}")
+    inputs = spec.pop("inputs", None)
+    layer = cls.from_spec(name, spec, arrays)
+    layer.inputs = inputs
+    no_extra(where, spec)
+    return layer
+
+
 # ----------------------------------------------------------------------------------------------
 # The graph
 
 
 @dataclass
 class Graph:
-    """A validated chain of integer layers from one input tensor to one output tensor."""
+    """A validated DAG of integer layers from one input tensor to one output tensor.
+
+    ``layers`` are in topological order; the last layer's output is the graph's
+    output. Every other tensor (the input included) must be read by some layer:
+    a stream nobody reads would stall the hardware.
+    """
 
     name: str
     input: Tensor
     layers: list[Layer]
-    tensors: list[Tensor] = field(init=False, repr=False)
+    tensors: dict[str, Tensor] = field(init=False, repr=False)  # by producer ("input")
+    sources: dict[str, list[str]] = field(init=False, repr=False)  # layer -> its inputs
 
     def __post_init__(self) -> None:
         self.validate()
 
-    def validate(self) -> list[Tensor]:
+    def validate(self) -> dict[str, Tensor]:
         """Check every layer and (re)infer every tensor; call again after changing a layer."""
         shape = tuple(int(d) for d in self.input.shape)
         if not shape or any(d < 1 for d in shape):
             raise GraphError(f"input: shape must be a non-empty list of positive sizes, "
                              f"got {list(shape)}")
-        self.input = Tensor(shape, _parse_dtype("input", self.input.dtype))
+        self.input = Tensor(shape, parse_dtype("input", self.input.dtype))
         if not self.layers:
             raise GraphError("graph: needs at least one layer")
         names = [layer.name for layer in self.layers]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise GraphError(f"graph: layer names must be unique; repeated: {sorted(dup)}")
-        tensors = [self.input]
+        if INPUT in names:
+            raise GraphError(f"graph: {INPUT!r} names the graph input; rename that layer")
+        tensors, sources, prev = {INPUT: self.input}, {}, INPUT
         for layer in self.layers:
-            tensors.append(layer.infer(tensors[-1]))
-        self.tensors = tensors
+            srcs = self._inputs_of(layer, prev, tensors)
+            sources[layer.name] = srcs
+            tensors[layer.name] = layer.infer([tensors[s] for s in srcs])
+            prev = layer.name
+        read = {s for srcs in sources.values() for s in srcs}
+        unread = [n for n in [INPUT, *names[:-1]] if n not in read]
+        if unread:
+            raise GraphError(f"graph: the output of {unread[0]!r} is never read; every tensor "
+                             "but the last layer's must feed a layer")
+        self.tensors, self.sources = tensors, sources
         return tensors
+
+    @staticmethod
+    def _inputs_of(layer: Layer, prev: str, tensors: dict[str, Tensor]) -> list[str]:
+        if layer.inputs is None:
+            srcs = [prev] * layer.arity if layer.arity == 1 else None
+            if srcs is None:
+                raise GraphError(f"{layer.where}: takes {layer.arity} inputs; name them in "
+                                 '"inputs"')
+            return srcs
+        srcs = layer.inputs
+        if not isinstance(srcs, list | tuple) or not all(isinstance(s, str) for s in srcs):
+            raise GraphError(f"{layer.where}: inputs must be a list of layer names, got "
+                             f"{srcs!r}")
+        if len(srcs) != layer.arity:
+            raise GraphError(f"{layer.where}: takes {layer.arity} input(s), got {len(srcs)}")
+        for s in srcs:
+            if s not in tensors:
+                raise GraphError(f"{layer.where}: input {s!r} is not the graph input or an "
+                                 "earlier layer")
+        return list(srcs)
 
     @property
     def output(self) -> Tensor:
-        return self.tensors[-1]
+        return self.tensors[self.layers[-1].name]
 
-    def layer_io(self) -> list[tuple[Layer, Tensor, Tensor]]:
-        """(layer, input tensor, output tensor) for each layer."""
-        return [(layer, self.tensors[i], self.tensors[i + 1])
-                for i, layer in enumerate(self.layers)]
+    def layer_io(self) -> list[tuple[Layer, list[Tensor], Tensor]]:
+        """(layer, input tensors, output tensor) for each layer, in order."""
+        return [(layer, [self.tensors[s] for s in self.sources[layer.name]],
+                 self.tensors[layer.name]) for layer in self.layers]
+
+    def consumers(self, name: str) -> list[tuple[str, int]]:
+        """(layer, input index) of every read of tensor ``name``, in layer order."""
+        return [(layer.name, k) for layer in self.layers
+                for k, s in enumerate(self.sources[layer.name]) if s == name]
 
     # -- files --------------------------------------------------------------------------------
 
     def to_json(self) -> tuple[dict, dict[str, np.ndarray]]:
         arrays: dict[str, np.ndarray] = {}
-        layers = [layer.to_json(arrays) for layer in self.layers]
+        layers, prev = [], INPUT
+        for layer in self.layers:
+            entry: dict[str, Any] = {"name": layer.name, "op": layer.op}
+            srcs = self.sources[layer.name]
+            if srcs != [prev] * layer.arity or layer.arity != 1:
+                entry["inputs"] = srcs
+            entry.update(layer.spec(arrays))
+            layers.append(entry)
+            prev = layer.name
         doc = {"format": FORMAT, "name": self.name,
                "input": {"shape": list(self.input.shape), "dtype": self.input.dtype.name},
                "layers": layers}
@@ -561,13 +479,13 @@ class Graph:
         shape = inp.pop("shape")
         if not isinstance(shape, list) or not all(isinstance(d, int) for d in shape):
             raise GraphError(f"input: shape must be a list of integers, got {shape!r}")
-        dtype = _parse_dtype("input", inp.pop("dtype"))
-        _no_extra("input", inp)
+        dtype = parse_dtype("input", inp.pop("dtype"))
+        no_extra("input", inp)
         layers_spec = doc.pop("layers", None)
         if not isinstance(layers_spec, list):
             raise GraphError("graph: 'layers' must be a list")
-        _no_extra("graph", doc)
-        store = _Arrays(arrays, source)
+        no_extra("graph", doc)
+        store = Arrays(arrays, source)
         layers = [_layer_from_json(i, spec, store) for i, spec in enumerate(layers_spec)]
         return cls(str(name), Tensor(tuple(shape), dtype), layers)
 
@@ -602,3 +520,15 @@ def load_graph(path: str | os.PathLike) -> Graph:
         except (ValueError, OSError) as err:
             raise GraphError(f"{npz_path}: not a readable npz archive ({err})") from None
     return Graph.from_json(doc, arrays, source=npz_path.name)
+
+
+_OPS = ("ArgMax", "Add", "Concat", "Conv2d", "Dense", "GlobalSumPool", "MaxPool2d")
+
+
+def __getattr__(name: str):
+    """``ir.Dense`` and friends: the op classes live in :mod:`hwgen.ops`."""
+    if name in _OPS:
+        from . import ops
+
+        return getattr(ops, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

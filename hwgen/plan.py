@@ -1,48 +1,73 @@
-"""What each layer becomes in hardware: parallelism on both streams, cycles, widths.
+"""What each layer becomes in hardware: parallelism on every stream, cycles, FIFO depths.
 
-The graph top builds from this plan and the reports print it, so the figures a
-user reads are the ones the hardware was built with.
+The plan is computed once per graph and handed to the hardware top, the
+estimator, the reports and the simulator, so the figures a user reads are the
+ones the hardware was built with. Each op supplies its own part
+(:meth:`hwgen.ir.Layer.stream_plan`); this module adds what only the whole
+graph knows: which producer feeds which input, and how deep the FIFO in front
+of each input of a join (add, concat) must be so the pipeline never stalls on a
+branch (:func:`join_fifo_depth`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from .formulas import argmax_cycles, mvu_cycles, window_cycles
-from .ir import (
-    ArgMax,
-    Conv2d,
-    Dense,
-    GlobalSumPool,
-    Graph,
-    GraphError,
-    Layer,
-    MaxPool2d,
-    Tensor,
-)
+import numpy as np
+from amaranth.lib import wiring
+
+from .ir import INPUT, Graph, Layer, Tensor
 from .packing import StreamPacking
 
-__all__ = ["LayerPlan", "Plan", "needs_window", "plan", "resolve_storage", "weighted_cycles"]
+__all__ = ["FIFO_MARGIN", "LayerPlan", "Plan", "beat_schedule", "plan", "silenced"]
 
-AUTO_BRAM_BITS = 16384  # "auto" weight storage: block RAM from this many weight bits up
-SUPPORTED = "dense, conv2d (standard and depthwise), maxpool2d, global_sum_pool, argmax"
+FIFO_MARGIN = 2  # beats a join FIFO holds beyond the occupancy the schedule predicts
+SCHEDULE_FRAMES = 3  # frames the FIFO sizing schedule runs: fill, then steady state
 
 
 @dataclass(frozen=True)
 class LayerPlan:
     layer: Layer
-    x: Tensor  # input tensor
+    xs: tuple[Tensor, ...]  # input tensors
     y: Tensor  # output tensor
-    in_elems: int  # elements per input beat
+    elems: tuple[int, ...]  # elements per beat of each input
     out_elems: int  # elements per output beat
     cycles: int  # cycles per frame, pipeline full
-    acc_bits: int | None  # accumulator width (dense/conv)
-    fifo_depth: int  # beats buffered in front of the layer (one frame, or one image row)
-    weight_storage: str | None = None  # "logic" or "bram" (resolved from "auto")
+    sources: tuple[str, ...]  # producer of each input ("input": the graph input)
+    src_elems: tuple[int, ...]  # elements per beat each producer delivers
+    fifo_depths: tuple[int, ...]  # beats buffered in front of each input (0: no FIFO)
+    consumers: int  # reads of the output; 0 for the graph's output
+    depth: int = 0  # pipeline registers from the inputs to the output (glue included)
+
+    @property
+    def x(self) -> Tensor:
+        return self.xs[0]
+
+    @property
+    def in_elems(self) -> int:
+        return self.elems[0]
+
+    @property
+    def fifo_depth(self) -> int:
+        return self.fifo_depths[0]
+
+    @property
+    def acc_bits(self) -> int | None:
+        return self.layer.acc_bits
+
+    @property
+    def weight_storage(self) -> str | None:
+        return self.layer.storage
+
+    @property
+    def in_packings(self) -> list[StreamPacking]:
+        return [StreamPacking(e, x.dtype.bits, x.size // e)
+                for x, e in zip(self.xs, self.elems, strict=True)]
 
     @property
     def in_packing(self) -> StreamPacking:
-        return StreamPacking(self.in_elems, self.x.dtype.bits, self.x.size // self.in_elems)
+        return self.in_packings[0]
 
     @property
     def out_packing(self) -> StreamPacking:
@@ -53,6 +78,7 @@ class LayerPlan:
 class Plan:
     graph: Graph
     layers: list[LayerPlan]
+    input_elems: int  # elements per beat on s_axis
 
     @property
     def cycles(self) -> int:
@@ -65,95 +91,120 @@ class Plan:
 
     @property
     def input(self) -> StreamPacking:
-        return self.layers[0].in_packing
+        x = self.graph.input
+        return StreamPacking(self.input_elems, x.dtype.bits, x.size // self.input_elems)
 
     @property
     def output(self) -> StreamPacking:
         return self.layers[-1].out_packing
 
-
-def resolve_storage(layer: Dense | Conv2d) -> str:
-    """Where the weights live: as asked, or for "auto" block RAM once they are large.
-
-    Depthwise weights are read combinationally per kernel position, so they stay in logic.
-    """
-    depthwise = isinstance(layer, Conv2d) and layer.groups > 1
-    if depthwise:
-        if layer.weight_storage == "bram":
-            raise GraphError(f"{layer.where}: depthwise weights live in logic; "
-                             "weight_storage must be logic or auto")
-        return "logic"
-    if layer.weight_storage != "auto":
-        return layer.weight_storage
-    bits = layer.weights.size * layer.weight_dtype.bits
-    return "bram" if bits >= AUTO_BRAM_BITS else "logic"
+    def __getitem__(self, name: str) -> LayerPlan:
+        return next(lp for lp in self.layers if lp.layer.name == name)
 
 
-def needs_window(layer: Conv2d) -> bool:
-    """1x1 convolutions with stride 1 and no padding read pixels directly, without a window
-    buffer."""
-    return layer.kernel != (1, 1) or layer.stride != (1, 1) or layer.padding != (0, 0)
+def silenced(blocks: list[wiring.Component]) -> list[wiring.Component]:
+    """Blocks built only to be described (latency, cost), never elaborated: Amaranth would
+    warn that they are unused."""
+    for block in blocks:
+        block._MustUse__silence = True
+    return blocks
 
 
-def weighted_cycles(layer: Dense | Conv2d, x: Tensor, y: Tensor, pe: int, simd: int) -> int:
-    """Cycles per frame of a dense or conv layer at a folding (pe, simd), window generator
-    included; a folding the hardware cannot take raises GraphError."""
-    if isinstance(layer, Dense):
-        return mvu_cycles(layer.units, x.size, pe, simd)
-    h, w, c = x.shape
-    kh, kw = layer.kernel
-    pixels = y.shape[0] * y.shape[1]
-    if layer.groups > 1:  # depthwise: PE channels at once, one kernel position a cycle
-        if simd != 1:
-            raise GraphError(f"{layer.where}: depthwise hardware takes one kernel position "
-                             f"per cycle; simd must be 1, got {simd}")
-        elems = pe
-        cycles = mvu_cycles(c, kh * kw, pe, 1, pixels=pixels)
-    else:
-        if c % simd:
-            raise GraphError(f"{layer.where}: simd={simd} must divide the {c} input "
-                             "channels (windows stream channel-wise)")
-        elems = simd
-        cycles = mvu_cycles(layer.channels, kh * kw * c, pe, simd, pixels=pixels)
-    if needs_window(layer):
-        cycles = max(cycles, window_cycles(h, w, c, elems, layer.kernel, layer.stride,
-                                           layer.padding))
-    return cycles
-
-
-def _layer_plan(layer: Layer, x: Tensor, y: Tensor, upstream: int | None) -> LayerPlan:
-    if isinstance(layer, Dense):
-        return LayerPlan(layer, x, y, layer.simd, layer.pe,
-                         weighted_cycles(layer, x, y, layer.pe, layer.simd),
-                         layer.bounds.out_bits, max(2, x.size // layer.simd),
-                         resolve_storage(layer))
-    if isinstance(layer, Conv2d):
-        w, c = x.shape[1], x.shape[2]
-        cycles = weighted_cycles(layer, x, y, layer.pe, layer.simd)
-        elems = layer.pe if layer.groups > 1 else layer.simd
-        return LayerPlan(layer, x, y, elems, layer.pe, cycles, layer.bounds.out_bits,
-                         max(2, w * c // elems), resolve_storage(layer))
-    if isinstance(layer, MaxPool2d | GlobalSumPool):
-        h, w, c = x.shape
-        elems = upstream if upstream is not None and c % upstream == 0 else c
-        if isinstance(layer, MaxPool2d):
-            cycles = window_cycles(h, w, c, elems, layer.kernel, layer.stride, (0, 0))
-        else:
-            cycles = h * w * c // elems
-        return LayerPlan(layer, x, y, elems, elems, cycles, None, max(2, w * c // elems))
-    if isinstance(layer, ArgMax):
-        per_beat = upstream if upstream is not None else x.size
-        return LayerPlan(layer, x, y, per_beat, 1, argmax_cycles(x.size, per_beat), None,
-                         max(2, x.size // per_beat))
-    raise GraphError(f"{layer.where}: no hardware for this op yet; hardware supports "
-                     f"{SUPPORTED}")
+def _depth(lp: LayerPlan, last: bool) -> int:
+    """Pipeline registers of a layer stage: glue of its first input, its blocks, and the
+    output FIFO of the last stage; each block states its own latency."""
+    glue = (lp.elems[0] != lp.src_elems[0]) + (lp.fifo_depths[0] > 0) + last
+    return glue + sum(b.latency for b in silenced(lp.layer.blocks(lp)))
 
 
 def plan(graph: Graph) -> Plan:
-    """The hardware plan of a validated graph; unsupported layers raise GraphError."""
+    """The hardware plan of a validated graph."""
+    produced: dict[str, int | None] = {INPUT: None}
+    parts = []
+    for layer, xs, y in graph.layer_io():
+        srcs = graph.sources[layer.name]
+        elems, out_elems, cycles = layer.stream_plan(xs, y, [produced[s] for s in srcs])
+        produced[layer.name] = out_elems
+        parts.append((layer, xs, y, srcs, elems, out_elems, cycles))
+    first = graph.consumers(INPUT)[0]
+    produced[INPUT] = next(p[4][first[1]] for p in parts if p[0].name == first[0])
+    single_input = len(graph.consumers(INPUT)) == 1
     layers = []
-    upstream = None
-    for layer, x, y in graph.layer_io():
-        layers.append(_layer_plan(layer, x, y, upstream))
-        upstream = layers[-1].out_elems
-    return Plan(graph, layers)
+    for k, (layer, xs, y, srcs, elems, out_elems, cycles) in enumerate(parts):
+        depths = [0 if s == INPUT and single_input else d
+                  for s, d in zip(srcs, layer.fifo_depths(xs, elems), strict=True)]
+        lp = LayerPlan(layer, tuple(xs), y, tuple(elems), out_elems, cycles, tuple(srcs),
+                       tuple(produced[s] for s in srcs), tuple(depths),
+                       len(graph.consumers(layer.name)))
+        layers.append(dataclasses.replace(lp, depth=_depth(lp, k == len(parts) - 1)))
+    p = Plan(graph, layers, produced[INPUT])
+    joins = [lp for lp in layers if hasattr(lp.layer, "consumed")]
+    if not joins:
+        return p
+    times = beat_schedule(p, gap=p.cycles / p.input.beats, frames=SCHEDULE_FRAMES)
+    sized = {lp.layer.name: dataclasses.replace(lp, fifo_depths=tuple(
+        join_fifo_depth(p, times, lp, k) for k in range(len(lp.xs)))) for lp in joins}
+    return Plan(graph, [sized.get(lp.layer.name, lp) for lp in layers], p.input_elems)
+
+
+# -- the beat schedule ------------------------------------------------------------------------
+
+
+def _beats_at(times: np.ndarray, elems_from: int, elems_to: int) -> np.ndarray:
+    """Arrival of each regrouped beat: when the producer beat holding its last element
+    arrives."""
+    n = len(times) * elems_from // elems_to
+    last = (np.arange(1, n + 1) * elems_to - 1) // elems_from
+    return times[last]
+
+
+def _schedule(arrive: np.ndarray, gap: float) -> np.ndarray:
+    """t[j] = max(arrive[j], t[j-1] + gap), vectorized."""
+    j = np.arange(len(arrive))
+    return j * gap + np.maximum.accumulate(arrive - j * gap)
+
+
+def _frames(per_frame: np.ndarray, beats: int, frames: int) -> np.ndarray:
+    """A per-frame index array repeated over ``frames`` frames of ``beats`` beats."""
+    return np.concatenate([per_frame + f * beats for f in range(frames)])
+
+
+def arrivals(times: dict[str, np.ndarray], lp: LayerPlan, k: int) -> np.ndarray:
+    """When each beat of input ``k`` of ``lp`` reaches the layer (before its FIFO)."""
+    return _beats_at(times[lp.sources[k]], lp.src_elems[k], lp.elems[k])
+
+
+def beat_schedule(p: Plan, gap: float, frames: int = 1) -> dict[str, np.ndarray]:
+    """Output beat times of every layer (and of the graph ``input``) for ``frames`` frames
+    when the source sends a beat every ``gap`` cycles and the sink never waits.
+
+    Each output beat waits for the last input beats it needs (:meth:`Layer.needs`)
+    plus the layer's work on them and its pipeline depth, and for the beat before
+    it plus the layer's cycles per beat; every input takes at most one beat a cycle.
+    """
+    times = {INPUT: np.arange(frames * p.input.beats) * gap}
+    for lp in p.layers:
+        needs, work = lp.layer.needs(lp)
+        ready = np.full(frames * lp.out_packing.beats, -np.inf)
+        for k, packing in enumerate(lp.in_packings):
+            taken = _schedule(arrivals(times, lp, k), 1.0)
+            need = _frames(needs[k], packing.beats, frames)
+            ready = np.maximum(ready, np.where(need >= 0, taken[np.maximum(need, 0)], -np.inf))
+        times[lp.layer.name] = _schedule(ready + work + lp.depth,
+                                         lp.cycles / lp.out_packing.beats)
+    return times
+
+
+def join_fifo_depth(p: Plan, times: dict[str, np.ndarray], lp: LayerPlan, k: int) -> int:
+    """Beats the FIFO in front of input ``k`` of join ``lp`` must hold so the pipeline never
+    waits on it: the most beats that have arrived on that input but are not yet taken,
+    over a schedule of ``SCHEDULE_FRAMES`` frames at the pipeline's rate, plus
+    ``FIFO_MARGIN``. The branch that skips ahead arrives early and waits there for the
+    other branch's latency; the other input needs only the margin."""
+    arrive = arrivals(times, lp, k)
+    n_in, n_out = lp.in_packings[k].beats, lp.out_packing.beats
+    frames = len(arrive) // n_in
+    taken_at = _frames(lp.layer.consumed(lp)[k], n_out, frames)  # output beat taking it
+    taken = times[lp.layer.name][taken_at] - lp.depth + 1  # when the join takes it
+    waiting = np.searchsorted(np.sort(arrive), taken, side="right") - np.arange(len(taken))
+    return int(max(0, waiting.max())) + FIFO_MARGIN

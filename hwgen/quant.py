@@ -32,20 +32,9 @@ from torch.nn import functional as F
 
 from .dtypes import DType
 from .formulas import acc_bounds
-from .ir import (
-    ArgMax,
-    Conv2d,
-    Dense,
-    Graph,
-    GraphError,
-    Layer,
-    MaxPool2d,
-    Tensor,
-    Threshold,
-)
-from .ir import (
-    GlobalSumPool as IrGlobalSumPool,
-)
+from .ir import Graph, GraphError, Layer, Tensor, Threshold
+from .ops import ArgMax, Conv2d, Dense, MaxPool2d
+from .ops import GlobalSumPool as IrGlobalSumPool
 
 __all__ = ["BatchNorm", "BinaryAct", "GlobalSumPool", "MaxPool", "QuantConv2d", "QuantDense",
            "QuantInput", "QuantReLU", "export", "integer_trace"]
@@ -340,7 +329,7 @@ def export(model: nn.Sequential, *, name: str, input_shape: tuple[int, ...],
             if len(stage) == 3:
                 _fold_activation(layer, x, *stage, last=stage is weighted[-1])
             layers.append(layer)
-            x = layer.infer(x)
+            x = layer.infer([x])
         if argmax:
             layers.append(ArgMax("label"))
         return Graph(name, Tensor(tuple(input_shape), dtype), layers)

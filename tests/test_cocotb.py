@@ -80,7 +80,7 @@ def test_network(tmp_path, pe_simd):
     graph = mlp(np.random.default_rng(11), pe_simd)
     result = run(graph, tmp_path, frames=16, seed=2, stall=0.3)
     assert result.mismatches == 0, result.first_mismatch
-    slowest = max(mvu_cycles(d.units, t.size, d.pe, d.simd)
+    slowest = max(mvu_cycles(d.units, t[0].size, d.pe, d.simd)
                   for d, t, _ in graph.layer_io() if isinstance(d, ir.Dense))
     assert result.cycles_per_frame == slowest
     assert estimate(graph, load_board("asic")).cycles == result.cycles_per_frame

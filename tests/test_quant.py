@@ -53,7 +53,7 @@ def test_ternary_int4_dorefa_export_is_exact_on_digits_test_split():
         quant.QuantDense(16, 10, "int4", bias=True, pe=2, simd=4))
     train(model, train_x, train_y, epochs=8, seed=1, progress=lambda msg: None)
     graph = quant.export(model, name="mixed", input_shape=(64,))
-    assert [t.dtype.name for t in graph.tensors][1:3] == ["uint2", "uint3"]
+    assert [t.dtype.name for t in graph.tensors.values()][1:3] == ["uint2", "uint3"]
     assert_exact(model, graph, test_x)
 
 
@@ -122,7 +122,7 @@ def test_conv_options_export_exactly():
             bn.weight.uniform_(-1.5, 1.5)
             bn.bias.uniform_(-0.5, 0.5)
     graph = quant.export(model, name="opts", input_shape=(9, 7, 3))
-    assert [t.shape for t in graph.tensors] == [(9, 7, 3), (5, 4, 8), (5, 4, 8), (5, 4, 6),
+    assert [t.shape for t in graph.tensors.values()] == [(9, 7, 3), (5, 4, 8), (5, 4, 8), (5, 4, 6),
                                                 (6,), (4,), (1,)]
     # BN scales of both signs: some channels of the first conv were negated, some not
     flipped = np.all(graph.layers[0].weights == -model[1].ir_layer("c").weights, axis=(1, 2, 3))

@@ -18,6 +18,8 @@ class LabelSelect(wiring.Component):
     Members: ``i`` (In, ``per_beat`` elements of ``shape``), ``o`` (Out, one index).
     """
 
+    latency = 1  # pipeline registers from input to output
+
     def __init__(self, elements: int, per_beat: int, shape: Shape):
         if elements % per_beat:
             raise ValueError(f"per_beat={per_beat} must divide {elements} elements")

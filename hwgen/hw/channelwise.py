@@ -24,6 +24,8 @@ class ChannelwiseUnit(wiring.Component):
     Members: ``i`` (In, PE signed accumulators), ``o`` (Out, PE output codes).
     """
 
+    latency = 2  # pipeline registers from input to output
+
     def __init__(self, channels: int, pe: int, acc_bits: int, out_shape: Shape):
         if channels % pe:
             raise ValueError(f"pe={pe} must divide {channels} channels")

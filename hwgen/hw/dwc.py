@@ -24,6 +24,8 @@ class WidthConverter(wiring.Component):
     Members: ``i`` (In, ``n_in`` elements), ``o`` (Out, ``n_out`` elements).
     """
 
+    latency = 1  # pipeline registers from input to output
+
     def __init__(self, shape: Shape, n_in: int, n_out: int):
         self.shape, self.n_in, self.n_out = Shape.cast(shape), n_in, n_out
         self.capacity = n_in + n_out

@@ -15,6 +15,8 @@ class StreamFIFO(wiring.Component):
     Members: ``i`` (In stream), ``o`` (Out stream), both of ``shape``.
     """
 
+    latency = 1  # pipeline registers from input to output
+
     def __init__(self, shape: ShapeLike, depth: int):
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")

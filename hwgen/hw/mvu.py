@@ -48,6 +48,8 @@ class MVU(wiring.Component):
     o : Out(stream of ``pe`` signed accumulators, ``acc_bits`` wide)
     """
 
+    latency = 3  # pipeline registers from input to output
+
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
                  simd: int, bias: np.ndarray | None = None, storage: str = "logic"):
         self.weights = np.asarray(weights, dtype=np.int64)

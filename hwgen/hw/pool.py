@@ -15,6 +15,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..dtypes import DType
+from .pe import value_of
 from .streams import vector_stream
 
 __all__ = ["ChannelReduce"]
@@ -25,12 +27,16 @@ class ChannelReduce(wiring.Component):
 
     Subclasses change what a position contributes (:meth:`term`) and what leaves
     (:meth:`finish`); ``acc_shape`` is the running value's shape (default: ``out_shape``).
+    A sum over ``in_dtype`` adds values, not codes (binary codes mean -1/+1).
 
     Members: ``i`` (In, ``elems`` x ``in_shape``), ``o`` (Out, ``elems`` x ``out_shape``).
     """
 
+    latency = 1  # pipeline registers from input to output
+
     def __init__(self, op: str, count: int, channels: int, elems: int, in_shape: Shape,
-                 out_shape: Shape, acc_shape: Shape | None = None):
+                 out_shape: Shape, acc_shape: Shape | None = None,
+                 in_dtype: DType | None = None):
         if op not in ("max", "sum"):
             raise ValueError(f"op must be max or sum, got {op!r}")
         if channels % elems:
@@ -38,12 +44,14 @@ class ChannelReduce(wiring.Component):
         self.op, self.count, self.groups, self.elems = op, count, channels // elems, elems
         self.in_shape, self.out_shape = Shape.cast(in_shape), Shape.cast(out_shape)
         self.acc_shape = self.out_shape if acc_shape is None else Shape.cast(acc_shape)
+        self.in_dtype = in_dtype
         super().__init__({"i": In(vector_stream(self.in_shape, elems)),
                           "o": Out(vector_stream(self.out_shape, elems))})
 
     def term(self, m: Module, k: int, x: Value, pos: Value, group: Value) -> Value:
-        """What lane ``k`` adds at position ``pos`` of channel group ``group``."""
-        return x
+        """What lane ``k`` adds at position ``pos`` of channel group ``group``: the value of
+        its code when ``in_dtype`` is given (a binary code counts -1/+1), else the code."""
+        return x if self.in_dtype is None else value_of(x, self.in_dtype)
 
     def finish(self, m: Module, k: int, value: Value, group: Value) -> Value:
         """What lane ``k`` outputs once all positions are reduced."""

@@ -20,7 +20,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..formulas import buffer_storage, signed_bits
+from ..formulas import buffer_storage, conv_out_size, signed_bits
 from .rom import storage_attrs
 from .streams import vector_stream
 
@@ -52,6 +52,8 @@ class SlidingWindow(wiring.Component):
     ``elems`` channels of one window position per beat).
     """
 
+    latency = 2  # pipeline registers from input to output
+
     def __init__(self, shape: tuple[int, int, int], elems: int, kernel: tuple[int, int],
                  stride: tuple[int, int], padding: tuple[int, int], pad_code: int,
                  elem_shape: Shape):
@@ -63,8 +65,7 @@ class SlidingWindow(wiring.Component):
         self.elem_shape = Shape.cast(elem_shape)
         self.cf = c // elems
         self.hp, self.wp = h + 2 * padding[0], w + 2 * padding[1]
-        self.oh = (self.hp - kernel[0]) // stride[0] + 1
-        self.ow = (self.wp - kernel[1]) // stride[1] + 1
+        self.oh, self.ow = conv_out_size((h, w), kernel, stride, padding)
         unused = self.hp - ((self.oh - 1) * stride[0] + kernel[0])
         self.slots = kernel[0] + max(stride[0], kernel[0] + unused)
         super().__init__({"i": In(vector_stream(self.elem_shape, elems)),

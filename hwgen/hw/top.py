@@ -1,4 +1,5 @@
-"""The graph top: every layer's blocks chained by streams, AXI4-Stream ports outside."""
+"""The graph top: every layer a stage of stream blocks, stages joined along the graph's
+edges (forks where a tensor has several readers), AXI4-Stream ports outside."""
 
 from __future__ import annotations
 
@@ -8,121 +9,100 @@ from amaranth import Module, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..ir import ArgMax, Conv2d, Dense, GlobalSumPool, MaxPool2d, Requant, Threshold
-from ..plan import LayerPlan, Plan, needs_window, plan
-from .argmax import LabelSelect
+from ..ir import INPUT, Graph
+from ..plan import LayerPlan, Plan, plan
 from .dwc import WidthConverter
 from .fifo import StreamFIFO
-from .mvu import MVU
-from .pool import ChannelReduce
-from .requant import Requantizer
-from .streams import element_shape
-from .swg import SlidingWindow
-from .threshold import ThresholdUnit
-from .vvu import VVU
+from .fork import Fork
+from .streams import element_shape, vector_stream
 
-__all__ = ["Accelerator", "Chain", "layer_blocks", "stage_blocks"]
+__all__ = ["Accelerator", "Stage", "as_plan"]
 
 
-def _window(lp: LayerPlan, kernel, stride, padding, pad_value: int) -> SlidingWindow:
-    return SlidingWindow(lp.x.shape, lp.in_elems, kernel, stride, padding,
-                         int(lp.x.dtype.encode(pad_value)), element_shape(lp.x.dtype))
+def as_plan(source: Plan | Graph) -> Plan:
+    """A plan as given, or the plan of a graph."""
+    return source if isinstance(source, Plan) else plan(source)
 
 
-def layer_blocks(lp: LayerPlan) -> list[wiring.Component]:
-    """The chain of stream blocks that computes one layer."""
-    layer = lp.layer
-    if isinstance(layer, Dense | Conv2d):
-        blocks: list[wiring.Component] = []
-        if isinstance(layer, Conv2d) and needs_window(layer):
-            blocks.append(_window(lp, layer.kernel, layer.stride, layer.padding,
-                                  layer.pad_value))
-        if isinstance(layer, Conv2d) and layer.groups > 1:
-            blocks.append(VVU(layer.weights, lp.x.dtype, layer.weight_dtype, pe=layer.pe,
-                              bias=layer.bias))
-        else:
-            blocks.append(MVU(layer.weights.reshape(layer.channels, -1), lp.x.dtype,
-                              layer.weight_dtype, pe=layer.pe, simd=layer.simd,
-                              bias=layer.bias, storage=lp.weight_storage))
-        act = layer.activation
-        if isinstance(act, Threshold):
-            blocks.append(ThresholdUnit(act.thresholds, act.dtype, pe=layer.pe,
-                                        acc_range=layer.bounds.out,
-                                        storage=lp.weight_storage))
-        elif isinstance(act, Requant):
-            blocks.append(Requantizer(act.m, act.s, act.dtype, pe=layer.pe,
-                                      acc_range=layer.bounds.out))
-        return blocks
-    if isinstance(layer, MaxPool2d):
-        shape = element_shape(lp.x.dtype)
-        return [_window(lp, layer.kernel, layer.stride, (0, 0), 0),
-                ChannelReduce("max", layer.kernel[0] * layer.kernel[1], lp.x.shape[2],
-                              lp.in_elems, shape, shape)]
-    if isinstance(layer, GlobalSumPool):
-        h, w, c = lp.x.shape
-        return [ChannelReduce("sum", h * w, c, lp.in_elems, element_shape(lp.x.dtype),
-                              element_shape(lp.y.dtype))]
-    if isinstance(layer, ArgMax):
-        return [LabelSelect(lp.x.size, lp.in_elems, element_shape(lp.x.dtype))]
-    raise AssertionError(f"plan() admitted {layer.where}")  # pragma: no cover
+def _port(block: wiring.Component, k: int):
+    """Input ``k`` of a block: ``i`` for single-input blocks, ``i0``, ``i1``... for joins."""
+    return block.i if hasattr(block, "i") else getattr(block, f"i{k}")
 
 
-def stage_blocks(p: Plan, k: int) -> list[wiring.Component]:
-    """Layer ``k``'s blocks with the glue in front of it: a width converter where the
-    producer's PE differs from its SIMD, and (after the first layer) a FIFO holding one
-    frame of a dense consumer's input beats (one image row for conv and pool, which
-    buffer rows themselves). The last stage ends with a two-beat output FIFO."""
-    lp = p.layers[k]
-    shape = element_shape(lp.x.dtype)
-    elems = p.layers[k - 1].out_elems if k else lp.in_elems
-    chain: list[wiring.Component] = []
-    if lp.in_elems != elems:
-        chain.append(WidthConverter(shape, elems, lp.in_elems))
-    if k > 0:
-        chain.append(StreamFIFO(data.ArrayLayout(shape, lp.in_elems), lp.fifo_depth))
-    chain.extend(layer_blocks(lp))
-    if k == len(p.layers) - 1:
-        chain.append(StreamFIFO(data.ArrayLayout(element_shape(lp.y.dtype), lp.out_elems), 2))
-    return chain
+class Stage(wiring.Component):
+    """One layer's hardware as a unit: per input, a width converter where the producer's
+    beat differs from the layer's and the FIFO the plan sized; the op's blocks; an output
+    FIFO of two beats on the graph's last layer; a fork when several layers read it.
 
-
-class Chain(wiring.Component):
-    """Stream blocks connected in a row; ``i`` of the first and ``o`` of the last outside.
-
-    One layer stage as a unit of its own, for per-layer synthesis.
+    Members: ``i0`` ... (In, one per input, at the producer's width), ``o0`` ... (Out, one
+    per reader; one for the last layer).
     """
 
-    def __init__(self, blocks: list[wiring.Component]):
-        self.chain = blocks
-        super().__init__({"i": In(blocks[0].i.signature.flip()),
-                          "o": Out(blocks[-1].o.signature)})
+    def __init__(self, lp: LayerPlan, last: bool):
+        self.lp = lp
+        self.glue: list[list[wiring.Component]] = []
+        for x, src, elems, depth in zip(lp.xs, lp.src_elems, lp.elems, lp.fifo_depths,
+                                        strict=True):
+            shape, chain = element_shape(x.dtype), []
+            if src != elems:
+                chain.append(WidthConverter(shape, src, elems))
+            if depth:
+                chain.append(StreamFIFO(data.ArrayLayout(shape, elems), depth))
+            self.glue.append(chain)
+        self.core = lp.layer.blocks(lp)
+        out = data.ArrayLayout(element_shape(lp.y.dtype), lp.out_elems)
+        self.tail: list[wiring.Component] = [StreamFIFO(out, 2)] if last else []
+        if lp.consumers > 1:
+            self.tail.append(Fork(out, lp.consumers))
+        outputs = max(1, lp.consumers)
+        super().__init__({
+            **{f"i{k}": In(vector_stream(element_shape(x.dtype), src))
+               for k, (x, src) in enumerate(zip(lp.xs, lp.src_elems, strict=True))},
+            **{f"o{k}": Out(vector_stream(element_shape(lp.y.dtype), lp.out_elems))
+               for k in range(outputs)}})
+
+    @property
+    def blocks(self) -> list[wiring.Component]:
+        return [*itertools.chain(*self.glue), *self.core, *self.tail]
+
+    @property
+    def inputs(self) -> list:
+        return [getattr(self, f"i{k}") for k in range(len(self.glue))]
+
+    @property
+    def outputs(self) -> list:
+        return [getattr(self, f"o{k}") for k in range(max(1, self.lp.consumers))]
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        _connect(m, self.chain)
-        wiring.connect(m, wiring.flipped(self.i), self.chain[0].i)
-        wiring.connect(m, self.chain[-1].o, wiring.flipped(self.o))
+        for k, block in enumerate(self.blocks):
+            m.submodules[f"b{k}_{type(block).__name__.lower()}"] = block
+        for k, (port, chain) in enumerate(zip(self.inputs, self.glue, strict=True)):
+            ends = [wiring.flipped(port), *[(b.i, b.o) for b in chain]]
+            src = ends[0]
+            for i, o in ends[1:]:
+                wiring.connect(m, src, i)
+                src = o
+            wiring.connect(m, src, _port(self.core[0], k))
+        for a, b in itertools.pairwise([*self.core, *self.tail]):
+            wiring.connect(m, a.o, b.i)
+        last = self.tail[-1] if self.tail else self.core[-1]
+        sources = last.outputs if isinstance(last, Fork) else [last.o]
+        for o, port in zip(sources, self.outputs, strict=True):
+            wiring.connect(m, o, wiring.flipped(port))
         return m
 
 
-def _connect(m: Module, chain: list[wiring.Component]) -> None:
-    for k, block in enumerate(chain):
-        m.submodules[f"b{k}_{type(block).__name__.lower()}"] = block
-    for a, b in itertools.pairwise(chain):
-        wiring.connect(m, a.o, b.i)
-
-
 class Accelerator(wiring.Component):
-    """A whole graph as one streaming pipeline of layer stages (``stage_blocks``); all
-    layers run concurrently, and a producer runs ahead while its consumer replays its
-    buffer.
+    """A whole graph as one streaming pipeline of layer stages; all layers run
+    concurrently, and a producer runs ahead while its consumer replays its buffer.
 
     Members (flat, AXI4-Stream names): ``s_axis_tdata/tvalid/tready``,
     ``m_axis_tdata/tvalid/tready``; ``clk`` and ``rst`` come from the sync domain.
     """
 
-    def __init__(self, graph):
-        self.plan: Plan = plan(graph)
+    def __init__(self, source: Plan | Graph):
+        self.plan: Plan = as_plan(source)
         super().__init__({
             "s_axis_tdata": In(self.plan.input.tdata_bits), "s_axis_tvalid": In(1),
             "s_axis_tready": Out(1),
@@ -130,20 +110,44 @@ class Accelerator(wiring.Component):
             "m_axis_tready": In(1),
         })
 
-    def blocks(self) -> list[wiring.Component]:
-        return [b for k in range(len(self.plan.layers)) for b in stage_blocks(self.plan, k)]
-
     def elaborate(self, platform) -> Module:
         m = Module()
-        chain = self.blocks()
-        _connect(m, chain)
-        first, last = chain[0].i, chain[-1].o
+        p, graph = self.plan, self.plan.graph
+        n = len(p.layers)
+        stages = {lp.layer.name: Stage(lp, k == n - 1) for k, lp in enumerate(p.layers)}
+        for name, stage in stages.items():
+            m.submodules[name] = stage
+        readers = graph.consumers(INPUT)
+        x = graph.input
+        src = vector_stream(element_shape(x.dtype), p.input_elems)
+        m.submodules.s_axis = entry = Fork(src.payload_shape, len(readers)) if len(
+            readers) > 1 else _Passthrough(src)
+        outputs = {INPUT: entry.outputs if len(readers) > 1 else [entry.o]}
+        outputs.update({name: s.outputs for name, s in stages.items()})
+        for lp in p.layers:
+            stage = stages[lp.layer.name]
+            for k, s in enumerate(lp.sources):
+                j = graph.consumers(s).index((lp.layer.name, k))
+                wiring.connect(m, outputs[s][j], stage.inputs[k])
+        last = stages[p.layers[-1].layer.name].outputs[0]
         m.d.comb += [
-            Value.cast(first.payload).eq(self.s_axis_tdata),
-            first.valid.eq(self.s_axis_tvalid),
-            self.s_axis_tready.eq(first.ready),
+            Value.cast(entry.i.payload).eq(self.s_axis_tdata),
+            entry.i.valid.eq(self.s_axis_tvalid),
+            self.s_axis_tready.eq(entry.i.ready),
             self.m_axis_tdata.eq(Value.cast(last.payload)),
             self.m_axis_tvalid.eq(last.valid),
             last.ready.eq(self.m_axis_tready),
         ]
+        return m
+
+
+class _Passthrough(wiring.Component):
+    """The graph input when one layer reads it: a wire."""
+
+    def __init__(self, signature):
+        super().__init__({"i": In(signature), "o": Out(signature)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        wiring.connect(m, wiring.flipped(self.i), wiring.flipped(self.o))
         return m

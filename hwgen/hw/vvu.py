@@ -40,7 +40,7 @@ class VVU(ChannelReduce):
         self.acc_bits = self.bounds.out_bits
         super().__init__("sum", positions, channels, pe, element_shape(in_dtype),
                          signed(self.acc_bits),
-                         signed(max(self.bounds.dot_bits, self.bounds.out_bits)))
+                         signed(max(self.bounds.dot_bits, self.bounds.out_bits)), in_dtype)
 
     def elaborate(self, platform) -> Module:
         m = Module()

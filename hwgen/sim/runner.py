@@ -160,7 +160,7 @@ def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
     ``inputs`` are values (frames, *input shape); without them, ``frames``
     random inputs cover the whole input range (seeded).
     """
-    build_dir = Path(build_dir)
+    build_dir = Path(build_dir).resolve()
     report_path = build_dir / "report.json"
     if not report_path.exists():
         raise SimError(f"{build_dir}: not a hwgen build folder (no report.json)")

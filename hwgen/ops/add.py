@@ -1,0 +1,75 @@
+"""``add``: element-wise sum of two tensors of the same shape (a residual join), widened so
+it never overflows, then an optional activation like any layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from amaranth.lib import wiring
+
+from ..dtypes import DType
+from ..formulas import signed_bits
+from ..hw.add import ElementwiseAdd
+from ..ir import (
+    Arrays,
+    Requant,
+    Tensor,
+    Threshold,
+    activation_from_json,
+    activation_to_json,
+)
+from ..plan import LayerPlan
+from .activation import activation_blocks, check_activation
+from .join import Join
+
+__all__ = ["Add"]
+
+
+@dataclass
+class Add(Join):
+    """y = a + b element by element (values: binary codes count as -1/+1); the raw sum is
+    ``intN`` with N from the worst case of both inputs."""
+
+    activation: Threshold | Requant | None = None
+    acc: tuple[int, int] = field(default=(0, 0), init=False, repr=False)  # range of the sum
+    op: ClassVar[str] = "add"
+
+    @classmethod
+    def from_spec(cls, name: str, spec: dict, arrays: Arrays) -> Add:
+        act = spec.pop("activation", None)
+        where = f"layer {name!r} ({cls.op})"
+        return cls(name, pe=spec.pop("pe", 1),
+                   activation=None if act is None else activation_from_json(where, act, arrays))
+
+    def spec(self, arrays: dict[str, np.ndarray]) -> dict:
+        spec: dict = {"pe": self.pe}
+        if self.activation is not None:
+            spec["activation"] = activation_to_json(self.activation, self.name, arrays)
+        return spec
+
+    def infer(self, xs: list[Tensor]) -> Tensor:
+        self._check_inputs(xs, same_channels=True)
+        self._check_folding(xs)
+        self.acc = (sum(x.dtype.min for x in xs), sum(x.dtype.max for x in xs))
+        check_activation(self.where, self.activation, xs[0].shape[-1], self.acc)
+        dtype = self.activation.dtype if self.activation else DType("int", self.acc_bits)
+        return Tensor(xs[0].shape, dtype)
+
+    @property
+    def acc_bits(self) -> int:
+        return signed_bits(*self.acc)
+
+    def reference(self, xs: list[np.ndarray]) -> np.ndarray:
+        total = xs[0] + xs[1]
+        return total if self.activation is None else self.activation.apply(total)
+
+    def consumed(self, lp: LayerPlan) -> list[np.ndarray]:
+        n = lp.out_packing.beats
+        return [np.arange(n), np.arange(n)]
+
+    def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
+        a, b = lp.xs
+        return [ElementwiseAdd(a.dtype, b.dtype, self.pe),
+                *activation_blocks(self.activation, self.pe, self.acc)]

@@ -1,0 +1,180 @@
+"""``conv2d``: standard or depthwise 2-D convolution, NHWC, then an optional activation.
+
+A sliding-window generator (skipped for 1x1 stride-1 unpadded convs) feeds a
+matrix-vector unit (standard) or a vector-vector unit (depthwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from amaranth.lib import wiring
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..formulas import conv_out_size, mvu_cycles, window_cycles
+from ..hw.mvu import MVU
+from ..hw.streams import element_shape
+from ..hw.swg import SlidingWindow
+from ..hw.vvu import VVU
+from ..ir import Arrays, GraphError, Tensor, pair, positive
+from ..plan import LayerPlan
+from .activation import activation_blocks
+from .weighted import Weighted, divisors
+from .window import window_needs
+
+__all__ = ["Conv2d"]
+
+
+@dataclass
+class Conv2d(Weighted):
+    """2-D convolution, NHWC; weights (out_ch, kh, kw, in_ch/groups).
+
+    groups=1 is a standard conv, groups=in_ch=out_ch a depthwise conv. Padding
+    fills with ``pad_value`` (a value of the input dtype).
+    """
+
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    pad_value: int = 0
+    groups: int = 1
+    op: ClassVar[str] = "conv2d"
+    count_field: ClassVar[str] = "channels"
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return int(self.weights.shape[1]), int(self.weights.shape[2])
+
+    @property
+    def depthwise(self) -> bool:
+        return self.groups > 1
+
+    @property
+    def needs_window(self) -> bool:
+        """1x1 convolutions with stride 1 and no padding read pixels directly."""
+        return self.kernel != (1, 1) or self.stride != (1, 1) or self.padding != (0, 0)
+
+    @property
+    def storage(self) -> str:
+        """Depthwise weights are read per kernel position combinationally: logic."""
+        return "logic" if self.depthwise else super().storage
+
+    @classmethod
+    def from_spec(cls, name: str, spec: dict, arrays: Arrays) -> Conv2d:
+        where = f"layer {name!r} ({cls.op})"
+        common = cls.common_from_spec(where, spec, arrays)
+        kernel = spec.pop("kernel", None)
+        if kernel is not None and pair(where, "kernel", kernel) != tuple(
+                np.shape(common["weights"])[1:3]):
+            raise GraphError(f"{where}: kernel={kernel} but weights have kernel "
+                             f"{list(np.shape(common['weights'])[1:3])}")
+        return cls(name, **common, stride=spec.pop("stride", 1), padding=spec.pop("padding", 0),
+                   pad_value=spec.pop("pad_value", 0), groups=spec.pop("groups", 1))
+
+    def spec(self, arrays: dict[str, np.ndarray]) -> dict:
+        return {"channels": self.channels, "kernel": list(self.kernel),
+                "stride": list(self.stride), "padding": list(self.padding),
+                "pad_value": int(self.pad_value), "groups": self.groups,
+                **self.common_spec(arrays)}
+
+    def infer(self, xs: list[Tensor]) -> Tensor:
+        where, x = self.where, xs[0]
+        if len(x.shape) != 3:
+            raise GraphError(f"{where}: input must be (H, W, C), got {list(x.shape)}")
+        h, w, c = x.shape
+        self.groups = positive(where, "groups", self.groups)
+        if np.ndim(self.weights) != 4:
+            raise GraphError(f"{where}: weights must be (out_ch, kh, kw, in_ch/groups), got "
+                             f"shape {list(np.shape(self.weights))}")
+        out_ch = int(self.weights.shape[0])
+        if c % self.groups or out_ch % self.groups:
+            raise GraphError(f"{where}: groups={self.groups} must divide in channels {c} and "
+                             f"out channels {out_ch}")
+        if self.groups not in (1, c):
+            raise GraphError(f"{where}: groups={self.groups} not supported; allowed: 1 "
+                             f"(standard) or {c} (depthwise)")
+        self.stride = pair(where, "stride", self.stride)
+        self.padding = pair(where, "padding", self.padding, minimum=0)
+        kh, kw = self.kernel
+        self._check_weights(x, (out_ch, kh, kw, c // self.groups))
+        if self.depthwise and self.weight_storage == "bram":
+            raise GraphError(f"{where}: depthwise weights live in logic; weight_storage must "
+                             "be logic or auto")
+        if any(self.padding) and not x.dtype.contains(np.array([self.pad_value])):
+            raise GraphError(f"{where}: pad_value {self.pad_value} is not a value of the input "
+                             f"dtype {x.dtype}")
+        oh, ow = conv_out_size((h, w), self.kernel, self.stride, self.padding)
+        if oh < 1 or ow < 1:
+            raise GraphError(f"{where}: kernel {kh}x{kw} does not fit the padded {h}x{w} input")
+        self._check_folding(xs)
+        return Tensor((oh, ow, out_ch), self.out_dtype())
+
+    def fold_candidates(self, xs: list[Tensor]) -> tuple[list[int], list[int]]:
+        return divisors(self.channels), [1] if self.depthwise else divisors(xs[0].shape[2])
+
+    def fold_error(self, xs: list[Tensor], pe: int, simd: int) -> str | None:
+        c = xs[0].shape[2]
+        if self.channels % pe:
+            return f"pe={pe} must divide the {self.channels} output channels"
+        if self.depthwise and simd != 1:
+            return (f"depthwise hardware takes one kernel position per cycle; simd must be 1, "
+                    f"got {simd}")
+        if c % simd:
+            return f"simd={simd} must divide the {c} input channels (windows stream channel-wise)"
+        return None
+
+    def cycles_at(self, xs: list[Tensor], y: Tensor, pe: int, simd: int) -> int:
+        h, w, c = xs[0].shape
+        kh, kw = self.kernel
+        pixels = y.shape[0] * y.shape[1]
+        if self.depthwise:  # PE channels at once, one kernel position a cycle
+            elems, cycles = pe, mvu_cycles(c, kh * kw, pe, 1, pixels=pixels)
+        else:
+            elems, cycles = simd, mvu_cycles(self.channels, kh * kw * c, pe, simd, pixels)
+        if self.needs_window:
+            cycles = max(cycles, window_cycles(h, w, c, elems, self.kernel, self.stride,
+                                               self.padding))
+        return cycles
+
+    def reference(self, xs: list[np.ndarray]) -> np.ndarray:
+        (ph, pw), (sh, sw), (kh, kw) = self.padding, self.stride, self.kernel
+        x = np.pad(xs[0], ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=self.pad_value)
+        win = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]  # N,OH,OW,C,kh,kw
+        g = self.groups
+        n, oh, ow, c = win.shape[:4]
+        win = win.reshape(n, oh, ow, g, c // g, kh, kw)
+        w = self.weights.reshape(g, -1, kh, kw, c // g)  # G, O/G, kh, kw, C/G
+        acc = np.einsum("nhwgcij,goijc->nhwgo", win, w, optimize=True)
+        return self.activate(acc.reshape(n, oh, ow, -1))
+
+    def stream_plan(self, xs, y, upstream):
+        elems = self.pe if self.depthwise else self.simd
+        return [elems], self.pe, self.cycles_at(xs, y, self.pe, self.simd)
+
+    def fifo_depths(self, xs: list[Tensor], elems: list[int]) -> list[int]:
+        """One image row: the window generator buffers rows itself."""
+        _, w, c = xs[0].shape
+        return [max(2, w * c // elems[0])]
+
+    def needs(self, lp: LayerPlan) -> tuple[list[np.ndarray], int]:
+        per_pixel = lp.x.shape[2] // lp.in_elems
+        kh, kw = self.kernel
+        work = kh * kw if self.depthwise else kh * kw * per_pixel
+        return [window_needs(lp, self.kernel, self.stride, self.padding[0])], work
+
+    def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
+        blocks: list[wiring.Component] = []
+        if self.needs_window:
+            blocks.append(SlidingWindow(lp.x.shape, lp.in_elems, self.kernel, self.stride,
+                                        self.padding, int(lp.x.dtype.encode(self.pad_value)),
+                                        element_shape(lp.x.dtype)))
+        if self.depthwise:
+            blocks.append(VVU(self.weights, lp.x.dtype, self.weight_dtype, pe=self.pe,
+                              bias=self.bias))
+        else:
+            blocks.append(MVU(self.weights.reshape(self.channels, -1), lp.x.dtype,
+                              self.weight_dtype, pe=self.pe, simd=self.simd, bias=self.bias,
+                              storage=self.storage))
+        return blocks + activation_blocks(self.activation, self.pe, self.bounds.out,
+                                          self.storage)

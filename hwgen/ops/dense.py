@@ -1,0 +1,75 @@
+"""``dense``: y = W x (+ bias), then an optional activation; a matrix-vector unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from amaranth.lib import wiring
+
+from ..formulas import mvu_cycles
+from ..hw.mvu import MVU
+from ..ir import Arrays, GraphError, Tensor
+from ..plan import LayerPlan
+from .activation import activation_blocks
+from .weighted import Weighted, divisors
+
+__all__ = ["Dense"]
+
+
+@dataclass
+class Dense(Weighted):
+    """y = W x (+ bias), x flattened channels-last; W of shape (units, in_features).
+
+    Folding: PE rows and SIMD columns at once, (units/PE)*(in/SIMD) cycles per frame.
+    """
+
+    op: ClassVar[str] = "dense"
+    count_field: ClassVar[str] = "units"
+
+    @property
+    def units(self) -> int:
+        return self.channels
+
+    @classmethod
+    def from_spec(cls, name: str, spec: dict, arrays: Arrays) -> Dense:
+        return cls(name, **cls.common_from_spec(f"layer {name!r} ({cls.op})", spec, arrays))
+
+    def spec(self, arrays: dict[str, np.ndarray]) -> dict:
+        return {"units": self.units, **self.common_spec(arrays)}
+
+    def infer(self, xs: list[Tensor]) -> Tensor:
+        x = xs[0]
+        rows = int(np.shape(self.weights)[0]) if np.ndim(self.weights) == 2 else 0
+        if rows < 1:
+            raise GraphError(f"{self.where}: weights must be (units, in_features) with "
+                             f"in_features={x.size}, got shape {list(np.shape(self.weights))}")
+        self._check_weights(x, (rows, x.size))
+        self._check_folding(xs)
+        return Tensor((self.units,), self.out_dtype())
+
+    def fold_candidates(self, xs: list[Tensor]) -> tuple[list[int], list[int]]:
+        return divisors(self.units), divisors(xs[0].size)
+
+    def fold_error(self, xs: list[Tensor], pe: int, simd: int) -> str | None:
+        if self.units % pe:
+            return f"pe={pe} must divide the {self.units} output channels"
+        if xs[0].size % simd:
+            return f"simd={simd} must divide the {xs[0].size} input features"
+        return None
+
+    def cycles_at(self, xs: list[Tensor], y: Tensor, pe: int, simd: int) -> int:
+        return mvu_cycles(self.units, xs[0].size, pe, simd)
+
+    def reference(self, xs: list[np.ndarray]) -> np.ndarray:
+        x = xs[0]
+        return self.activate(x.reshape(len(x), -1) @ self.weights.T)
+
+    def stream_plan(self, xs, y, upstream):
+        return [self.simd], self.pe, self.cycles_at(xs, y, self.pe, self.simd)
+
+    def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
+        return [MVU(self.weights, lp.x.dtype, self.weight_dtype, pe=self.pe, simd=self.simd,
+                    bias=self.bias, storage=self.storage),
+                *activation_blocks(self.activation, self.pe, self.bounds.out, self.storage)]

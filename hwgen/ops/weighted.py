@@ -1,0 +1,127 @@
+"""What dense and conv2d layers share: integer weights, bias, activation, PE/SIMD folding,
+and where their constant tables live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..dtypes import DType
+from ..formulas import AccBounds, acc_bounds
+from ..ir import (
+    MAX_ACC_BITS,
+    MAX_IO_BITS,
+    STORAGES,
+    Arrays,
+    GraphError,
+    Layer,
+    Requant,
+    Tensor,
+    Threshold,
+    activation_from_json,
+    activation_to_json,
+    check_in_dtype,
+    int_array,
+    parse_dtype,
+)
+from .activation import check_activation
+
+__all__ = ["AUTO_BRAM_BITS", "Weighted", "divisors"]
+
+AUTO_BRAM_BITS = 16384  # "auto" weight storage: block RAM from this many weight bits up
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@dataclass
+class Weighted(Layer):
+    """A dense or conv layer: integer weights, optional bias and activation, folding."""
+
+    weight_dtype: DType = field(default_factory=lambda: DType("bin", 1))
+    weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    bias: np.ndarray | None = None
+    activation: Threshold | Requant | None = None
+    pe: int = 1
+    simd: int = 1
+    weight_storage: str = "auto"  # logic (constants in LUTs), bram (block RAM), auto (by size)
+    bounds: AccBounds | None = field(default=None, init=False, repr=False)
+    folds: ClassVar[tuple[str, ...]] = ("pe", "simd")
+    count_field: ClassVar[str] = ""  # "units" or "channels": the JSON name of the row count
+
+    @property
+    def channels(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def acc_bits(self) -> int:
+        return self.bounds.out_bits
+
+    @classmethod
+    def common_from_spec(cls, where: str, spec: dict, arrays: Arrays) -> dict[str, Any]:
+        weights = arrays.get(where, spec, "weights")
+        common = dict(weight_dtype=parse_dtype(where, spec.pop("weight_dtype", None)),
+                      weights=weights, bias=arrays.get(where, spec, "bias", optional=True),
+                      pe=spec.pop("pe", 1), simd=spec.pop("simd", 1),
+                      weight_storage=spec.pop("weight_storage", "auto"))
+        act = spec.pop("activation", None)
+        if act is not None:
+            common["activation"] = activation_from_json(where, act, arrays)
+        count = spec.pop(cls.count_field, None)
+        if count is not None and count != np.shape(weights)[0]:
+            raise GraphError(f"{where}: {cls.count_field}={count} but weights have "
+                             f"{np.shape(weights)[0]} rows")
+        return common
+
+    def common_spec(self, out: dict[str, np.ndarray]) -> dict:
+        spec: dict[str, Any] = {"weight_dtype": self.weight_dtype.name,
+                                "weights": f"{self.name}.w"}
+        out[f"{self.name}.w"] = self.weights
+        if self.bias is not None:
+            out[f"{self.name}.b"] = self.bias
+            spec["bias"] = f"{self.name}.b"
+        if self.activation is not None:
+            spec["activation"] = activation_to_json(self.activation, self.name, out)
+        spec.update(pe=self.pe, simd=self.simd, weight_storage=self.weight_storage)
+        return spec
+
+    def _check_weights(self, x: Tensor, shape: tuple[int, ...]) -> None:
+        where = self.where
+        self.weight_dtype = parse_dtype(where, self.weight_dtype)
+        if self.weight_storage not in STORAGES:
+            raise GraphError(f"{where}: weight_storage {self.weight_storage!r} unknown; "
+                             f"allowed: {', '.join(STORAGES)}")
+        self.weights = int_array(where, "weights", self.weights, shape)
+        check_in_dtype(where, "weights", self.weights, self.weight_dtype)
+        if self.bias is not None:
+            self.bias = int_array(where, "bias", self.bias, (shape[0],))
+        self.bounds = acc_bounds(self.weights, x.dtype, self.bias)
+        lo, hi = self.bounds.out
+        if max(self.bounds.dot_bits, self.bounds.out_bits) > MAX_ACC_BITS:
+            raise GraphError(f"{where}: accumulator range {lo}..{hi} needs more than "
+                             f"{MAX_ACC_BITS} bits")
+        check_activation(where, self.activation, shape[0], self.bounds.out)
+
+    def out_dtype(self) -> DType:
+        if self.activation is not None:
+            return self.activation.dtype
+        if self.bounds.out_bits > MAX_IO_BITS:
+            raise GraphError(f"{self.where}: raw accumulator output needs {self.bounds.out_bits} "
+                             f"bits, more than int{MAX_IO_BITS}; add a threshold or requant "
+                             "activation")
+        return DType("int", self.bounds.out_bits)
+
+    def activate(self, acc: np.ndarray) -> np.ndarray:
+        acc = acc if self.bias is None else acc + self.bias
+        return acc if self.activation is None else self.activation.apply(acc)
+
+    @property
+    def storage(self) -> str:
+        """Where the weights live: as asked, or for "auto" block RAM once they are large."""
+        if self.weight_storage != "auto":
+            return self.weight_storage
+        bits = self.weights.size * self.weight_dtype.bits
+        return "bram" if bits >= AUTO_BRAM_BITS else "logic"
