@@ -3,8 +3,9 @@
 For a cycle budget T, every layer with folding knobs (dense, conv2d, add,
 concat) takes its least parallel legal folding (fewest PE x SIMD lanes, then the
 fastest; legality is the op's own rule) whose cycles per frame are at most T; a
-graph's frame rate is the board clock over its slowest layer. The search walks the budgets every layer can reach, estimates each folded graph, and
-keeps all the points it explored for the report's resources-vs-frame-rate plot.
+graph's frame rate is the board clock over its slowest layer. The search walks
+the budgets every layer can reach, estimates each folded graph, and keeps all
+the points it explored for the report's resources-vs-frame-rate plot.
 """
 
 from __future__ import annotations
