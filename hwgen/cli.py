@@ -185,7 +185,7 @@ def cmd_demo(args) -> int:
     start = time.monotonic()
     out_dir = args.out or f"build/{args.example}"
     _say(f"[1/4] train and export {args.example}")
-    cnn = args.example == "digits-cnn"
+    cnn = args.example != "digits-mlp"  # convolutional: long frames, Verilator
     simulator = args.simulator or ("verilator" if cnn else "icarus")
     frames = args.frames if args.frames is not None else (100 if cnn else 0)
     ex = get_example(args.example)(seed=args.seed, progress=_say)
@@ -264,9 +264,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--example", choices=list(EXAMPLES), default="digits-mlp")
     d.add_argument("--out", help="output folder (default build/EXAMPLE)")
     d.add_argument("--frames", type=int, help="test images to simulate (default: all 449 for "
-                   "the MLP, 100 for the CNN; 0 = all)")
+                   "the MLP, 100 for the CNNs; 0 = all)")
     d.add_argument("--simulator", choices=SIMULATORS,
-                   help="default: icarus for the MLP, verilator for the CNN (whole network)")
+                   help="default: icarus for the MLP, verilator for the CNNs (whole network)")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
     return p

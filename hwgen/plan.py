@@ -207,4 +207,4 @@ def join_fifo_depth(p: Plan, times: dict[str, np.ndarray], lp: LayerPlan, k: int
     taken_at = _frames(lp.layer.consumed(lp)[k], n_out, frames)  # output beat taking it
     taken = times[lp.layer.name][taken_at] - lp.depth + 1  # when the join takes it
     waiting = np.searchsorted(np.sort(arrive), taken, side="right") - np.arange(len(taken))
-    return int(max(0, waiting.max())) + FIFO_MARGIN
+    return max(2, int(max(0, waiting.max())) + FIFO_MARGIN)

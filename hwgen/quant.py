@@ -32,12 +32,12 @@ from torch.nn import functional as F
 
 from .dtypes import DType
 from .formulas import acc_bounds
-from .ir import Graph, GraphError, Layer, Tensor, Threshold
-from .ops import ArgMax, Conv2d, Dense, MaxPool2d
+from .ir import INPUT, Graph, GraphError, Layer, Tensor, Threshold
+from .ops import Add, ArgMax, Conv2d, Dense, MaxPool2d
 from .ops import GlobalSumPool as IrGlobalSumPool
 
 __all__ = ["BatchNorm", "BinaryAct", "GlobalSumPool", "MaxPool", "QuantConv2d", "QuantDense",
-           "QuantInput", "QuantReLU", "export", "integer_trace"]
+           "QuantInput", "QuantReLU", "Residual", "export", "integer_trace"]
 
 FLOAT32_EXACT = 1 << 24  # integers up to here are exact in float32
 
@@ -227,6 +227,28 @@ class QuantReLU(nn.Module):
         return list(range(1, self.dtype.max + 1))
 
 
+class Residual(nn.Module):
+    """A residual block: ``act(bn(body(x) + shortcut(x)))``.
+
+    ``body`` is a Sequential of quantized layers each ending in an activation
+    (integer codes); ``shortcut`` is None (identity: the input codes) or such a
+    Sequential, e.g. a 1x1 ``QuantConv2d`` + BatchNorm + activation projecting to
+    the body's channels. The sum of two integer tensors is an integer, so the
+    export folds ``bn`` and ``act`` into thresholds on it, exactly. ``pe``: channels
+    the hardware adds per cycle.
+    """
+
+    def __init__(self, body: nn.Sequential, act: nn.Module, *, channels: int,
+                 shortcut: nn.Sequential | None = None, pe: int = 1):
+        super().__init__()
+        self.body, self.shortcut, self.act, self.pe = body, shortcut, act, pe
+        self.bn = BatchNorm(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = x if self.shortcut is None else self.shortcut(x)
+        return self.act(self.bn(self.body(x) + skip))
+
+
 _ACTS = (BinaryAct, QuantReLU)
 
 
@@ -238,7 +260,7 @@ def _stages(model: nn.Module) -> tuple[DType | None, list[tuple]]:
     (pool,)."""
     if not isinstance(model, nn.Sequential):
         raise GraphError("export: the model must be an nn.Sequential")
-    mods = [m for m in model.modules() if not isinstance(m, nn.Sequential | nn.Flatten)]
+    mods = list(_flat(model))
     in_dtype = None
     if mods and isinstance(mods[0], QuantInput):
         in_dtype = mods.pop(0).dtype
@@ -246,14 +268,14 @@ def _stages(model: nn.Module) -> tuple[DType | None, list[tuple]]:
     while k < len(mods):
         mod = mods[k]
         k += 1
-        if isinstance(mod, _POOLS):
+        if isinstance(mod, (*_POOLS, Residual)):
             stages.append((mod,))
             continue
         if not isinstance(mod, _Weighted):
             raise GraphError(f"export: module #{k - 1} ({type(mod).__name__}) is not supported "
                              "here; allowed: QuantInput first, then QuantDense/QuantConv2d "
                              "(optionally followed by BatchNorm and BinaryAct/QuantReLU), "
-                             "MaxPool, GlobalSumPool, Flatten")
+                             "MaxPool, GlobalSumPool, Residual, Flatten")
         bn = act = None
         if k < len(mods) and isinstance(mods[k], nn.BatchNorm1d):
             bn, k = mods[k], k + 1
@@ -261,6 +283,16 @@ def _stages(model: nn.Module) -> tuple[DType | None, list[tuple]]:
             act, k = mods[k], k + 1
         stages.append((mod, bn, act))
     return in_dtype, stages
+
+
+def _flat(model: nn.Sequential):
+    """The modules of a Sequential, nested Sequentials opened, Flatten dropped; a Residual
+    stays whole."""
+    for mod in model.children():
+        if isinstance(mod, nn.Sequential):
+            yield from _flat(mod)
+        elif not isinstance(mod, nn.Flatten):
+            yield mod
 
 
 def _tail(layer: _Weighted, bn: nn.Module | None, act: nn.Module):
@@ -297,7 +329,7 @@ def _thresholds(f, levels: list[int], channels: int, lo: int, hi: int
 
 def _name(mod: nn.Module, counts: dict[str, int]) -> str:
     kind = ("fc" if isinstance(mod, QuantDense) else "pool" if isinstance(mod, MaxPool)
-            else "gsp" if isinstance(mod, GlobalSumPool)
+            else "gsp" if isinstance(mod, GlobalSumPool) else "add" if isinstance(mod, Residual)
             else "dw" if mod.groups > 1 else "conv")
     counts[kind] = counts.get(kind, 0) + 1
     return f"{kind}{counts[kind]}"
@@ -319,22 +351,54 @@ def export(model: nn.Sequential, *, name: str, input_shape: tuple[int, ...],
         dtype = DType.parse(input_dtype) if input_dtype else found
         if dtype is None:
             raise GraphError("export: no input dtype (put QuantInput first or pass input_dtype)")
-        x = Tensor(tuple(input_shape), dtype)
         layers: list[Layer] = []
-        counts: dict[str, int] = {}
         weighted = [s for s in stages if len(s) == 3]
-        for stage in stages:
-            mod = stage[0]
-            layer = mod.ir_layer(_name(mod, counts))
-            if len(stage) == 3:
-                _fold_activation(layer, x, *stage, last=stage is weighted[-1])
-            layers.append(layer)
-            x = layer.infer([x])
+        _export(stages, Tensor(tuple(input_shape), dtype), INPUT, layers, {},
+                weighted[-1] if weighted else None)
         if argmax:
             layers.append(ArgMax("label"))
         return Graph(name, Tensor(tuple(input_shape), dtype), layers)
     finally:
         model.train(was_training)
+
+
+def _export(stages: list[tuple], x: Tensor, src: str, layers: list[Layer],
+            counts: dict[str, int], last) -> tuple[Tensor, str]:
+    """Append the layers of ``stages`` reading tensor ``src`` (of type ``x``); return the
+    output tensor and the name of its producer. ``last``: the stage that may end without
+    an activation."""
+    for stage in stages:
+        mod = stage[0]
+        if isinstance(mod, Residual):
+            x, src = _export_residual(mod, x, src, layers, counts)
+            continue
+        layer = mod.ir_layer(_name(mod, counts))
+        layer.inputs = [src]
+        if len(stage) == 3:
+            _fold_activation(layer, x, *stage, last=stage is last)
+        layers.append(layer)
+        x, src = layer.infer([x]), layer.name
+    return x, src
+
+
+def _export_residual(res: Residual, x: Tensor, src: str, layers: list[Layer],
+                     counts: dict[str, int]) -> tuple[Tensor, str]:
+    """Body and shortcut as branches reading ``src``, then an ``add`` whose thresholds are
+    ``act(bn(sum))`` over the integer range of the sum."""
+    name = _name(res, counts)
+    yb, b = _export(_stages(res.body)[1], x, src, layers, counts, None)
+    ys, s = (x, src) if res.shortcut is None else _export(_stages(res.shortcut)[1], x, src,
+                                                           layers, counts, None)
+    lo, hi = yb.dtype.min + ys.dtype.min, yb.dtype.max + ys.dtype.max
+    channels = yb.shape[-1]
+    falling, t = _thresholds(lambda a: res.act(res.bn(a)), res.act.levels(), channels, lo, hi)
+    if falling.any():
+        raise GraphError(f"export: residual {name}: its batch-norm scale is negative on "
+                         f"channel {int(np.argmax(falling))}; a sum of two branches cannot be "
+                         "negated (keep the scale positive)")
+    add = Add(name, inputs=[b, s], pe=res.pe, activation=Threshold(res.act.dtype, t))
+    layers.append(add)
+    return add.infer([yb, ys]), name
 
 
 def _fold_activation(layer: Dense | Conv2d, x: Tensor, mod: _Weighted, bn, act, *,
@@ -361,6 +425,30 @@ def _fold_activation(layer: Dense | Conv2d, x: Tensor, mod: _Weighted, bn, act, 
     layer.activation = Threshold(act.dtype, t)
 
 
+def _trace(stages: list[tuple], h: torch.Tensor, out: list[np.ndarray]) -> torch.Tensor:
+    """Run ``stages`` on ``h`` in eval mode, appending each exported layer's integer output
+    (a final layer's raw accumulator) in the order export emits the layers."""
+    for stage in stages:
+        mod = stage[0]
+        if isinstance(mod, Residual):
+            body = _trace(_stages(mod.body)[1], h, out)
+            skip = h if mod.shortcut is None else _trace(_stages(mod.shortcut)[1], h, out)
+            h = mod.act(mod.bn(body + skip))
+        elif len(stage) == 1:
+            h = mod(h)
+        else:
+            _, bn, act = stage
+            acc = mod.accumulate(h)
+            if act is None:
+                b = mod.int_bias()
+                out.append((acc if b is None else acc + b).numpy().astype(np.int64))
+                h = mod.post(acc)
+                continue
+            h = act(bn(mod.post(acc)) if bn is not None else mod.post(acc))
+        out.append(h.numpy().astype(np.int64))
+    return h
+
+
 @torch.no_grad()
 def integer_trace(model: nn.Sequential, x: torch.Tensor, *, argmax: bool = True
                   ) -> list[np.ndarray]:
@@ -372,21 +460,7 @@ def integer_trace(model: nn.Sequential, x: torch.Tensor, *, argmax: bool = True
         first, stages = _stages(model)
         h = x if first is None else model[0](x)
         out = [h.numpy().astype(np.int64)]
-        for stage in stages:
-            if len(stage) == 1:
-                h = stage[0](h)
-                out.append(h.numpy().astype(np.int64))
-                continue
-            mod, bn, act = stage
-            acc = mod.accumulate(h)
-            y = mod.post(acc)
-            if act is None:
-                b = mod.int_bias()
-                out.append((acc if b is None else acc + b).numpy().astype(np.int64))
-                h = y
-            else:
-                h = act(bn(y) if bn is not None else y)
-                out.append(h.numpy().astype(np.int64))
+        h = _trace(stages, h, out)
         if argmax:
             out.append(torch.argmax(h.reshape(len(h), -1), dim=1, keepdim=True)
                        .numpy().astype(np.int64))

@@ -1,4 +1,4 @@
-"""Drive a stream component in the Amaranth simulator with random stalls on both sides."""
+"""Drive stream components in the Amaranth simulator with random stalls on every side."""
 
 from __future__ import annotations
 
@@ -8,45 +8,67 @@ from amaranth import Value
 from amaranth.sim import Simulator
 
 
-def run_stream(dut, beats: list[int], n_out: int, *, p_in: float = 0.0, p_out: float = 0.0,
-               seed: int = 0, max_cycles: int = 100_000) -> tuple[list[int], list[int]]:
-    """Send raw ``beats`` into ``dut.i``; return (raw output beats, output handshake cycles).
+def run_streams(dut, inputs: dict[str, list[int]], outputs: dict[str, int], *,
+                p_in: float = 0.0, p_out: float = 0.0, seed: int = 0,
+                max_cycles: int = 100_000) -> dict[str, tuple[list[int], list[int]]]:
+    """Send raw beats into each named input stream of ``dut`` and collect the named output
+    streams; return, per output, (raw beats, handshake cycles).
 
-    Cycles count clock edges from the start; a beat is recorded at the edge where
-    ``o.valid`` and ``o.ready`` are both high.
+    Every port has its own random source of gaps or stalls (seeded). Cycles count clock
+    edges from the start; a beat is recorded at the edge where valid and ready are high.
+    Sinks keep running until every source is done, so extra beats are caught too.
     """
-    rng = random.Random(seed)
-    out: list[int] = []
-    cycles: list[int] = []
-    i_payload, o_payload = Value.cast(dut.i.payload), Value.cast(dut.o.payload)
-    sent = []
+    rngs = {name: random.Random(f"{seed}/{name}") for name in [*inputs, *outputs]}
+    got = {name: ([], []) for name in outputs}
+    done: list[str] = []
 
-    async def source(ctx):
-        for beat in beats:
-            while rng.random() < p_in:
-                await ctx.tick()
-            ctx.set(i_payload, beat)
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-            ctx.set(dut.i.valid, 0)
-        sent.append(True)
+    def source(name, beats):
+        port = getattr(dut, name)
+        payload = Value.cast(port.payload)
 
-    async def sink(ctx):
-        cycle = 0
-        while len(out) < n_out or not sent:
-            ready = rng.random() >= p_out
-            ctx.set(dut.o.ready, ready)
-            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, o_payload)
-            cycle += 1
-            if ready and valid:
-                out.append(payload & ((1 << len(o_payload)) - 1))
-                cycles.append(cycle)
-            if cycle > max_cycles:
-                raise TimeoutError(f"only {len(out)} of {n_out} output beats in {cycle} cycles")
+        async def run(ctx):
+            for beat in beats:
+                while rngs[name].random() < p_in:
+                    await ctx.tick()
+                ctx.set(payload, beat)
+                ctx.set(port.valid, 1)
+                await ctx.tick().until(port.ready)
+                ctx.set(port.valid, 0)
+            done.append(name)
+        return run
+
+    def sink(name, n):
+        port = getattr(dut, name)
+        payload = Value.cast(port.payload)
+        beats, cycles = got[name]
+
+        async def run(ctx):
+            cycle = 0
+            while len(beats) < n or len(done) < len(inputs):
+                ready = rngs[name].random() >= p_out
+                ctx.set(port.ready, ready)
+                _, _, valid, data = await ctx.tick().sample(port.valid, payload)
+                cycle += 1
+                if ready and valid:
+                    beats.append(data & ((1 << len(payload)) - 1))
+                    cycles.append(cycle)
+                if cycle > max_cycles:
+                    raise TimeoutError(f"{name}: only {len(beats)} of {n} beats in {cycle} "
+                                       "cycles")
+        return run
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
-    sim.add_testbench(source, background=True)
-    sim.add_testbench(sink)
+    for name, beats in inputs.items():
+        sim.add_testbench(source(name, beats), background=True)
+    for name, n in outputs.items():
+        sim.add_testbench(sink(name, n))
     sim.run()
-    return out, cycles
+    return got
+
+
+def run_stream(dut, beats: list[int], n_out: int, *, p_in: float = 0.0, p_out: float = 0.0,
+               seed: int = 0, max_cycles: int = 100_000) -> tuple[list[int], list[int]]:
+    """One input ``i`` and one output ``o``: (raw output beats, output handshake cycles)."""
+    return run_streams(dut, {"i": beats}, {"o": n_out}, p_in=p_in, p_out=p_out, seed=seed,
+                       max_cycles=max_cycles)["o"]

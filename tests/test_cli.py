@@ -89,6 +89,14 @@ def test_sim_passes_and_writes_sim_json(tmp_path, capsys):
     assert "bit-exact" in capsys.readouterr().out
 
 
+def test_sim_of_a_relative_folder(tmp_path, monkeypatch, capsys):
+    graph = small_graph(tmp_path)
+    main(["build", str(graph), "--out", str(tmp_path / "b_net")])
+    monkeypatch.chdir(tmp_path)
+    assert main(["sim", "b_net", "--frames", "3"]) == 0
+    assert "bit-exact" in capsys.readouterr().out
+
+
 def test_sim_reports_the_first_mismatch(tmp_path, capsys):
     """The checker can fail: flip a weight in the graph the RTL was built from."""
     graph = small_graph(tmp_path)
@@ -125,6 +133,15 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert len({line.split()[-2] for line in lines}) == 1  # three equal accuracies
     assert "torch == reference == RTL: 100/100" in out
     assert "cycles per frame (simulated): 32.0 (formula 32)" in out
+
+
+@pytest.mark.slow
+def test_demo_resnet_end_to_end(tmp_path, capsys):
+    assert main(["demo", "--example", "digits-resnet", "--out", str(tmp_path / "demo"),
+                 "--frames", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "torch == reference == RTL: 40/40" in out
+    assert "cycles per frame (simulated): 576.0 (formula 576)" in out
 
 
 @pytest.mark.slow

@@ -182,3 +182,80 @@ def test_pickled_arrays_are_refused(tmp_path):
     np.savez(tmp_path / "mlp.npz", **arrays)
     with pytest.raises(hwgen.GraphError, match="not a readable npz"):
         hwgen.load_graph(tmp_path / "mlp.json")
+
+
+def _branchy(**overrides):
+    """input -> c1 -> add(c1, input) -> cat(add, c1) -> gsp, as layer specs."""
+    rng2 = np.random.default_rng(5)
+    layers = {
+        "c1": ir.Conv2d("c1", weight_dtype="bin", weights=rng2.choice([-1, 1], (2, 3, 3, 2)),
+                        padding=1, pad_value=1, pe=2, simd=2,
+                        activation=ir.Threshold("uint2", np.sort(
+                            rng2.integers(-9, 9, (2, 3)), axis=1))),
+        "add": ir.Add("add", inputs=["c1", "input"], pe=2),
+        "cat": ir.Concat("cat", inputs=["add", "c1"], pe=2),
+        "gsp": ir.GlobalSumPool("gsp"),
+    }
+    layers.update(overrides)
+    return ir.Graph("branchy", ir.Tensor((4, 4, 2), DType.parse("uint2")),
+                    [v for v in layers.values() if v is not None])
+
+
+def test_dag_inputs_shapes_and_roundtrip(tmp_path):
+    g = _branchy()
+    assert g.sources == {"c1": ["input"], "add": ["c1", "input"], "cat": ["add", "c1"],
+                         "gsp": ["cat"]}
+    assert g.tensors["add"].dtype.name == "int4"  # 0..3 + 0..3 = 0..6
+    assert g.tensors["cat"].shape == (4, 4, 4) and g.tensors["cat"].dtype.name == "int4"
+    assert g.consumers("c1") == [("add", 0), ("cat", 1)]
+    g.save(tmp_path / "b")
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert [layer.get("inputs") for layer in doc["layers"]] == [
+        None, ["c1", "input"], ["add", "c1"], None]
+    g2 = hwgen.load_graph(tmp_path / "b.json")
+    x = rng.integers(0, 4, (5, 4, 4, 2))
+    assert np.array_equal(hwgen.reference.run(g, x), hwgen.reference.run(g2, x))
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"add": ir.Add("add", inputs=["c1"], pe=2)}, "takes 2 input(s), got 1"),
+    ({"add": ir.Add("add", pe=2)}, 'takes 2 inputs; name them in "inputs"'),
+    ({"add": ir.Add("add", inputs=["c1", "cat"], pe=2)}, "input 'cat' is not the graph input "
+                                                         "or an earlier layer"),
+    ({"add": ir.Add("add", inputs=["c1", "c1"], pe=3)}, "pe=3 must divide the 2 channels"),
+    ({"add": ir.Add("add", inputs=["input", "input"], pe=2), "cat": None},
+     "the output of 'c1' is never read"),
+    ({"cat": ir.Concat("cat", inputs=["add", "gsp"], pe=1), "gsp": None},
+     "not the graph input or an earlier layer"),
+    ({"c1": ir.Conv2d("input", weight_dtype="bin", weights=np.ones((2, 1, 1, 2), int))},
+     "'input' names the graph input"),
+])
+def test_dag_errors(overrides, message):
+    with pytest.raises(hwgen.GraphError) as err:
+        _branchy(**overrides)
+    assert message in str(err.value)
+
+
+def test_add_needs_equal_shapes_concat_equal_pixels():
+    x = ir.Tensor((4, 4, 2), DType.parse("uint2"))
+    pool = ir.MaxPool2d("p", kernel=2, inputs=["input"])
+    with pytest.raises(hwgen.GraphError, match=r"inputs must have the same shape; got \[2, 2, 2\]"):
+        ir.Graph("g", x, [pool, ir.Add("a", inputs=["p", "input"])])
+    with pytest.raises(hwgen.GraphError, match="the same shape but for channels"):
+        ir.Graph("g", x, [pool, ir.Concat("a", inputs=["p", "input"])])
+
+
+def test_conv_simd_legality_is_checked_when_the_graph_loads():
+    """simd dividing kh*kw*in_ch but not in_ch, and simd > 1 on a depthwise conv, are
+    rejected at load, by the same rule the plan and the fold search use."""
+    x = ir.Tensor((5, 5, 3), DType.parse("uint2"))
+    with pytest.raises(hwgen.GraphError, match=r"simd=9 must divide the 3 input channels"):
+        ir.Graph("g", x, [ir.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 3), int),
+                                    simd=9)])
+    with pytest.raises(hwgen.GraphError, match="depthwise hardware takes one kernel position"):
+        ir.Graph("g", x, [ir.Conv2d("c", weight_dtype="bin", weights=np.ones((3, 3, 3, 1), int),
+                                    groups=3, simd=3)])
+    conv = ir.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 3), int))
+    g = ir.Graph("g", x, [conv])
+    legal = {(pe, simd) for _, pe, simd in conv.foldings([x], g.output)}
+    assert legal == {(1, 1), (2, 1), (1, 3), (2, 3)}

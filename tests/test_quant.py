@@ -42,6 +42,19 @@ def test_cnn_export_is_exact_on_digits_test_split():
     assert_exact(ex.model, ex.graph, ex.test_x)
 
 
+def test_residual_export_is_exact_on_digits_test_split():
+    """The digits ResNet example: identity and 1x1-projection shortcuts become add layers
+    reading two branches; every tensor equals torch on the whole test split."""
+    from hwgen.examples.digits_resnet import make as make_resnet
+
+    ex = make_resnet(seed=1, epochs=2, progress=lambda msg: None)
+    g = ex.graph
+    adds = [layer for layer in g.layers if layer.op == "add"]
+    assert [g.sources[a.name] for a in adds] == [["conv3", "conv1"], ["conv5", "conv6"]]
+    assert g.sources["conv6"] == ["pool1"]  # the projection reads the block input
+    assert_exact(ex.model, g, ex.test_x)
+
+
 def test_ternary_int4_dorefa_export_is_exact_on_digits_test_split():
     torch.manual_seed(1)
     train_x, train_y, test_x, _ = load(seed=1)

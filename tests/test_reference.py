@@ -123,3 +123,32 @@ def test_inputs_are_checked():
         reference.run(g, np.array([0.5, 1, 1]))
     with pytest.raises(ir.GraphError, match="expected shape"):
         reference.run(g, np.zeros((2, 4), int))
+
+
+def test_add_and_concat_by_hand():
+    x = np.array([[[[1, -1], [-1, -1]]]])  # (1, 1, 2, 2) bin values
+    g = graph("bin", (1, 2, 2),
+              ir.MaxPool2d("p", kernel=1, inputs=["input"]),
+              ir.Add("sum", inputs=["p", "input"], pe=1),
+              ir.Concat("cat", inputs=["sum", "input"], pe=2))
+    # values add: +1 + +1 = 2, -1 + -1 = -2; concat keeps each pixel's channels together
+    assert reference.run(g, x).tolist() == [[[[2, -2, 1, -1], [-2, -2, -1, -1]]]]
+    assert g.output.dtype.name == "int3"  # -2..2 and -1..1 share int3
+
+
+def test_add_activation_applies_to_the_sum():
+    g = graph("uint2", (3,),
+              ir.Dense("d", weight_dtype="int2", weights=np.eye(3, dtype=int),
+                       inputs=["input"]),
+              ir.Add("a", inputs=["d", "input"],
+                     activation=ir.Threshold("bin", np.array([[3], [0], [6]]))))
+    # sums [2*1, 2*0, 2*3] = [2, 0, 6] against thresholds [3, 0, 6]
+    assert reference.run(g, np.array([1, 0, 3])).tolist() == [[-1, 1, 1]]
+
+
+def test_input_checked_before_any_cast():
+    g = graph("int8", (2,), ir.ArgMax("top"))
+    with pytest.raises(ir.GraphError, match="values outside int8"):
+        reference.run(g, np.array([200, 1], dtype=np.uint64))
+    with pytest.raises(ir.GraphError, match="values outside int8"):
+        reference.run(g, np.array([2**64 - 1, 1], dtype=np.uint64))

@@ -7,7 +7,8 @@ from importlib import import_module
 
 __all__ = ["EXAMPLES", "get_example"]
 
-EXAMPLES: dict[str, str] = {"digits-mlp": "digits_mlp", "digits-cnn": "digits_cnn"}
+EXAMPLES: dict[str, str] = {"digits-mlp": "digits_mlp", "digits-cnn": "digits_cnn",
+                            "digits-resnet": "digits_resnet"}
 
 
 def get_example(name: str) -> Callable:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from amaranth import Module, Value
-from amaranth.lib import data, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import INPUT, Graph
@@ -119,9 +119,9 @@ class Accelerator(wiring.Component):
             m.submodules[name] = stage
         readers = graph.consumers(INPUT)
         x = graph.input
-        src = vector_stream(element_shape(x.dtype), p.input_elems)
-        m.submodules.s_axis = entry = Fork(src.payload_shape, len(readers)) if len(
-            readers) > 1 else _Passthrough(src)
+        layout = data.ArrayLayout(element_shape(x.dtype), p.input_elems)
+        m.submodules.s_axis = entry = Fork(layout, len(readers)) if len(
+            readers) > 1 else _Passthrough(stream.Signature(layout))
         outputs = {INPUT: entry.outputs if len(readers) > 1 else [entry.o]}
         outputs.update({name: s.outputs for name, s in stages.items()})
         for lp in p.layers:

@@ -1,0 +1,56 @@
+"""Helpers shared by the tests: random values of a dtype, activations over an accumulator
+range, and building + simulating a graph in cocotb. Seeds are fixed numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwgen import ir
+from hwgen.build import build
+from hwgen.dtypes import DType
+from hwgen.plan import plan
+from hwgen.sim.runner import simulate
+
+
+def draw(dt: DType | str, shape, rng) -> np.ndarray:
+    """Random values of ``dt`` (its whole range)."""
+    dt = DType.parse(dt)
+    if dt.kind == "bin":
+        return rng.choice([-1, 1], shape)
+    return rng.integers(dt.min, dt.max + 1, shape)
+
+
+def extreme_weights(dt: DType | str, shape, rng) -> np.ndarray:
+    """Random weights whose first two rows are the dtype's max and min, so the accumulator
+    reaches both ends of its range on all-max / all-min inputs."""
+    dt = DType.parse(dt)
+    w = draw(dt, shape, rng)
+    w[0], w[1] = dt.max, dt.min
+    return w
+
+
+def activation(kind: str, channels: int, acc: tuple[int, int], rng, out: str = "uint2"):
+    """None, a threshold activation to ``out`` with thresholds spread over (and just past)
+    the accumulator range ``acc``, or a requantizer to int4."""
+    if kind == "none":
+        return None
+    lo, hi = acc
+    if kind == "threshold":
+        count = ir.Threshold.count(DType.parse(out))
+        return ir.Threshold(out, np.sort(rng.integers(lo - 1, hi + 2, (channels, count)),
+                                         axis=1))
+    span = max(1, hi - lo)
+    shift = max(0, span.bit_length() - 3)
+    return ir.Requant("int4", rng.integers(-3, 4, channels), np.full(channels, shift))
+
+
+def simulate_graph(graph: ir.Graph, tmp_path, *, frames: int = 4, seed: int = 1,
+                   simulator: str = "icarus", stall: float = 0.3):
+    """Build ``graph``, simulate it with random stalls and free-running, and check every
+    output element against the reference and the cycles per frame against the plan."""
+    build(graph, tmp_path / "out")
+    result = simulate(tmp_path / "out", frames=frames, seed=seed, stall=stall,
+                      simulator=simulator)
+    assert result.mismatches == 0, result.first_mismatch
+    assert result.cycles_per_frame == plan(graph).cycles
+    return result
