@@ -11,7 +11,7 @@ import numpy as np
 
 from hwgen import ir
 from hwgen.dtypes import DType
-from hwgen.hw.top import Chain, stage_blocks
+from hwgen.hw.top import Stage
 from hwgen.plan import plan
 from hwgen.synth import SynthError, synth_resources
 
@@ -122,7 +122,8 @@ def measure(graph: ir.Graph, family: str, timeout: float = 180) -> list[dict]:
     rows = []
     for k, lp in enumerate(p.layers):
         try:
-            got = synth_resources(Chain(stage_blocks(p, k)), family, "stage", timeout)
+            stage = Stage(lp, k == len(p.layers) - 1)
+            got = synth_resources(stage, family, "stage", timeout)
         except SynthError as err:
             print(f"  skipped {graph.name}/{lp.layer.name} ({family}): {err}", flush=True)
             continue

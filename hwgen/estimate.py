@@ -1,7 +1,8 @@
 """Resource and latency estimates from the ir alone, and the measurements that check them.
 
-Resources: every block of a layer stage (the same blocks ``hw.top`` builds) is
-described by analytic features: XNOR/popcount bits, LUT-multiplier bits, adder
+Resources: every block of a layer stage (the same blocks ``hw.top`` builds)
+describes itself (its ``cost`` method, helpers in :mod:`hwgen.hw.cost`) by
+analytic features: XNOR/popcount bits, LUT-multiplier bits, adder
 tree and accumulator bits, comparator bits, register bits, constants in logic,
 LUT-RAM and flip-flop memories. LUTs and flip-flops are a linear function of
 them whose constants are fitted per family from yosys measurements
@@ -18,39 +19,22 @@ predecessor plus the layer's cycles per beat.
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources as _res
 from typing import Any
 
-import numpy as np
-from amaranth import Shape
 from amaranth.lib import wiring
 
 from .boards import Board
-from .dtypes import DType
-from .formulas import buffer_storage, signed_bits
-from .hw.add import ElementwiseAdd
-from .hw.argmax import LabelSelect
-from .hw.concat import ChannelConcat
-from .hw.dwc import WidthConverter
-from .hw.fifo import StreamFIFO
-from .hw.fork import Fork
-from .hw.mvu import MVU
-from .hw.pe import product_bounds
-from .hw.pool import ChannelReduce
-from .hw.requant import Requantizer
-from .hw.swg import SlidingWindow
-from .hw.threshold import ThresholdUnit
+from .hw.cost import FEATURES, FF_FEATURES, BlockCost, bram_blocks
 from .hw.top import Stage, as_plan
-from .hw.vvu import VVU
 from .ir import Graph
 from .plan import Plan, beat_schedule, silenced
 from .synth import Resources
 
 __all__ = [
     "FEATURES",
+    "FF_FEATURES",
     "Estimate",
     "LayerEstimate",
     "Measured",
@@ -64,148 +48,6 @@ __all__ = [
     "stage_cost",
 ]
 
-LUT_INPUTS = {"ice40": 4, "ecp5": 4, "xilinx": 6, "generic": 2}
-FEATURES = ("xnor", "addsub", "mul", "tree", "acc", "cmp", "select", "reg", "mux", "rom",
-            "lutram", "ram_ff", "ctl", "blocks")
-FF_FEATURES = ("reg", "ram_ff", "ctl", "blocks")  # the features that hold registers
-
-# Block RAM shapes (width, depth) and their size in the family's unit.
-_BRAM = {
-    "ice40": [((16, 256), 1), ((8, 512), 1), ((4, 1024), 1), ((2, 2048), 1)],
-    "ecp5": [((36, 512), 1), ((18, 1024), 1), ((9, 2048), 1), ((4, 4096), 1), ((2, 8192), 1),
-             ((1, 16384), 1)],
-    "xilinx": [((36, 512), 0.5), ((18, 1024), 0.5), ((9, 2048), 0.5), ((4, 4096), 0.5),
-               ((2, 8192), 0.5), ((1, 16384), 0.5), ((72, 512), 1), ((36, 1024), 1),
-               ((18, 2048), 1), ((9, 4096), 1), ((4, 8192), 1), ((2, 16384), 1),
-               ((1, 32768), 1)],
-}
-# Multipliers go to DSP blocks when their operand widths add up to this many bits
-# (yosys' mul2dsp limits per family, measured); each DSP takes (max a, max b) bits.
-_DSP = {"ice40": (12, 16, 16), "ecp5": (0, 18, 18), "xilinx": (10, 25, 18)}
-
-
-def bram_blocks(width: int, depth: int, family: str) -> float:
-    """Block RAMs for a ``width`` x ``depth`` memory: the cheapest tiling by one shape."""
-    if family not in _BRAM:
-        return 0.0
-    return min(math.ceil(width / w) * math.ceil(depth / d) * unit
-               for (w, d), unit in _BRAM[family])
-
-
-def _lutram_luts(width: int, depth: int, family: str) -> float | None:
-    """LUTs of an asynchronously read memory in LUT RAM, or None where it becomes
-    flip-flops (iCE40 and generic have no LUT RAM)."""
-    if family == "xilinx":  # RAM32M: 32 x 6 bits, RAM64M: 64 x 3 bits, four LUTs each
-        return 4 * min(math.ceil(depth / 32) * math.ceil(width / 6),
-                       math.ceil(depth / 64) * math.ceil(width / 3))
-    if family == "ecp5":  # TRELLIS_DPR16X4: 16 x 4 bits, counted as four LUTs
-        return 4 * math.ceil(depth / 16) * math.ceil(width / 4)
-    return None
-
-
-def _dsps(a_bits: int, b_bits: int, family: str) -> int:
-    """DSP blocks of one multiplier with operands of these widths (0: built from LUTs)."""
-    if family not in _DSP:
-        return 0
-    least, amax, bmax = _DSP[family]
-    if a_bits + b_bits < max(least, 4) or min(a_bits, b_bits) < 2:
-        return 0
-    a_bits, b_bits = max(a_bits, b_bits), min(a_bits, b_bits)
-    return math.ceil(a_bits / amax) * math.ceil(b_bits / bmax)
-
-
-def _const_dsps(factors: list[int], family: str) -> int:
-    """DSPs of address arithmetic: yosys' ECP5 script maps a counter of two bits or more
-    times a constant that is not a power of two to a MULT18X18D; the other families make
-    shifts and adders of it. Callers list the constants whose counters are that wide."""
-    if family != "ecp5":
-        return 0
-    return sum(1 for c in factors if c > 1 and c & (c - 1))
-
-
-def _operand_bits(a: DType, w: DType) -> tuple[int, int]:
-    """Operand widths of a * w as the multiplier sees them (unsigned gains a sign bit
-    next to a signed operand)."""
-    either = a.signed or w.signed
-    return a.bits + (either and not a.signed), w.bits + (either and not w.signed)
-
-
-def _tree_bits(terms: int, width: int) -> int:
-    """Adder bits of a balanced tree summing ``terms`` values of ``width`` bits."""
-    bits, level = 0, 0
-    while terms > 1:
-        bits += (terms // 2) * (width + level + 1)
-        terms = terms - terms // 2
-        level += 1
-    return bits
-
-
-def _varying_bits(codes: np.ndarray, bits: int) -> int:
-    """Bit columns of a table (entries x lanes of ``bits``-bit codes) that are not the same
-    in every entry; synthesis keeps only those in memory, the rest become constants."""
-    codes = np.asarray(codes, np.int64) & ((1 << bits) - 1)
-    planes = (codes[..., None] >> np.arange(bits)) & 1  # entries, lanes, bits
-    return int(np.sum(planes.min(axis=0) != planes.max(axis=0)))
-
-
-def _log2(n: int) -> int:
-    return max(1, math.ceil(math.log2(max(n, 2))))
-
-
-@dataclass
-class BlockCost:
-    """What one block costs: features for the fitted LUT/FF model, exact BRAM and DSP."""
-
-    features: Counter = field(default_factory=Counter)
-    bram: float = 0.0
-    dsp: float = 0.0
-
-    def __iadd__(self, other: BlockCost) -> BlockCost:
-        self.features.update(other.features)
-        self.bram += other.bram
-        self.dsp += other.dsp
-        return self
-
-
-def _memory(c: BlockCost, width: int, depth: int, family: str, *, storage: str,
-            sync: bool, rom: bool = False) -> None:
-    """Add one memory: block RAM, constants in logic, LUT RAM, or flip-flops. Without
-    block RAM (generic gates) a block-RAM request becomes logic."""
-    if width == 0:  # every entry the same: constants, no memory
-        return
-    if storage == "bram" and family in _BRAM:
-        c.bram += bram_blocks(width, depth, family)
-        return
-    if rom:  # constants in logic; yosys moves a read register to the address
-        c.features["rom"] += width * max(1.0, depth / 2 ** LUT_INPUTS[family])
-        c.features["reg"] += _log2(depth) if sync else 0
-        return
-    luts = None if sync else _lutram_luts(width, depth, family)
-    if luts is None or depth == 1:
-        c.features["ram_ff"] += width * depth
-        c.features["reg"] += width if sync else 0
-    else:
-        c.features["lutram"] += luts
-    c.features["ctl"] += _log2(depth)
-
-
-def _products(c: BlockCost, lanes: int, a: DType, w: DType, family: str) -> int:
-    """Add ``lanes`` products a*w; return the product width."""
-    width = signed_bits(*product_bounds(a, w))
-    if "bin" in (a.kind, w.kind) or "tern" in (a.kind, w.kind):
-        c.features["addsub"] += lanes * width
-        return width
-    dsp = _dsps(*_operand_bits(a, w), family)
-    if dsp:
-        c.dsp += lanes * dsp
-    else:
-        c.features["mul"] += lanes * a.bits * w.bits
-    return width
-
-
-def _style(block: MVU | ThresholdUnit) -> str:
-    return "bram" if block.attrs["rom_style"] == "block" else "logic"
-
 
 def _stage(p: Plan, k: int) -> list[wiring.Component]:
     """Layer ``k``'s blocks, built to be described here and never elaborated."""
@@ -215,99 +57,10 @@ def _stage(p: Plan, k: int) -> list[wiring.Component]:
 
 
 def block_cost(block: wiring.Component, family: str) -> BlockCost:
-    """Features, block RAMs and DSPs of one hardware block for ``family``."""
-    c = BlockCost()
-    f = c.features
-    f["blocks"] += 1
-    if isinstance(block, MVU):
-        pe, simd, nf, sf = block.pe, block.simd, block.nf, block.sf
-        a, w = block.in_dtype, block.w_dtype
-        if block.binary:  # XNOR and popcount tree
-            f["xnor"] += pe * (simd + _tree_bits(simd, 1))
-            part = signed_bits(0, simd)
-        else:
-            width = _products(c, pe * simd, a, w, family)
-            f["tree"] += pe * _tree_bits(simd, width)
-            part = width + _log2(simd)
-        f["reg"] += simd * a.bits + pe * part + 2 * pe * block.acc_bits + 8  # acc, output
-        f["acc"] += pe * block.acc_bits
-        codes = w.encode(block.weights).reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3)
-        _memory(c, _varying_bits(codes.reshape(nf * sf, pe * simd), w.bits), nf * sf, family,
-                storage=_style(block), sync=True, rom=True)
-        if nf > 1:
-            bits = simd * a.bits
-            _memory(c, bits, sf, family, storage=buffer_storage(bits, sf), sync=True)
-            f["mux"] += bits
-        f["ctl"] += _log2(nf) + _log2(sf)
-        c.dsp += _const_dsps([sf] if nf > 2 else [], family)  # ROM address nf * sf + sf
-    elif isinstance(block, ThresholdUnit | Requantizer):
-        pe, groups = block.pe, block.groups
-        out_bits = block.o.payload.shape().elem_shape.width
-        f["reg"] += pe * (block.acc_bits + out_bits) + 2
-        f["ctl"] += _log2(groups)
-        if isinstance(block, ThresholdUnit):
-            count = block.thresholds.shape[1]
-            f["cmp"] += pe * count * block.cmp_bits
-            f["tree"] += pe * _tree_bits(count, 1)
-            rows = block.thresholds.reshape(groups, pe * count)
-            _memory(c, _varying_bits(rows, block.cmp_bits), groups, family,
-                    storage=_style(block), sync=True, rom=True)
-        else:
-            m_bits = signed_bits(int(block.m.min()), int(block.m.max()))
-            dsp = _dsps(block.acc_bits, m_bits, family)
-            for p in range(pe):  # a lane whose factor is one power of two is a shift
-                m = block.m[p::pe]
-                shift = np.all(m == m[0]) and m[0] > 0 and (m[0] & (m[0] - 1)) == 0
-                c.dsp += 0 if shift else dsp
-                f["mul"] += 0 if shift or dsp else block.acc_bits * m_bits
-            f["cmp"] += 2 * pe * (block.acc_bits + m_bits)
-    elif isinstance(block, StreamFIFO):
-        width = Shape.cast(block.shape).width
-        _memory(c, width, block.depth, family, storage="logic", sync=False)
-        f["ctl"] += 2 * _log2(block.depth)
-    elif isinstance(block, WidthConverter):
-        bits = block.shape.width
-        f["reg"] += block.capacity * bits
-        f["mux"] += block.capacity * bits * _log2(max(block.n_in, block.n_out))
-        f["ctl"] += _log2(block.capacity)
-    elif isinstance(block, SlidingWindow):
-        width = block.elems * block.elem_shape.width
-        depth = block.slots * block.wp * block.cf
-        _memory(c, width, depth, family, storage=buffer_storage(width, depth), sync=True)
-        f["reg"] += width
-        c.dsp += _const_dsps([block.wp, block.cf, block.wp, block.stride[1], block.cf], family)
-        f["ctl"] += 2 * (_log2(block.hp) + _log2(block.wp) + _log2(block.cf)
-                         + _log2(block.kernel[0]) + _log2(block.kernel[1]) + _log2(block.slots))
-    elif isinstance(block, ChannelReduce):  # max/sum pool, and the depthwise VVU
-        lanes, acc = block.elems, block.acc_shape.width
-        f["select" if block.op == "max" else "acc"] += lanes * acc
-        f["reg"] += lanes * block.out_shape.width
-        _memory(c, lanes * acc, block.groups, family, storage="logic", sync=False)
-        f["ctl"] += _log2(block.groups) + _log2(block.count)
-        if isinstance(block, VVU):
-            _products(c, lanes, block.in_dtype, block.w_dtype, family)
-            c.dsp += _const_dsps([block.groups] if block.count > 1 else [], family)
-            codes = block.w_dtype.encode(block.weights.T).reshape(-1, lanes)
-            _memory(c, _varying_bits(codes, block.w_dtype.bits), block.count * block.groups,
-                    family, storage="logic", sync=False, rom=True)
-    elif isinstance(block, Fork):
-        f["ctl"] += block.n
-    elif isinstance(block, ElementwiseAdd):
-        f["acc"] += block.pe * block.out_bits
-        f["reg"] += block.pe * block.out_bits + 1
-    elif isinstance(block, ChannelConcat):
-        width = block.o.payload.shape().size
-        f["mux"] += width
-        f["reg"] += width + 1
-        f["ctl"] += _log2(block.n0 + block.n1)
-    elif isinstance(block, LabelSelect):
-        bits = block.shape.width + block.index_shape.width
-        f["select"] += block.per_beat * bits
-        c.dsp += _const_dsps([block.per_beat] if block.beats > 2 else [], family)
-        f["reg"] += 2 * bits
-        f["ctl"] += _log2(block.beats)
-    else:  # pragma: no cover - every block hw.top builds is listed above
-        raise TypeError(f"no cost model for {type(block).__name__}")
+    """Features, block RAMs and DSPs of one hardware block for ``family``, as the block
+    states them (``cost``), plus the block itself."""
+    c = block.cost(family)
+    c.features["blocks"] += 1
     return c
 
 

@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..dtypes import DType
 from ..formulas import signed_bits
+from .cost import BlockCost
 from .pe import value_of
 from .streams import element_shape, vector_stream
 
@@ -44,3 +45,11 @@ class ElementwiseAdd(wiring.Component):
                                                   + value_of(self.i1.payload[k], self.b))
                              for k in range(self.pe)]
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        f["acc"] += self.pe * self.out_bits
+        f["reg"] += self.pe * self.out_bits + 1
+        return c

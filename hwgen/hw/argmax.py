@@ -7,6 +7,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..formulas import bits_unsigned
+from .cost import BlockCost, const_dsps, log2
 from .streams import vector_stream
 
 __all__ = ["LabelSelect"]
@@ -62,3 +63,14 @@ class LabelSelect(wiring.Component):
                 m.d.sync += [best.eq(new_best), best_idx.eq(new_idx), self.o.payload[0].eq(new_idx),
                              beat.eq(Mux(beat == self.beats - 1, 0, beat + 1))]
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        bits = self.shape.width + self.index_shape.width
+        f["select"] += self.per_beat * bits
+        c.dsp += const_dsps([self.per_beat] if self.beats > 2 else [], family)
+        f["reg"] += 2 * bits
+        f["ctl"] += log2(self.beats)
+        return c

@@ -13,6 +13,7 @@ from amaranth import Module, Mux, Shape, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .cost import BlockCost, log2
 from .streams import vector_stream
 
 __all__ = ["ChannelwiseUnit"]
@@ -61,3 +62,11 @@ class ChannelwiseUnit(wiring.Component):
             with m.If(valid):
                 m.d.sync += [self.o.payload[p].eq(out) for p, out in enumerate(outs)]
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        f["reg"] += self.pe * (self.acc_bits + self.o.payload.shape().elem_shape.width) + 2
+        f["ctl"] += log2(self.groups)
+        return c

@@ -8,6 +8,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..dtypes import DType
+from .cost import BlockCost, log2
 from .pe import value_of
 from .streams import element_shape, vector_stream
 
@@ -50,3 +51,13 @@ class ChannelConcat(wiring.Component):
                                                      self._recode(self.i0.payload[k], self.a),
                                                      self._recode(self.i1.payload[k], self.b)))
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        width = self.o.payload.shape().size
+        f["mux"] += width
+        f["reg"] += width + 1
+        f["ctl"] += log2(self.n0 + self.n1)
+        return c

@@ -8,6 +8,7 @@ from amaranth import Module, Shape, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .cost import BlockCost, log2
 from .streams import vector_stream
 
 __all__ = ["WidthConverter"]
@@ -56,3 +57,13 @@ class WidthConverter(wiring.Component):
                         m.d.sync += [buf[start + k].eq(self.i.payload[k]) for k in range(n_in)]
         m.d.sync += count.eq(count + take * n_in - give * n_out)
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        bits = self.shape.width
+        f["reg"] += self.capacity * bits
+        f["mux"] += self.capacity * bits * log2(max(self.n_in, self.n_out))
+        f["ctl"] += log2(self.capacity)
+        return c

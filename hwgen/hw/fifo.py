@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from amaranth import Module, ShapeLike, Value
+from amaranth import Module, Shape, ShapeLike, Value
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from .cost import BlockCost, log2, memory
 
 __all__ = ["StreamFIFO"]
 
@@ -32,3 +34,12 @@ class StreamFIFO(wiring.Component):
             self.o.payload.eq(q.r_data), self.o.valid.eq(q.r_rdy), q.r_en.eq(self.o.ready),
         ]
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        memory(c, Shape.cast(self.shape).width, self.depth, family, storage="logic",
+               sync=False)
+        f["ctl"] += 2 * log2(self.depth)
+        return c

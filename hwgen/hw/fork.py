@@ -6,6 +6,8 @@ from amaranth import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .cost import BlockCost
+
 __all__ = ["Fork"]
 
 
@@ -44,3 +46,10 @@ class Fork(wiring.Component):
         with m.Else():
             m.d.sync += [d.eq(c) for d, c in zip(done, covered, strict=True)]
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        f["ctl"] += self.n
+        return c

@@ -22,6 +22,7 @@ from amaranth.lib.wiring import In, Out
 from ..dtypes import DType
 from ..formulas import acc_bounds, bits_unsigned, buffer_storage, signed_bits
 from ..packing import pack
+from .cost import BlockCost, const_dsps, log2, memory, products, rom_style, tree_bits, varying_bits
 from .pe import DotPE
 from .popcount import XnorPopcount
 from .rom import lookup, storage_attrs
@@ -165,3 +166,29 @@ class MVU(wiring.Component):
         with m.If(en):
             m.d.sync += self.o.valid.eq(v2 & last2)
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        pe, simd, nf, sf = self.pe, self.simd, self.nf, self.sf
+        a, w = self.in_dtype, self.w_dtype
+        if self.binary:  # XNOR and popcount tree
+            f["xnor"] += pe * (simd + tree_bits(simd, 1))
+            part = signed_bits(0, simd)
+        else:
+            width = products(c, pe * simd, a, w, family)
+            f["tree"] += pe * tree_bits(simd, width)
+            part = width + log2(simd)
+        f["reg"] += simd * a.bits + pe * part + 2 * pe * self.acc_bits + 8  # acc, output
+        f["acc"] += pe * self.acc_bits
+        codes = w.encode(self.weights).reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3)
+        memory(c, varying_bits(codes.reshape(nf * sf, pe * simd), w.bits), nf * sf, family,
+               storage=rom_style(self.attrs), sync=True, rom=True)
+        if nf > 1:
+            bits = simd * a.bits
+            memory(c, bits, sf, family, storage=buffer_storage(bits, sf), sync=True)
+            f["mux"] += bits
+        f["ctl"] += log2(nf) + log2(sf)
+        c.dsp += const_dsps([sf] if nf > 2 else [], family)  # ROM address nf * sf + sf
+        return c

@@ -16,6 +16,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..dtypes import DType
+from .cost import BlockCost, log2, memory
 from .pe import value_of
 from .streams import vector_stream
 
@@ -89,3 +90,14 @@ class ChannelReduce(wiring.Component):
             with m.Else():
                 m.d.sync += group.eq(group + 1)
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        lanes, acc = self.elems, self.acc_shape.width
+        f["select" if self.op == "max" else "acc"] += lanes * acc
+        f["reg"] += lanes * self.out_shape.width
+        memory(c, lanes * acc, self.groups, family, storage="logic", sync=False)
+        f["ctl"] += log2(self.groups) + log2(self.count)
+        return c

@@ -8,6 +8,7 @@ from amaranth import Module, Mux, Signal, Value, signed, unsigned
 from ..dtypes import DType
 from ..formulas import bits_unsigned, requant_bounds, signed_bits
 from .channelwise import ChannelwiseUnit
+from .cost import BlockCost, dsps
 from .rom import lookup
 from .streams import element_shape
 
@@ -39,3 +40,18 @@ class Requantizer(ChannelwiseUnit):
             outs.append(Mux(shifted < self.dtype.min, self.dtype.min,
                             Mux(shifted > self.dtype.max, self.dtype.max, shifted)))
         return outs
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = super().cost(family)
+        f = c.features
+        pe = self.pe
+        m_bits = signed_bits(int(self.m.min()), int(self.m.max()))
+        dsp = dsps(self.acc_bits, m_bits, family)
+        for p in range(pe):  # a lane whose factor is one power of two is a shift
+            m = self.m[p::pe]
+            shift = np.all(m == m[0]) and m[0] > 0 and (m[0] & (m[0] - 1)) == 0
+            c.dsp += 0 if shift else dsp
+            f["mul"] += 0 if shift or dsp else self.acc_bits * m_bits
+        f["cmp"] += 2 * pe * (self.acc_bits + m_bits)
+        return c

@@ -21,6 +21,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..formulas import buffer_storage, conv_out_size, signed_bits
+from .cost import BlockCost, const_dsps, log2, memory
 from .rom import storage_attrs
 from .streams import vector_stream
 
@@ -131,3 +132,16 @@ class SlidingWindow(wiring.Component):
         m.d.comb += self.o.payload.eq(rd.data)
         m.d.sync += ahead.eq(ahead + row_written - Mux(row_released, release, 0))
         return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        width = self.elems * self.elem_shape.width
+        depth = self.slots * self.wp * self.cf
+        memory(c, width, depth, family, storage=buffer_storage(width, depth), sync=True)
+        f["reg"] += width
+        c.dsp += const_dsps([self.wp, self.cf, self.wp, self.stride[1], self.cf], family)
+        f["ctl"] += 2 * (log2(self.hp) + log2(self.wp) + log2(self.cf)
+                         + log2(self.kernel[0]) + log2(self.kernel[1]) + log2(self.slots))
+        return c

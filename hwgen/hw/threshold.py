@@ -11,6 +11,7 @@ from ..dtypes import DType
 from ..formulas import signed_bits
 from ..packing import pack
 from .channelwise import ChannelwiseUnit
+from .cost import BlockCost, memory, rom_style, tree_bits, varying_bits
 from .rom import storage_attrs
 from .streams import element_shape
 from .tree import adder_tree
@@ -53,3 +54,15 @@ class ThresholdUnit(ChannelwiseUnit):
             levels = adder_tree(m, passed, f"count{p}")
             outs.append(levels + self.dtype.min if self.dtype.kind != "bin" else levels)
         return outs
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = super().cost(family)
+        f = c.features
+        pe, count = self.pe, self.thresholds.shape[1]
+        f["cmp"] += pe * count * self.cmp_bits
+        f["tree"] += pe * tree_bits(count, 1)
+        rows = self.thresholds.reshape(self.groups, pe * count)
+        memory(c, varying_bits(rows, self.cmp_bits), self.groups, family,
+               storage=rom_style(self.attrs), sync=True, rom=True)
+        return c

@@ -18,6 +18,7 @@ from amaranth.lib.memory import Memory
 from ..dtypes import DType
 from ..formulas import acc_bounds, signed_bits
 from ..packing import pack
+from .cost import BlockCost, const_dsps, memory, products, varying_bits
 from .pe import product
 from .pool import ChannelReduce
 from .rom import lookup
@@ -64,3 +65,14 @@ class VVU(ChannelReduce):
 
     def finish(self, m: Module, k: int, value: Value, group: Value) -> Value:
         return value + lookup(self._bias[:, k], group, self._bias_shape)
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = super().cost(family)
+        lanes = self.elems
+        products(c, lanes, self.in_dtype, self.w_dtype, family)
+        c.dsp += const_dsps([self.groups] if self.count > 1 else [], family)
+        codes = self.w_dtype.encode(self.weights.T).reshape(-1, lanes)
+        memory(c, varying_bits(codes, self.w_dtype.bits), self.count * self.groups, family,
+               storage="logic", sync=False, rom=True)
+        return c

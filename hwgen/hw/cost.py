@@ -1,0 +1,166 @@
+"""What a hardware block costs, in the features the estimator's fitted model weighs and in
+exactly counted block RAMs and DSPs.
+
+Every block describes itself with a ``cost(family)`` method built from the
+helpers here (memories, products, adder trees); :mod:`hwgen.estimate` only adds
+them up and applies the fitted constants. BRAM and DSP rules follow what each
+family's Yosys script does (measured, see ``tests/test_estimate.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..dtypes import DType
+from ..formulas import signed_bits
+from .pe import product_bounds
+
+__all__ = ["FEATURES", "FF_FEATURES", "LUT_INPUTS", "BlockCost", "bram_blocks", "const_dsps",
+           "dsps", "log2", "memory", "products", "rom_style", "tree_bits", "varying_bits"]
+
+LUT_INPUTS = {"ice40": 4, "ecp5": 4, "xilinx": 6, "generic": 2}
+FEATURES = ("xnor", "addsub", "mul", "tree", "acc", "cmp", "select", "reg", "mux", "rom",
+            "lutram", "ram_ff", "ctl", "blocks")
+FF_FEATURES = ("reg", "ram_ff", "ctl", "blocks")  # the features that hold registers
+
+# Block RAM shapes (width, depth) and their size in the family's unit.
+BRAM_SHAPES = {
+    "ice40": [((16, 256), 1), ((8, 512), 1), ((4, 1024), 1), ((2, 2048), 1)],
+    "ecp5": [((36, 512), 1), ((18, 1024), 1), ((9, 2048), 1), ((4, 4096), 1), ((2, 8192), 1),
+             ((1, 16384), 1)],
+    "xilinx": [((36, 512), 0.5), ((18, 1024), 0.5), ((9, 2048), 0.5), ((4, 4096), 0.5),
+               ((2, 8192), 0.5), ((1, 16384), 0.5), ((72, 512), 1), ((36, 1024), 1),
+               ((18, 2048), 1), ((9, 4096), 1), ((4, 8192), 1), ((2, 16384), 1),
+               ((1, 32768), 1)],
+}
+# Multipliers go to DSP blocks when their operand widths add up to this many bits
+# (yosys' mul2dsp limits per family, measured); each DSP takes (max a, max b) bits.
+DSP_LIMITS = {"ice40": (12, 16, 16), "ecp5": (0, 18, 18), "xilinx": (10, 25, 18)}
+
+
+def bram_blocks(width: int, depth: int, family: str) -> float:
+    """Block RAMs for a ``width`` x ``depth`` memory: the cheapest tiling by one shape."""
+    if family not in BRAM_SHAPES:
+        return 0.0
+    return min(math.ceil(width / w) * math.ceil(depth / d) * unit
+               for (w, d), unit in BRAM_SHAPES[family])
+
+
+def lutram_luts(width: int, depth: int, family: str) -> float | None:
+    """LUTs of an asynchronously read memory in LUT RAM, or None where it becomes
+    flip-flops (iCE40 and generic have no LUT RAM)."""
+    if family == "xilinx":  # RAM32M: 32 x 6 bits, RAM64M: 64 x 3 bits, four LUTs each
+        return 4 * min(math.ceil(depth / 32) * math.ceil(width / 6),
+                       math.ceil(depth / 64) * math.ceil(width / 3))
+    if family == "ecp5":  # TRELLIS_DPR16X4: 16 x 4 bits, counted as four LUTs
+        return 4 * math.ceil(depth / 16) * math.ceil(width / 4)
+    return None
+
+
+def dsps(a_bits: int, b_bits: int, family: str) -> int:
+    """DSP blocks of one multiplier with operands of these widths (0: built from LUTs)."""
+    if family not in DSP_LIMITS:
+        return 0
+    least, amax, bmax = DSP_LIMITS[family]
+    if a_bits + b_bits < max(least, 4) or min(a_bits, b_bits) < 2:
+        return 0
+    a_bits, b_bits = max(a_bits, b_bits), min(a_bits, b_bits)
+    return math.ceil(a_bits / amax) * math.ceil(b_bits / bmax)
+
+
+def const_dsps(factors: list[int], family: str) -> int:
+    """DSPs of address arithmetic: yosys' ECP5 script maps a counter of two bits or more
+    times a constant that is not a power of two to a MULT18X18D; the other families make
+    shifts and adders of it. Callers list the constants whose counters are that wide."""
+    if family != "ecp5":
+        return 0
+    return sum(1 for c in factors if c > 1 and c & (c - 1))
+
+
+def operand_bits(a: DType, w: DType) -> tuple[int, int]:
+    """Operand widths of a * w as the multiplier sees them (unsigned gains a sign bit
+    next to a signed operand)."""
+    either = a.signed or w.signed
+    return a.bits + (either and not a.signed), w.bits + (either and not w.signed)
+
+
+def tree_bits(terms: int, width: int) -> int:
+    """Adder bits of a balanced tree summing ``terms`` values of ``width`` bits."""
+    bits, level = 0, 0
+    while terms > 1:
+        bits += (terms // 2) * (width + level + 1)
+        terms = terms - terms // 2
+        level += 1
+    return bits
+
+
+def varying_bits(codes: np.ndarray, bits: int) -> int:
+    """Bit columns of a table (entries x lanes of ``bits``-bit codes) that are not the same
+    in every entry; synthesis keeps only those in memory, the rest become constants."""
+    codes = np.asarray(codes, np.int64) & ((1 << bits) - 1)
+    planes = (codes[..., None] >> np.arange(bits)) & 1  # entries, lanes, bits
+    return int(np.sum(planes.min(axis=0) != planes.max(axis=0)))
+
+
+def log2(n: int) -> int:
+    return max(1, math.ceil(math.log2(max(n, 2))))
+
+
+@dataclass
+class BlockCost:
+    """What one block costs: features for the fitted LUT/FF model, exact BRAM and DSP."""
+
+    features: Counter = field(default_factory=Counter)
+    bram: float = 0.0
+    dsp: float = 0.0
+
+    def __iadd__(self, other: BlockCost) -> BlockCost:
+        self.features.update(other.features)
+        self.bram += other.bram
+        self.dsp += other.dsp
+        return self
+
+
+def memory(c: BlockCost, width: int, depth: int, family: str, *, storage: str,
+            sync: bool, rom: bool = False) -> None:
+    """Add one memory: block RAM, constants in logic, LUT RAM, or flip-flops. Without
+    block RAM (generic gates) a block-RAM request becomes logic."""
+    if width == 0:  # every entry the same: constants, no memory
+        return
+    if storage == "bram" and family in BRAM_SHAPES:
+        c.bram += bram_blocks(width, depth, family)
+        return
+    if rom:  # constants in logic; yosys moves a read register to the address
+        c.features["rom"] += width * max(1.0, depth / 2 ** LUT_INPUTS[family])
+        c.features["reg"] += log2(depth) if sync else 0
+        return
+    luts = None if sync else lutram_luts(width, depth, family)
+    if luts is None or depth == 1:
+        c.features["ram_ff"] += width * depth
+        c.features["reg"] += width if sync else 0
+    else:
+        c.features["lutram"] += luts
+    c.features["ctl"] += log2(depth)
+
+
+def products(c: BlockCost, lanes: int, a: DType, w: DType, family: str) -> int:
+    """Add ``lanes`` products a*w; return the product width."""
+    width = signed_bits(*product_bounds(a, w))
+    if "bin" in (a.kind, w.kind) or "tern" in (a.kind, w.kind):
+        c.features["addsub"] += lanes * width
+        return width
+    dsp = dsps(*operand_bits(a, w), family)
+    if dsp:
+        c.dsp += lanes * dsp
+    else:
+        c.features["mul"] += lanes * a.bits * w.bits
+    return width
+
+
+def rom_style(attrs: dict[str, str]) -> str:
+    """"bram" or "logic", from a memory's storage attributes."""
+    return "bram" if attrs["rom_style"] == "block" else "logic"
