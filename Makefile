@@ -46,7 +46,7 @@ test-slow: setup
 	$(PYTEST) -m slow
 
 lint: setup
-	$(BIN)/ruff check hwgen tests bench
+	$(BIN)/ruff check hwgen boards sim rtl_templates tests bench
 
 clean:
 	rm -rf build .pytest_cache
