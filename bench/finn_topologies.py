@@ -82,7 +82,7 @@ def main() -> None:
             start = time.monotonic()
             result = build(graph, Path(tmp) / name)
             print(f"{name}: generated in {time.monotonic() - start:.1f} s, "
-                  f"{result.report['cycles_per_frame']} cycles/frame by formula", flush=True)
+                  f"{result.report.cycles_per_frame} cycles/frame by formula", flush=True)
             start = time.monotonic()
             sim = simulate(Path(tmp) / name, frames=args.frames, simulator="verilator",
                            stall=0.0)

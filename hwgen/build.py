@@ -1,42 +1,46 @@
 """``hwgen build``: a graph to a folder with Verilog, the normalized graph and a report.
 
-The folder is written in a temporary sibling and moved into place, so a
-failure never leaves a half-written output.
+The folder is written in a temporary sibling and swapped into place in one
+step, so a reader (or a build killed at any point) sees the old build or the
+new one, whole. An existing folder is replaced only when hwgen's stamp says it
+is an earlier build and it holds nothing hwgen did not write. Builds into the
+same parent folder are serialized by a lock, and the next build removes what a
+killed one left behind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
 import json
+import os
 import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .boards import Board
 from .estimate import estimate
 from .hw.top import Accelerator
 from .ir import Graph
-from .plan import Plan, plan
+from .plan import LayerPlan, Plan, plan
 from .report import estimate_markdown, write_report
 from .verilog import convert
 
-__all__ = ["BuildError", "BuildResult", "build", "module_name"]
+__all__ = ["STAMP", "BuildError", "BuildReport", "BuildResult", "build", "module_name"]
+
+STAMP = ".hwgen-build.json"  # written by hwgen only: marks a folder as one of its builds
+_LATER = re.compile(r"^(sim\.json|sim_[a-z]+)$")  # what `hwgen sim` adds to a build folder
 
 
 class BuildError(RuntimeError):
-    """The output folder cannot be written as asked."""
-
-
-@dataclass
-class BuildResult:
-    out_dir: Path
-    verilog: Path
-    top: str
-    report: dict
-    plan: Plan
+    """The output folder cannot be written as asked, or a build folder is not usable."""
 
 
 def module_name(graph: Graph) -> str:
@@ -45,89 +49,243 @@ def module_name(graph: Graph) -> str:
     return f"hwgen_{name}" if name[0].isdigit() else name
 
 
-def _layer_row(lp) -> dict:
-    layer = lp.layer
-    act, wdt = getattr(layer, "activation", None), getattr(layer, "weight_dtype", None)
-    return {"name": layer.name, "op": layer.op, "inputs": list(lp.sources),
-            "in_shape": list(lp.x.shape), "in_dtype": lp.x.dtype.name,
-            "out_shape": list(lp.y.shape), "out_dtype": lp.y.dtype.name,
-            "pe": getattr(layer, "pe", None), "simd": getattr(layer, "simd", None),
-            "weight_dtype": None if wdt is None else wdt.name, "acc_bits": lp.acc_bits,
-            "activation": None if act is None else act.op,
-            "weight_storage": lp.weight_storage, "cycles_per_frame": lp.cycles,
-            "fifo_depths": list(lp.fifo_depths),
-            "in_stream": lp.in_packing.as_dict(), "out_stream": lp.out_packing.as_dict()}
+# -- the report ---------------------------------------------------------------------------
 
 
-def make_report(p: Plan, top: str, verilog_file: str, seconds: float) -> dict:
-    g = p.graph
-    return {
-        "hwgen": __version__, "graph": g.name, "top": top, "verilog": verilog_file,
-        "generation_seconds": round(seconds, 3),
-        "input": {"shape": list(g.input.shape), "dtype": g.input.dtype.name,
-                  **p.input.as_dict()},
-        "output": {"shape": list(g.output.shape), "dtype": g.output.dtype.name,
-                   **p.output.as_dict()},
-        "cycles_per_frame": p.cycles, "bottleneck": p.bottleneck.layer.name,
-        "layers": [_layer_row(lp) for lp in p.layers],
-    }
+@dataclass(frozen=True)
+class StreamReport:
+    """How a tensor travels on an AXI-Stream port."""
+
+    shape: list[int]
+    dtype: str
+    elements_per_beat: int
+    bits_per_element: int
+    beats_per_frame: int
+    tdata_bits: int
 
 
-def report_markdown(report: dict) -> str:
-    """The report as a table a person reads."""
-    def dash(v):
-        return "-" if v is None else str(v)
+@dataclass(frozen=True)
+class LayerReport:
+    name: str
+    op: str
+    inputs: list[str]
+    in_shape: list[int]
+    in_dtype: str
+    out_shape: list[int]
+    out_dtype: str
+    pe: int | None
+    simd: int | None
+    weight_dtype: str | None
+    acc_bits: int | None
+    activation: str | None
+    weight_storage: str | None
+    cycles_per_frame: int
+    fifo_depths: list[int]
 
-    lines = [f"# hwgen build: {report['graph']}", "",
-             f"Top module `{report['top']}` in `{report['verilog']}` "
-             f"(hwgen {report['hwgen']}, generated in {report['generation_seconds']} s).", "",
-             "| layer | op | in | out | weights | storage | PE | SIMD | acc bits | activation | "
-             "cycles/frame |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in report["layers"]:
-        mark = " **(bottleneck)**" if r["name"] == report["bottleneck"] else ""
-        lines.append(
-            f"| {r['name']} | {r['op']} | {r['in_shape']} {r['in_dtype']} | "
-            f"{r['out_shape']} {r['out_dtype']} | {dash(r['weight_dtype'])} | "
-            f"{dash(r['weight_storage'])} | {dash(r['pe'])} | "
-            f"{dash(r['simd'])} | {dash(r['acc_bits'])} | {dash(r['activation'])} | "
-            f"{r['cycles_per_frame']}{mark} |")
-    lines += ["", f"**Cycles per frame (pipeline full): {report['cycles_per_frame']}** — set by "
-              f"`{report['bottleneck']}`.", "", "## Stream interface", "",
-              "| port | tensor | elements/beat | bits/element | beats/frame | tdata bits |",
-              "|---|---|---|---|---|---|"]
-    for port, key in (("s_axis (in)", "input"), ("m_axis (out)", "output")):
-        io = report[key]
-        lines.append(f"| {port} | {io['shape']} {io['dtype']} | {io['elements_per_beat']} | "
-                     f"{io['bits_per_element']} | {io['beats_per_frame']} | {io['tdata_bits']} |")
-    lines += ["", "Element 0 of each beat sits in the lowest bits; tensors are channels-last; "
-              "tdata is zero-padded to whole bytes.", ""]
-    return "\n".join(lines)
+    @classmethod
+    def of(cls, lp: LayerPlan) -> LayerReport:
+        layer = lp.layer
+        act, wdt = getattr(layer, "activation", None), getattr(layer, "weight_dtype", None)
+        return cls(layer.name, layer.op, list(lp.sources), list(lp.x.shape), lp.x.dtype.name,
+                   list(lp.y.shape), lp.y.dtype.name, getattr(layer, "pe", None),
+                   getattr(layer, "simd", None), None if wdt is None else wdt.name,
+                   lp.acc_bits, None if act is None else act.op, lp.weight_storage, lp.cycles,
+                   list(lp.fifo_depths))
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished ``tmp`` to ``out``, replacing an earlier hwgen build there."""
-    if out.exists():
-        if not out.is_dir() or (any(out.iterdir()) and not (out / "report.json").exists()):
-            raise BuildError(f"{out} exists and is not a hwgen build folder; choose another "
-                             "--out or remove it")
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-        out.rename(old / "previous")
+@dataclass(frozen=True)
+class BuildReport:
+    """What ``report.json`` holds: the top module, its streams and the per-layer plan it was
+    built with, and the hash of the graph it was built from."""
+
+    hwgen: str
+    graph: str
+    graph_sha256: str
+    top: str
+    verilog: str
+    generation_seconds: float
+    input: StreamReport
+    output: StreamReport
+    cycles_per_frame: int
+    bottleneck: str
+    layers: list[LayerReport]
+    estimate: dict[str, Any] | None = field(default=None)
+
+    @classmethod
+    def of(cls, p: Plan, top: str, verilog: str, seconds: float) -> BuildReport:
+        g = p.graph
+
+        def stream(tensor, packing) -> StreamReport:
+            return StreamReport(list(tensor.shape), tensor.dtype.name, **packing.as_dict())
+
+        return cls(__version__, g.name, g.digest(), top, verilog, round(seconds, 3),
+                   stream(g.input, p.input), stream(g.output, p.output), p.cycles,
+                   p.bottleneck.layer.name, [LayerReport.of(lp) for lp in p.layers])
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> BuildReport:
         try:
-            tmp.rename(out)
-        except OSError:
-            (old / "previous").rename(out)
-            raise
-        shutil.rmtree(old)
-    else:
+            return cls(**{**doc, "input": StreamReport(**doc["input"]),
+                          "output": StreamReport(**doc["output"]),
+                          "layers": [LayerReport(**r) for r in doc["layers"]]})
+        except (TypeError, KeyError) as err:
+            raise BuildError(f"report.json is not a report of this hwgen ({err})") from None
+
+    @classmethod
+    def load(cls, folder: Path) -> BuildReport:
+        """The report of a build folder; BuildError if it is missing or unreadable."""
+        path = folder / "report.json"
+        if not (folder / STAMP).is_file():
+            raise BuildError(f"{folder}: not a hwgen build folder (no {STAMP})")
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise BuildError(f"{path}: missing; rebuild with hwgen build") from None
+        except (OSError, ValueError, RecursionError) as err:
+            raise BuildError(f"{path}: unreadable ({err}); rebuild with hwgen build") from None
+
+    def markdown(self) -> str:
+        """The report as a table a person reads."""
+        def dash(v):
+            return "-" if v is None else str(v)
+
+        lines = [f"# hwgen build: {self.graph}", "",
+                 f"Top module `{self.top}` in `{self.verilog}` (hwgen {self.hwgen}, generated "
+                 f"in {self.generation_seconds} s).", "",
+                 "| layer | op | inputs | in | out | weights | storage | PE | SIMD | acc bits | "
+                 "activation | FIFO beats | cycles/frame |",
+                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in self.layers:
+            mark = " **(bottleneck)**" if r.name == self.bottleneck else ""
+            lines.append(
+                f"| {r.name} | {r.op} | {', '.join(r.inputs)} | {r.in_shape} {r.in_dtype} | "
+                f"{r.out_shape} {r.out_dtype} | {dash(r.weight_dtype)} | "
+                f"{dash(r.weight_storage)} | {dash(r.pe)} | {dash(r.simd)} | "
+                f"{dash(r.acc_bits)} | {dash(r.activation)} | "
+                f"{', '.join(map(str, r.fifo_depths))} | {r.cycles_per_frame}{mark} |")
+        lines += ["", f"**Cycles per frame (pipeline full): {self.cycles_per_frame}** — set by "
+                  f"`{self.bottleneck}`. FIFO beats: the FIFO in front of each input (0: none); "
+                  "a join's are sized from the other branch's latency.", "",
+                  "## Stream interface", "",
+                  "| port | tensor | elements/beat | bits/element | beats/frame | tdata bits |",
+                  "|---|---|---|---|---|---|"]
+        for port, io in (("s_axis (in)", self.input), ("m_axis (out)", self.output)):
+            lines.append(f"| {port} | {io.shape} {io.dtype} | {io.elements_per_beat} | "
+                         f"{io.bits_per_element} | {io.beats_per_frame} | {io.tdata_bits} |")
+        lines += ["", "Element 0 of each beat sits in the lowest bits; tensors are channels-last; "
+                  "tdata is zero-padded to whole bytes.", ""]
+        return "\n".join(lines)
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    verilog: Path
+    report: BuildReport
+    plan: Plan
+
+
+# -- the output folder ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """An exclusive lock on ``folder`` (flock on the directory itself: no lock file)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _leftovers(out: Path) -> None:
+    """Remove what a killed build into ``out`` left beside it; if it died between the two
+    renames of the fallback replace, put the old build back first."""
+    for old in sorted(out.parent.glob(f".{out.name}.old-*")):
+        previous = old / "previous"
+        if previous.is_dir() and not out.exists():
+            previous.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _refusal(out: Path) -> str | None:
+    """Why ``out`` must not be replaced, or None when it is absent, empty, or an earlier
+    hwgen build holding only what hwgen wrote (and what ``hwgen sim`` adds)."""
+    if not out.exists() and not out.is_symlink():
+        return None
+    if not out.is_dir() or out.is_symlink():
+        return f"{out} exists and is not a folder; choose another --out"
+    entries = {p.name for p in out.iterdir()}
+    if not entries:
+        return None
+    try:
+        written = set(json.loads((out / STAMP).read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return (f"{out} is not a hwgen build folder (no {STAMP}); choose another --out or "
+                "remove it")
+    foreign = sorted(e for e in entries - written - {STAMP} if not _LATER.match(e))
+    if foreign:
+        return (f"{out} holds {foreign[0]!r}, which hwgen did not write; move it away or "
+                "choose another --out")
+    return None
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Put the finished ``tmp`` at ``out``; an earlier build there ends up in ``tmp``."""
+    if not out.exists():
         tmp.rename(out)
+        return
+    if _exchange(tmp, out):
+        return
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    out.rename(old / "previous")  # a death here is repaired by the next build's _leftovers
+    tmp.rename(out)
+    (old / "previous").rename(tmp)
+    old.rmdir()
 
 
 def build(graph: Graph, out_dir: str | Path, board: Board | None = None) -> BuildResult:
     """Generate Verilog and reports for ``graph`` into ``out_dir`` (atomically); with a
     ``board``, the resource/latency estimate for it too (estimate.md/.html, plots)."""
-    out = Path(out_dir).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(os.path.abspath(out_dir))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(out.parent):
+            return _build_locked(graph, out, board)
+    except OSError as err:
+        raise BuildError(f"cannot write {out}: {err.strerror or err}") from None
+
+
+def _build_locked(graph: Graph, out: Path, board: Board | None) -> BuildResult:
+    _leftovers(out)
+    why = _refusal(out)
+    if why:
+        raise BuildError(why)
     start = time.monotonic()
     top_name = module_name(graph)
     p = plan(graph)
@@ -137,17 +295,19 @@ def build(graph: Graph, out_dir: str | Path, board: Board | None = None) -> Buil
         verilog_file = f"{top_name}.v"
         (tmp / verilog_file).write_text(text)
         graph.save(tmp / "graph.json")
-        report = make_report(p, top_name, verilog_file, time.monotonic() - start)
-        markdown = report_markdown(report)
+        report = BuildReport.of(p, top_name, verilog_file, time.monotonic() - start)
+        markdown = report.markdown()
         if board is not None:
             est = estimate(p, board)
-            report["estimate"] = est.as_dict()
+            report = BuildReport(**{**report.__dict__, "estimate": est.as_dict()})
             write_report(tmp, est)
             markdown += "\n## Estimate\n\n" + estimate_markdown(est).split("\n", 2)[2]
-        (tmp / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+        (tmp / "report.json").write_text(json.dumps(report.as_dict(), indent=1) + "\n")
         (tmp / "report.md").write_text(markdown)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return BuildResult(out, out / verilog_file, top_name, report, p)
+        files = sorted(p.name for p in tmp.iterdir())
+        (tmp / STAMP).write_text(json.dumps({"hwgen": __version__, "graph_sha256":
+                                             report.graph_sha256, "files": files}) + "\n")
+        _swap_in(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the old build after a swap, or a failure's
+    return BuildResult(out, out / verilog_file, report, p)

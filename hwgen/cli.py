@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import time
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,18 +49,18 @@ def _graph_or_example(source: str, seed: int) -> Graph:
 
 def _print_build(result: BuildResult) -> None:
     r = result.report
-    _say(f"built {r['graph']} in {r['generation_seconds']} s -> {result.out_dir}")
-    for row in r["layers"]:
-        fold = f"PE={row['pe']} SIMD={row['simd']}" if row["pe"] else ""
-        acc = f"acc {row['acc_bits']} bits" if row["acc_bits"] else ""
-        _say(f"  {row['name']:<10} {row['op']:<8} {row['in_shape']!s:>8} {row['in_dtype']:<6}"
-             f" -> {row['out_shape']!s:<8} {row['out_dtype']:<6} {fold:<14} {acc:<13} "
-             f"{row['cycles_per_frame']} cycles/frame")
-    for port, key in (("s_axis", "input"), ("m_axis", "output")):
-        io = r[key]
-        _say(f"  {port}: {io['elements_per_beat']} x {io['bits_per_element']}-bit elements per "
-             f"beat, {io['beats_per_frame']} beats/frame, tdata {io['tdata_bits']} bits")
-    _say(f"  cycles per frame: {r['cycles_per_frame']} (bottleneck {r['bottleneck']})")
+    _say(f"built {r.graph} in {r.generation_seconds} s -> {result.out_dir}")
+    for row in r.layers:
+        fold = " ".join(f"{k}={v}" for k, v in (("PE", row.pe), ("SIMD", row.simd)) if v)
+        acc = f"acc {row.acc_bits} bits" if row.acc_bits else ""
+        joins = f" <- {' + '.join(row.inputs)}" if len(row.inputs) > 1 else ""
+        _say(f"  {row.name:<10} {row.op:<9} {row.in_shape!s:>10} {row.in_dtype:<6}"
+             f" -> {row.out_shape!s:<10} {row.out_dtype:<6} {fold:<14} {acc:<13} "
+             f"{row.cycles_per_frame} cycles/frame{joins}")
+    for port, io in (("s_axis", r.input), ("m_axis", r.output)):
+        _say(f"  {port}: {io.elements_per_beat} x {io.bits_per_element}-bit elements per "
+             f"beat, {io.beats_per_frame} beats/frame, tdata {io.tdata_bits} bits")
+    _say(f"  cycles per frame: {r.cycles_per_frame} (bottleneck {r.bottleneck})")
     _say(f"  files: {result.verilog.name}, graph.json/.npz, report.json, report.md")
 
 
@@ -71,7 +75,7 @@ def cmd_build(args) -> int:
     graph = _graph_or_example(args.graph, args.seed)
     result = build(graph, args.out, _board(args))
     _print_build(result)
-    est = result.report["estimate"]
+    est = result.report.estimate
     _say(f"  estimate for {est['board']}: {est['total']['lut']:,.0f} LUT, "
          f"{est['total']['ff']:,.0f} FF, {est['total']['bram']:g} BRAM, "
          f"{est['total']['dsp']:g} DSP; {est['frames_per_second']:,.0f} frames/s at "
@@ -130,16 +134,22 @@ def cmd_fold(args) -> int:
 
 
 def _load_inputs(path: str) -> np.ndarray:
+    """The array ``x`` (or the only array) of an npz file; nothing pickled is loaded."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise CliError(f"{path}: an .npy array, not an npz archive; save it with "
+                           "numpy.savez(path, x=array)")
+        with data:
             keys = data.files
-            if "x" in keys:
-                return data["x"]
-            if len(keys) == 1:
-                return data[keys[0]]
-    except (OSError, ValueError) as err:
+            if "x" not in keys and len(keys) != 1:
+                raise CliError(f"{path}: expected an array named 'x' (found "
+                               f"{', '.join(keys) or 'none'})")
+            return data["x" if "x" in keys else keys[0]]
+    except CliError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         raise CliError(f"{path}: not a readable npz file ({err})") from None
-    raise CliError(f"{path}: expected an array named 'x' (found {', '.join(keys)})")
 
 
 def _write_json(path: Path, doc: dict) -> None:
@@ -169,8 +179,11 @@ def _print_sim(result) -> None:
 
 
 def cmd_sim(args) -> int:
+    if args.inputs and args.frames is not None:
+        raise CliError("--frames and --inputs exclude each other: the frames are the inputs'")
     inputs = _load_inputs(args.inputs) if args.inputs else None
-    result = _run_sim(Path(args.dir), inputs, args.frames, args.simulator, args.seed, args.stall)
+    frames = 20 if args.frames is None else args.frames
+    result = _run_sim(Path(args.dir), inputs, frames, args.simulator, args.seed, args.stall)
     _print_sim(result)
     _say(f"  wrote {Path(args.dir) / 'sim.json'}")
     return 0 if result.mismatches == 0 else 1
@@ -253,7 +266,7 @@ def _parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_fold)
     s = sub.add_parser("sim", help="simulate a build folder with cocotb and check it bit-exact")
     s.add_argument("dir", help="a folder written by 'hwgen build'")
-    s.add_argument("--frames", type=int, default=20, help="random input frames (default 20)")
+    s.add_argument("--frames", type=int, help="random input frames (default 20)")
     s.add_argument("--inputs", help="npz with an array 'x' of input values (frames, ...)")
     s.add_argument("--simulator", choices=SIMULATORS, default="icarus")
     s.add_argument("--seed", type=int, default=0)
@@ -278,14 +291,32 @@ def _board_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clock", type=float, metavar="MHZ", help="clock instead of the board's")
 
 
+class Interrupted(Exception):
+    """SIGTERM, turned into an exception so that cleanup runs and child processes are
+    killed (``subprocess.run`` kills its child when interrupted)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Interrupted("terminated")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         return args.func(args)
     except (CliError, GraphError, BuildError, SimError, BoardError, FoldError,
             SynthError) as err:
         print(f"hwgen: error: {err}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, Interrupted):
+        print(f"hwgen: error: {args.command} interrupted; nothing half-written was kept",
+              file=sys.stderr)
+        return 2
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

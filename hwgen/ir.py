@@ -14,6 +14,7 @@ plan and hardware; this module only knows the protocol.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -453,6 +454,17 @@ class Graph:
                "input": {"shape": list(self.input.shape), "dtype": self.input.dtype.name},
                "layers": layers}
         return doc, arrays
+
+    def digest(self) -> str:
+        """SHA-256 of the graph's content (structure and every array's dtype, shape and
+        values): what a build folder records, so a changed graph is noticed."""
+        doc, arrays = self.to_json()
+        h = hashlib.sha256(json.dumps(doc, sort_keys=True).encode())
+        for key in sorted(arrays):
+            a = np.ascontiguousarray(np.asarray(arrays[key], np.int64))
+            h.update(f"{key}:{a.shape}".encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``NAME.json`` and ``NAME.npz`` (``path`` may name either or the stem)."""

@@ -81,3 +81,13 @@ class AxisSink(AxisPort):
                 raise TimeoutError(f"received {len(self.beats)} of {count} beats in "
                                    f"{max_cycles} cycles")
         self.tready.value = 0
+
+    async def drain(self, cycles: int) -> int:
+        """Hold ``tready`` high for ``cycles`` cycles; the number of beats that arrive."""
+        extra = 0
+        self.tready.value = 1
+        for _ in range(cycles):
+            await RisingEdge(self.clk)
+            extra += bool(self.tvalid.value)
+        self.tready.value = 0
+        return extra

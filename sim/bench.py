@@ -39,11 +39,17 @@ async def stream_frames(dut):
         source = AxisSource(dut, "s_axis", dut.clk, PERIOD_NS, rng=rng, p_idle=phase["p_in"])
         sink = AxisSink(dut, "m_axis", dut.clk, PERIOD_NS, rng=rng, p_stall=phase["p_out"])
         sending = cocotb.start_soon(source.send(in_beats))
-        await sink.receive(n_out, cfg["max_cycles"])
+        try:
+            await sink.receive(n_out, cfg["max_cycles"])
+        except TimeoutError as err:
+            results["error"] = f"phase {phase['name']}: {err}"
+            break
         await sending
+        extra = await sink.drain(cfg["drain"])
         results[phase["name"]] = {
             "out_beats": [format(b, "x") for b in sink.beats],
             "in_cycles": source.cycles,
             "out_cycles": sink.cycles,
+            "extra": extra,
         }
     Path(cfg["result"]).write_text(json.dumps(results))

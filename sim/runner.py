@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import reference
+from ..build import BuildReport
 from ..ir import Graph, load_graph
 from ..packing import pack, unpack
-from ..plan import plan
 
 __all__ = ["SimError", "SimResult", "simulate", "simulator_env"]
 
@@ -93,8 +93,10 @@ def simulator_env(simulator: str) -> dict[str, str]:
 
 
 def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, work_dir: Path,
-              simulator: str, seed: int, phases: list[dict], max_cycles: int) -> dict:
-    """Run :mod:`hwgen.sim.bench` on ``verilog``; return its recorded phases."""
+              simulator: str, seed: int, phases: list[dict], max_cycles: int,
+              drain: int = 0) -> dict:
+    """Run :mod:`hwgen.sim.bench` on ``verilog``; return its recorded phases. After the
+    expected beats, each phase keeps ``tready`` high ``drain`` cycles to catch extra ones."""
     env = simulator_env(simulator)
     from cocotb_tools.runner import get_runner  # imported late: it warns on import
 
@@ -104,7 +106,8 @@ def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, w
     result.unlink(missing_ok=True)
     config.write_text(json.dumps({
         "in_beats": [format(b, "x") for b in in_beats], "out_beats": out_beats,
-        "phases": phases, "seed": seed, "max_cycles": max_cycles, "result": str(result)}))
+        "phases": phases, "seed": seed, "max_cycles": max_cycles, "drain": drain,
+        "result": str(result)}))
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -130,7 +133,11 @@ def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, w
                 os.environ[k] = v
     if not result.exists():
         raise SimError(f"the bench wrote no result; see {work_dir / 'sim.log'}")
-    return json.loads(result.read_text())
+    recorded = json.loads(result.read_text())
+    if "error" in recorded:
+        raise SimError(f"{simulator}: {recorded['error']}: the design stopped (a deadlock, or "
+                       f"far slower than its cycles per frame); see {work_dir / 'sim.log'}")
+    return recorded
 
 
 def _first_mismatch(got: np.ndarray, exp: np.ndarray, phase: str) -> dict | None:
@@ -158,42 +165,61 @@ def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
     """Simulate the Verilog in ``build_dir`` (from ``hwgen build``) and check it.
 
     ``inputs`` are values (frames, *input shape); without them, ``frames``
-    random inputs cover the whole input range (seeded).
+    random inputs cover the whole input range (seeded). The streams and the
+    cycles per frame come from the build's report, the graph from the folder,
+    checked against the hash the Verilog was built from.
     """
     build_dir = Path(build_dir).resolve()
-    report_path = build_dir / "report.json"
-    if not report_path.exists():
-        raise SimError(f"{build_dir}: not a hwgen build folder (no report.json)")
-    report = json.loads(report_path.read_text())
+    report = BuildReport.load(build_dir)
+    verilog = build_dir / report.verilog
+    if not verilog.is_file():
+        raise SimError(f"{verilog}: missing; rebuild with hwgen build")
     graph = load_graph(build_dir / "graph.json")
+    if graph.digest() != report.graph_sha256:
+        raise SimError(f"{build_dir}: graph.json/graph.npz changed since the Verilog was built "
+                       "from them; rebuild with hwgen build")
+    if not 0 <= stall < 1:
+        raise SimError(f"stall must be in [0, 1), got {stall}")
+    if seed < 0:
+        raise SimError(f"seed must be 0 or more, got {seed}")
     if inputs is None:
+        if frames < 1:
+            raise SimError(f"frames must be 1 or more, got {frames}")
         inputs = random_inputs(graph, frames, seed)
-    expected = reference.run(graph, inputs)
-    p = plan(graph)
+    expected = reference.run(graph, inputs)  # validates the inputs
+    if len(expected) == 0:
+        raise SimError("inputs: no frames to simulate")
+    inputs = np.asarray(inputs).reshape(len(expected), *graph.input.shape)
+    i, o = report.input, report.output
     in_dtype, out_dtype = graph.input.dtype, graph.output.dtype
-    beats = pack(in_dtype.encode(np.asarray(inputs)), in_dtype.bits, p.input.elems)
-    out_beats = len(inputs) * p.output.beats
-    budget = 50 * (len(inputs) + 4) * (p.cycles + 8) + 10_000
+    beats = pack(in_dtype.encode(inputs.astype(np.int64)), in_dtype.bits, i.elements_per_beat)
+    out_beats = len(inputs) * o.beats_per_frame
+    cycles = report.cycles_per_frame
+    budget = 50 * (len(inputs) + 4) * (cycles + 8) + 10_000
     start = time.monotonic()
     phases = [{"name": "stalls", "p_in": stall, "p_out": stall},
               {"name": "free", "p_in": 0.0, "p_out": 0.0}]
-    recorded = run_bench(build_dir / report["verilog"], report["top"], beats, out_beats,
+    recorded = run_bench(verilog, report.top, beats, out_beats,
                          work_dir=build_dir / f"sim_{simulator}", simulator=simulator, seed=seed,
-                         phases=phases, max_cycles=budget)
+                         phases=phases, max_cycles=budget, drain=2 * cycles + 100)
     wall = time.monotonic() - start
     mismatches, first, outputs = 0, None, None
     for phase in phases:
         rec = recorded[phase["name"]]
-        codes = unpack([int(b, 16) for b in rec["out_beats"]], out_dtype.bits, p.output.elems)
+        if rec["extra"]:
+            raise SimError(f"{simulator}, phase {phase['name']}: {rec['extra']} output beats "
+                           f"more than the {out_beats} expected")
+        codes = unpack([int(b, 16) for b in rec["out_beats"]], out_dtype.bits,
+                       o.elements_per_beat)
         got = out_dtype.decode(codes).reshape(expected.shape)
         mismatches += int((got != expected).sum())
         first = first or _first_mismatch(got, expected, phase["name"])
         outputs = got if outputs is None else outputs
     free = recorded["free"]
-    last_beats = free["out_cycles"][p.output.beats - 1::p.output.beats]
+    last_beats = free["out_cycles"][o.beats_per_frame - 1::o.beats_per_frame]
     latency = last_beats[0] - free["in_cycles"][0] if last_beats else None
     return SimResult(simulator, len(inputs), mismatches, first, steady_cycles(last_beats),
-                     p.cycles, latency, round(wall, 2), outputs, expected)
+                     cycles, latency, round(wall, 2), outputs, expected)
 
 
 def random_inputs(graph: Graph, frames: int, seed: int) -> np.ndarray:

@@ -25,8 +25,8 @@ def test_build_writes_verilog_graph_and_reports(tmp_path, capsys):
     assert main(["build", str(graph), "--out", str(tmp_path / "out")]) == 0
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
-        "cycles.png", "cycles.svg", "estimate.html", "estimate.md", "graph.json", "graph.npz",
-        "net.v", "report.json", "report.md"]
+        ".hwgen-build.json", "cycles.png", "cycles.svg", "estimate.html", "estimate.md",
+        "graph.json", "graph.npz", "net.v", "report.json", "report.md"]
     assert "module net(" in (out / "net.v").read_text()
     report = json.loads((out / "report.json").read_text())
     # fc1: (8/2)*(12/4) = 12 cycles; fc2: (4/4)*(8/8) = 1; argmax over 4 elements, 4 per beat
@@ -63,15 +63,24 @@ def test_build_replaces_a_build_but_not_a_foreign_folder(tmp_path, capsys):
     graph = small_graph(tmp_path)
     out = tmp_path / "out"
     assert main(["build", str(graph), "--out", str(out)]) == 0
-    (out / "stale.txt").write_text("from an earlier build")
+    assert main(["sim", str(out), "--frames", "2"]) == 0  # sim.json, sim_icarus/ are hwgen's
+    first = (out / "net.v").stat().st_ino
     assert main(["build", str(graph), "--out", str(out)]) == 0
-    assert not (out / "stale.txt").exists()
+    assert (out / "net.v").stat().st_ino != first and not (out / "sim.json").exists()
+    # a user's file inside an earlier build: refused, and the file survives
+    (out / "notes.txt").write_text("mine")
+    assert main(["build", str(graph), "--out", str(out)]) == 2
+    assert "holds 'notes.txt', which hwgen did not write" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "mine"
+    # a folder that merely contains a report.json is not a build
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.tex").write_text("precious")
+    (mine / "report.json").write_text("{}")
     assert main(["build", str(graph), "--out", str(mine)]) == 2
-    assert "is not a hwgen build folder" in capsys.readouterr().err
+    assert "is not a hwgen build folder (no .hwgen-build.json)" in capsys.readouterr().err
     assert (mine / "thesis.tex").read_text() == "precious"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out.", ".mine."))]
 
 
 def test_unknown_source(tmp_path, capsys):
@@ -97,14 +106,29 @@ def test_sim_of_a_relative_folder(tmp_path, monkeypatch, capsys):
     assert "bit-exact" in capsys.readouterr().out
 
 
-def test_sim_reports_the_first_mismatch(tmp_path, capsys):
-    """The checker can fail: flip a weight in the graph the RTL was built from."""
+def test_sim_refuses_a_graph_edited_after_the_build(tmp_path, capsys):
     graph = small_graph(tmp_path)
     main(["build", str(graph), "--out", str(tmp_path / "out")])
     g = ir.load_graph(tmp_path / "out" / "graph.json")
     g.layers[1].weights[2] *= -1
     g.validate()
     g.save(tmp_path / "out" / "graph.json")
+    assert main(["sim", str(tmp_path / "out"), "--frames", "3"]) == 2
+    assert "changed since the Verilog was built" in capsys.readouterr().err
+
+
+def test_sim_reports_the_first_mismatch(tmp_path, capsys):
+    """The checker can fail: the RTL of one graph checked against a graph with one weight
+    flipped (its hash written into the report, as if it had been built from it)."""
+    graph = small_graph(tmp_path)
+    main(["build", str(graph), "--out", str(tmp_path / "out")])
+    g = ir.load_graph(tmp_path / "out" / "graph.json")
+    g.layers[1].weights[2] *= -1
+    g.validate()
+    g.save(tmp_path / "out" / "graph.json")
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    report["graph_sha256"] = g.digest()
+    (tmp_path / "out" / "report.json").write_text(json.dumps(report))
     capsys.readouterr()
     assert main(["sim", str(tmp_path / "out"), "--frames", "30"]) == 1
     out = capsys.readouterr().out
@@ -123,6 +147,9 @@ def test_sim_inputs_npz_and_bad_folder(tmp_path, capsys):
     assert "input: values outside int4" in capsys.readouterr().err
     assert main(["sim", str(tmp_path)]) == 2
     assert "not a hwgen build folder" in capsys.readouterr().err
+    assert main(["sim", str(tmp_path / "out"), "--inputs", str(tmp_path / "in.npz"),
+                 "--frames", "3"]) == 2
+    assert "--frames and --inputs exclude each other" in capsys.readouterr().err
 
 
 def test_demo_end_to_end(tmp_path, capsys):
@@ -130,7 +157,7 @@ def test_demo_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.strip().startswith("accuracy")]
     assert len(lines) == 3
-    assert len({line.split()[-2] for line in lines}) == 1  # three equal accuracies
+    assert len({line.split()[-3] for line in lines}) == 1  # three equal accuracies (the %)
     assert "torch == reference == RTL: 100/100" in out
     assert "cycles per frame (simulated): 32.0 (formula 32)" in out
 
