@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -63,4 +64,11 @@ def load_board(name: str | Path) -> Board:
     if board.family not in ("ice40", "ecp5", "xilinx", "generic"):
         raise BoardError(f"board {label}: family {board.family!r}; allowed: ice40, ecp5, "
                          "xilinx, generic")
+    if not (math.isfinite(board.clock_mhz) and board.clock_mhz > 0):
+        raise BoardError(f"board {label}: clock_mhz must be a positive number of MHz, got "
+                         f"{board.clock_mhz:g}")
+    for kind, cap in board.capacity.items():
+        if not (math.isfinite(cap) and cap >= (1 if kind in ("lut", "ff") else 0)):
+            raise BoardError(f"board {label}: capacity {kind} = {cap:g} is not a count a "
+                             "device has")
     return board

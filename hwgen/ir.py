@@ -19,6 +19,9 @@ import json
 import math
 import os
 import re
+import zipfile
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -44,6 +47,12 @@ FORMAT = "hwgen-graph/1"
 MAX_ACC_BITS = 62  # the reference computes in int64; keep every accumulator clear of it
 STORAGES = ("auto", "logic", "bram")  # where a layer's weights live in hardware
 MAX_IO_BITS = 32
+# Size limits: a graph beyond them is refused before anything large is allocated.
+MAX_NAME_CHARS = 128  # graph and layer names
+MAX_TENSOR_ELEMENTS = 1 << 22  # one frame of any tensor (4,194,304 elements)
+MAX_ARRAY_ELEMENTS = 1 << 24  # any weight or threshold array (16,777,216 elements)
+MAX_LAYERS = 10_000
+MAX_JSON_BYTES = 64 << 20  # a graph file
 INPUT = "input"  # the name by which a layer refers to the graph input
 
 if TYPE_CHECKING:
@@ -69,9 +78,16 @@ class Tensor:
 
 
 def int_array(where: str, what: str, array: Any, shape: tuple[int, ...] | None) -> np.ndarray:
+    """``array`` as int64, after checking that it holds integers that int64 holds (an
+    unsigned 64-bit value above 2^63 - 1 would wrap to a negative one)."""
     array = np.asarray(array)
     if array.dtype.kind not in "iu":
         raise GraphError(f"{where}: {what} must be an integer array, got {array.dtype}")
+    if array.size > MAX_ARRAY_ELEMENTS:
+        raise GraphError(f"{where}: {what} has {array.size:,} elements, more than the limit "
+                         f"of {MAX_ARRAY_ELEMENTS:,}")
+    if array.dtype.kind == "u" and array.size and int(array.max()) > np.iinfo(np.int64).max:
+        raise GraphError(f"{where}: {what} has values above 2^63 - 1 ({int(array.max())})")
     array = array.astype(np.int64)
     if shape is not None and array.shape != shape:
         raise GraphError(f"{where}: {what} must have shape {list(shape)}, got {list(array.shape)}")
@@ -187,12 +203,30 @@ def activation_to_json(act: Activation, name: str, out: dict[str, np.ndarray]) -
 # JSON reading helpers
 
 
-class Arrays:
-    """The npz beside a graph file: arrays looked up by the keys the JSON names."""
+_NPZ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
-    def __init__(self, data: dict[str, np.ndarray], source: str):
+
+class Arrays:
+    """The npz beside a graph file: arrays looked up by the keys the JSON names. Only those
+    are read, each after its size is checked; unused members are never loaded."""
+
+    def __init__(self, data: Mapping[str, Any], source: str):
         self.data = data
         self.source = source
+
+    def _load(self, where: str, key: str) -> Any:
+        npz = self.data
+        if isinstance(npz, np.lib.npyio.NpzFile):
+            info = npz.zip.getinfo(f"{key}.npy")
+            if info.file_size > 8 * MAX_ARRAY_ELEMENTS + 4096:
+                raise GraphError(f"{where}: array {key!r} in {self.source} holds "
+                                 f"{info.file_size:,} bytes, more than the limit of "
+                                 f"{MAX_ARRAY_ELEMENTS:,} elements")
+        try:
+            return npz[key]
+        except _NPZ_ERRORS as err:
+            raise GraphError(f"{where}: array {key!r} in {self.source} is unreadable "
+                             f"({err})") from None
 
     def get(self, where: str, spec: dict, field_name: str, *, optional: bool = False):
         key = spec.pop(field_name, None)
@@ -203,7 +237,7 @@ class Arrays:
         if not isinstance(key, str) or key not in self.data:
             raise GraphError(f"{where}: {field_name} refers to array {key!r}, which "
                              f"{self.source} does not hold")
-        return self.data[key]
+        return self._load(where, key)
 
 
 def no_extra(where: str, spec: dict) -> None:
@@ -331,6 +365,12 @@ class Layer:
         raise NotImplementedError
 
 
+def _check_size(where: str, tensor: Tensor) -> None:
+    if tensor.size > MAX_TENSOR_ELEMENTS:
+        raise GraphError(f"{where}: a frame of {list(tensor.shape)} has {tensor.size:,} "
+                         f"elements, more than the limit of {MAX_TENSOR_ELEMENTS:,}")
+
+
 def _layer_from_json(index: int, spec: Any, arrays: Arrays) -> Layer:
     from .ops import REGISTRY
 
@@ -339,9 +379,10 @@ def _layer_from_json(index: int, spec: Any, arrays: Arrays) -> Layer:
     spec = dict(spec)
     name = spec.pop("name", f"layer{index}")
     op = spec.pop("op", None)
-    where = f"layer {name!r} ({op})"
-    if not isinstance(name, str) or not name:
-        raise GraphError(f"layer #{index}: name must be a non-empty string, got {name!r}")
+    where = f"layer {str(name)[:MAX_NAME_CHARS]!r} ({str(op)[:40]})"
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME_CHARS:
+        raise GraphError(f"layer #{index}: name must be a non-empty string of at most "
+                         f"{MAX_NAME_CHARS} characters")
     cls = REGISTRY.get(op) if isinstance(op, str) else None
     if cls is None:
         raise GraphError(f"{where}: unknown op {op!r}; allowed: {', '.join(REGISTRY)}")
@@ -381,8 +422,21 @@ class Graph:
             raise GraphError(f"input: shape must be a non-empty list of positive sizes, "
                              f"got {list(shape)}")
         self.input = Tensor(shape, parse_dtype("input", self.input.dtype))
+        _check_size("input", self.input)
+        if not isinstance(self.name, str) or len(self.name) > MAX_NAME_CHARS:
+            raise GraphError(f"graph: name must be a string of at most {MAX_NAME_CHARS} "
+                             "characters")
         if not self.layers:
             raise GraphError("graph: needs at least one layer")
+        if len(self.layers) > MAX_LAYERS:
+            raise GraphError(f"graph: {len(self.layers):,} layers, more than the limit of "
+                             f"{MAX_LAYERS:,}")
+        for layer in self.layers:
+            if not isinstance(layer.name, str) or not layer.name or len(
+                    layer.name) > MAX_NAME_CHARS:
+                shown = layer.name[:40] + "..." if isinstance(layer.name, str) else layer.name
+                raise GraphError(f"layer {shown!r}: name must be a non-empty string of at most "
+                                 f"{MAX_NAME_CHARS} characters")
         names = [layer.name for layer in self.layers]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
@@ -394,6 +448,7 @@ class Graph:
             srcs = self._inputs_of(layer, prev, tensors)
             sources[layer.name] = srcs
             tensors[layer.name] = layer.infer([tensors[s] for s in srcs])
+            _check_size(layer.where, tensors[layer.name])
             prev = layer.name
         read = {s for srcs in sources.values() for s in srcs}
         unread = [n for n in [INPUT, *names[:-1]] if n not in read]
@@ -489,13 +544,17 @@ class Graph:
             raise GraphError('input: must be {"shape": [...], "dtype": "..."}')
         inp = dict(inp)
         shape = inp.pop("shape")
-        if not isinstance(shape, list) or not all(isinstance(d, int) for d in shape):
-            raise GraphError(f"input: shape must be a list of integers, got {shape!r}")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(
+                d, bool) for d in shape) or len(shape) > 4:
+            raise GraphError(f"input: shape must be a list of 1 to 4 integers, got {shape!r}")
         dtype = parse_dtype("input", inp.pop("dtype"))
         no_extra("input", inp)
         layers_spec = doc.pop("layers", None)
         if not isinstance(layers_spec, list):
             raise GraphError("graph: 'layers' must be a list")
+        if len(layers_spec) > MAX_LAYERS:
+            raise GraphError(f"graph: {len(layers_spec):,} layers, more than the limit of "
+                             f"{MAX_LAYERS:,}")
         no_extra("graph", doc)
         store = Arrays(arrays, source)
         layers = [_layer_from_json(i, spec, store) for i, spec in enumerate(layers_spec)]
@@ -519,19 +578,27 @@ def load_graph(path: str | os.PathLike) -> Graph:
     """Read ``NAME.json`` and the ``NAME.npz`` beside it (no pickled objects are loaded)."""
     json_path, npz_path = _paths(path)
     try:
+        if json_path.stat().st_size > MAX_JSON_BYTES:
+            raise GraphError(f"{json_path}: larger than the limit of {MAX_JSON_BYTES:,} bytes")
         doc = json.loads(json_path.read_text())
     except FileNotFoundError:
         raise GraphError(f"{json_path}: no such graph file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise GraphError(f"{json_path}: not valid JSON ({err})") from None
-    arrays: dict[str, np.ndarray] = {}
-    if npz_path.exists():
-        try:
-            with np.load(npz_path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
-        except (ValueError, OSError) as err:
-            raise GraphError(f"{npz_path}: not a readable npz archive ({err})") from None
-    return Graph.from_json(doc, arrays, source=npz_path.name)
+    except RecursionError:
+        raise GraphError(f"{json_path}: nested too deeply to be a graph") from None
+    except OSError as err:
+        raise GraphError(f"{json_path}: cannot read ({err.strerror or err})") from None
+    if not npz_path.exists():
+        return Graph.from_json(doc, {}, source=npz_path.name)
+    try:
+        npz = np.load(npz_path, allow_pickle=False)
+    except _NPZ_ERRORS as err:
+        raise GraphError(f"{npz_path}: not a readable npz archive ({err})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise GraphError(f"{npz_path}: an .npy array, not an npz archive")
+    with npz:
+        return Graph.from_json(doc, npz, source=npz_path.name)
 
 
 _OPS = ("ArgMax", "Add", "Concat", "Conv2d", "Dense", "GlobalSumPool", "MaxPool2d")

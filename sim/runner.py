@@ -186,9 +186,9 @@ def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
         if frames < 1:
             raise SimError(f"frames must be 1 or more, got {frames}")
         inputs = random_inputs(graph, frames, seed)
-    expected = reference.run(graph, inputs)  # validates the inputs
-    if len(expected) == 0:
+    if np.asarray(inputs).size == 0:
         raise SimError("inputs: no frames to simulate")
+    expected = reference.run(graph, inputs)  # validates the inputs
     inputs = np.asarray(inputs).reshape(len(expected), *graph.input.shape)
     i, o = report.input, report.output
     in_dtype, out_dtype = graph.input.dtype, graph.output.dtype

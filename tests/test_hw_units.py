@@ -98,6 +98,21 @@ def test_mvu(in_name, w_name, mh, mw, pe, simd):
     assert set(np.diff(last[1:])) == {(mh // pe) * (mw // simd)}
 
 
+@pytest.mark.parametrize("mw,simd", [(16, 16), (16, 4), (8, 8), (32, 8)])
+def test_binary_mvu_full_match_at_power_of_two_widths(mw, simd):
+    """A popcount of MW ones when MW is a power of two needs log2(MW) + 1 bits: every
+    input equal to the weights (and to their negation) reaches +MW and -MW exactly."""
+    rng = np.random.default_rng(mw + simd)
+    dt = DType.parse("bin")
+    weights = rng.choice([-1, 1], (2, mw))
+    x = np.stack([weights[0], -weights[0], weights[1], -weights[1]])
+    dut = MVU(weights, dt, dt, pe=1, simd=simd)
+    out, _ = run_stream(dut, pack(dt.encode(x), 1, simd), 2 * len(x), p_in=0.3, p_out=0.3)
+    got = DType("int", dut.acc_bits).decode(unpack(out, dut.acc_bits, 1)).reshape(4, 2)
+    assert got[:, 0].tolist() == [mw, -mw, int(x[2] @ weights[0]), int(x[3] @ weights[0])]
+    assert got[2:, 1].tolist() == [mw, -mw]
+
+
 def _channelwise(dut, acc_bits, accs, pe, out_dt, p=0.3):
     acc_dt = DType("int", acc_bits)
     beats = pack(acc_dt.encode(accs), acc_bits, pe)

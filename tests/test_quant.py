@@ -142,3 +142,24 @@ def test_conv_options_export_exactly():
     assert flipped.any() and not flipped.all()
     x = np.random.default_rng(0).integers(-8, 8, (200, 9, 7, 3))
     assert_exact(model, graph, x)
+
+
+@pytest.mark.parametrize("act", ["bin", "relu2"])
+def test_channels_that_never_or_always_fire_export_exactly(act):
+    """Batch-norm shifts that keep a channel below (or above) every threshold over the whole
+    accumulator range, with positive and negative scales: export == torch on every input."""
+    torch.manual_seed(0)
+    activation = quant.BinaryAct() if act == "bin" else quant.QuantReLU(2)
+    model = nn.Sequential(quant.QuantInput("uint2"), quant.QuantDense(4, 4, "int3"),
+                          nn.BatchNorm1d(4), activation, quant.QuantDense(4, 2, "bin"))
+    bn = model[2]
+    with torch.no_grad():
+        bn.weight[:] = torch.tensor([1.0, -1.0, 1.0, -1.0])
+        bn.bias[:] = torch.tensor([-100.0, -100.0, 100.0, 100.0])  # never, never, always, always
+    graph = quant.export(model, name="edge", input_shape=(4,))
+    x = np.stack(np.meshgrid(*[np.arange(4)] * 4), -1).reshape(-1, 4)  # every input
+    assert_exact(model, graph, x)
+    first = reference.trace(graph, x)[1]
+    low, high = (-1, 1) if act == "bin" else (0, 3)
+    assert set(first[:, 0]) == set(first[:, 1]) == {low}
+    assert set(first[:, 2]) == set(first[:, 3]) == {high}

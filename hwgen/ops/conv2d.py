@@ -32,7 +32,8 @@ class Conv2d(Weighted):
     """2-D convolution, NHWC; weights (out_ch, kh, kw, in_ch/groups).
 
     groups=1 is a standard conv, groups=in_ch=out_ch a depthwise conv. Padding
-    fills with ``pad_value`` (a value of the input dtype).
+    fills with ``pad_value``, a value of the input dtype (0, the default, stands for "no
+    value" when there is no padding, so binary inputs need none).
     """
 
     stride: tuple[int, int] = (1, 1)
@@ -73,10 +74,10 @@ class Conv2d(Weighted):
                    pad_value=spec.pop("pad_value", 0), groups=spec.pop("groups", 1))
 
     def spec(self, arrays: dict[str, np.ndarray]) -> dict:
+        pad = {"pad_value": int(self.pad_value)} if any(self.padding) or self.pad_value else {}
         return {"channels": self.channels, "kernel": list(self.kernel),
-                "stride": list(self.stride), "padding": list(self.padding),
-                "pad_value": int(self.pad_value), "groups": self.groups,
-                **self.common_spec(arrays)}
+                "stride": list(self.stride), "padding": list(self.padding), **pad,
+                "groups": self.groups, **self.common_spec(arrays)}
 
     def infer(self, xs: list[Tensor]) -> Tensor:
         where, x = self.where, xs[0]
@@ -101,7 +102,10 @@ class Conv2d(Weighted):
         if self.depthwise and self.weight_storage == "bram":
             raise GraphError(f"{where}: depthwise weights live in logic; weight_storage must "
                              "be logic or auto")
-        if any(self.padding) and not x.dtype.contains(np.array([self.pad_value])):
+        if isinstance(self.pad_value, bool) or not isinstance(self.pad_value, int | np.integer):
+            raise GraphError(f"{where}: pad_value must be an integer, got {self.pad_value!r}")
+        if (any(self.padding) or self.pad_value) and not x.dtype.contains(
+                np.array([self.pad_value])):
             raise GraphError(f"{where}: pad_value {self.pad_value} is not a value of the input "
                              f"dtype {x.dtype}")
         oh, ow = conv_out_size((h, w), self.kernel, self.stride, self.padding)
@@ -146,7 +150,7 @@ class Conv2d(Weighted):
         win = win.reshape(n, oh, ow, g, c // g, kh, kw)
         w = self.weights.reshape(g, -1, kh, kw, c // g)  # G, O/G, kh, kw, C/G
         acc = np.einsum("nhwgcij,goijc->nhwgo", win, w, optimize=True)
-        return self.activate(acc.reshape(n, oh, ow, -1))
+        return self.activate(acc.reshape(n, oh, ow, self.channels))
 
     def stream_plan(self, xs, y, upstream):
         elems = self.pe if self.depthwise else self.simd
