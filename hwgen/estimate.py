@@ -124,6 +124,7 @@ def latencies(p: Plan) -> list[int]:
 class LayerEstimate:
     name: str
     op: str
+    inputs: tuple[str, ...]  # the tensors it reads ("input": the graph input)
     pe: int | None
     simd: int | None
     cycles: int
@@ -183,7 +184,8 @@ class Estimate:
             "latency_us": self.latency_us, "total": self.total.as_dict(),
             "capacity": self.board.capacity, "utilization": self.utilization(),
             "fits": self.fits(),
-            "layers": [{"name": e.name, "op": e.op, "pe": e.pe, "simd": e.simd,
+            "layers": [{"name": e.name, "op": e.op, "inputs": list(e.inputs), "pe": e.pe,
+                        "simd": e.simd,
                         "cycles": e.cycles, "latency_cycles": e.latency,
                         **e.resources.as_dict()} for e in self.layers],
         }
@@ -204,8 +206,8 @@ def estimate(source: Plan | Graph, board: Board, model: Model | None = None) -> 
     layers = []
     for k, lp in enumerate(p.layers):
         res = model.resources(_cost(stages[k], board.family), board.family)
-        layers.append(LayerEstimate(lp.layer.name, lp.layer.op, *_fold(lp.layer), lp.cycles,
-                                    lat[k], res))
+        layers.append(LayerEstimate(lp.layer.name, lp.layer.op, lp.sources, *_fold(lp.layer),
+                                    lp.cycles, lat[k], res))
     return Estimate(graph.name, board, layers, model.source)
 
 

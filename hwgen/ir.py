@@ -601,13 +601,12 @@ def load_graph(path: str | os.PathLike) -> Graph:
         return Graph.from_json(doc, npz, source=npz_path.name)
 
 
-_OPS = ("ArgMax", "Add", "Concat", "Conv2d", "Dense", "GlobalSumPool", "MaxPool2d")
-
-
 def __getattr__(name: str):
-    """``ir.Dense`` and friends: the op classes live in :mod:`hwgen.ops`."""
-    if name in _OPS:
-        from . import ops
+    """``ir.Dense`` and friends: the op classes of :mod:`hwgen.ops`, by class name."""
+    if not name.startswith("_"):
+        from .ops import REGISTRY
 
-        return getattr(ops, name)
+        for cls in REGISTRY.values():
+            if cls.__name__ == name:
+                return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

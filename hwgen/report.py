@@ -44,7 +44,8 @@ def _rows(e: Estimate, m: Measured | None) -> tuple[list[str], list[list[str]]]:
 
     for k, layer in enumerate(e.layers):
         mark = " *" if layer is e.bottleneck else ""
-        rows.append([layer.name + mark, layer.op, str(layer.pe or "-"), str(layer.simd or "-"),
+        op = layer.op if len(layer.inputs) < 2 else f"{layer.op}({', '.join(layer.inputs)})"
+        rows.append([layer.name + mark, op, str(layer.pe or "-"), str(layer.simd or "-"),
                      f"{layer.cycles:,}", f"{layer.latency:,}",
                      *res_cells(layer.resources, m.layers[k] if m else None)])
     rows.append(["total", "", "", "", f"{e.cycles:,}", f"{e.latency:,}",

@@ -1,6 +1,7 @@
 """Estimator: boards, exact BRAM/DSP rules, the fitted model against a layer synthesized
 here, latency, the folding search and the estimate/fold commands."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,7 +13,7 @@ from hwgen.cli import main
 from hwgen.dtypes import DType
 from hwgen.estimate import bram_blocks, estimate, latencies, measure
 from hwgen.fold import FoldError, fold
-from hwgen.plan import plan
+from hwgen.plan import Plan, plan
 
 rng = np.random.default_rng(7)
 
@@ -142,3 +143,42 @@ def test_fold_command_writes_a_folded_graph(tmp_path, capsys):
                  "--out", str(tmp_path / "never.json")]) == 2
     assert "out of reach" in capsys.readouterr().err
     assert not (tmp_path / "never.json").exists()
+
+
+def residual(pe_add=1) -> ir.Graph:
+    r = np.random.default_rng(4)
+    t = np.sort(r.integers(-20, 20, (4, 3)), axis=1)
+    return ir.Graph("res", ir.Tensor((6, 6, 4), DType.parse("uint2")), [
+        ir.Conv2d("c1", weight_dtype="bin", weights=r.choice([-1, 1], (4, 1, 1, 4)),
+                  pe=4, simd=4, activation=ir.Threshold("uint2", t)),
+        ir.Conv2d("c2", weight_dtype="bin", weights=r.choice([-1, 1], (4, 1, 1, 4)),
+                  pe=4, simd=4, activation=ir.Threshold("uint2", t)),
+        ir.Add("res", inputs=["c2", "input"], pe=pe_add),
+        ir.GlobalSumPool("gsp"), ir.ArgMax("top")])
+
+
+def test_estimate_and_fold_know_branches(tmp_path, capsys):
+    board = load_board("icebreaker")
+    g = residual()
+    p = plan(g)
+    skip, long = p["res"].fifo_depths[1], p["res"].fifo_depths[0]
+    assert skip > long >= 2  # the identity path waits for two convs
+    e = estimate(p, board)
+    assert [x.inputs for x in e.layers][2] == ("c2", "input")
+    assert e.bottleneck.name == "res" and e.cycles == 36 * 4  # the add, one channel a cycle
+    # the skip FIFO's memory is counted in the join's row: a deeper FIFO costs more
+    deeper = dataclasses.replace(p["res"], fifo_depths=(long, 4 * skip))
+    bigger = Plan(g, [deeper if lp.layer.name == "res" else lp for lp in p.layers],
+                  p.input_elems)
+    assert estimate(bigger, board).layers[2].resources.ff > e.layers[2].resources.ff
+    # fold folds the add too: at 12 MHz, 12e6/72 frames/s need the add at 2 channels a
+    # cycle (144/2 = 72) and each 1x1 conv at 8 of its 16 products a cycle (36*16/8 = 72)
+    result = fold(g, board, target_fps=12e6 / 72)
+    assert result.estimate.cycles == 72
+    folded = {layer.name: (layer.pe, getattr(layer, "simd", 1)) for layer in result.graph.layers
+              if layer.folds}
+    assert folded["res"] == (2, 1)
+    assert all(folded[c][0] * folded[c][1] == 8 for c in ("c1", "c2"))
+    path = g.save(tmp_path / "res")
+    assert main(["estimate", str(path), "--board", "icebreaker"]) == 0
+    assert "add(c2, input)" in capsys.readouterr().out
