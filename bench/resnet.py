@@ -24,8 +24,8 @@ from hwgen.plan import plan
 from hwgen.sim.runner import simulate
 
 FOLDINGS = {  # per conv: (pe, simd); per add: pe
-    "slow": {"conv": (2, 4), "wide": (4, 8), "proj": (2, 4), "add": 1},
-    "fast": {"conv": (8, 8), "wide": (8, 16), "proj": (8, 8), "add": 4},
+    "slow": {"conv": (2, 4), "widen": (4, 8), "wide": (4, 8), "proj": (2, 4), "add": 1},
+    "fast": {"conv": (8, 8), "widen": (8, 8), "wide": (8, 16), "proj": (8, 8), "add": 4},
 }
 
 
@@ -50,7 +50,7 @@ def resnet(folding: str, seed: int = 0) -> ir.Graph:
                    add(f"b{b}add", f"b{b}c2", src, 8)]
         src = f"b{b}add"
     layers += [ir.MaxPool2d("pool1", kernel=2, inputs=[src]),  # 4x4x8
-               conv("b3c1", 8, 16, 3, f["wide"], "pool1"),
+               conv("b3c1", 8, 16, 3, f["widen"], "pool1"),
                conv("b3c2", 16, 16, 3, f["wide"], "b3c1"),
                conv("b3proj", 8, 16, 1, f["proj"], "pool1"),
                add("b3add", "b3c2", "b3proj", 16),
