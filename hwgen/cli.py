@@ -66,7 +66,7 @@ def _print_build(result: BuildResult) -> None:
 
 
 def _board(args):
-    board = load_board(args.board)
+    board = load_board(args.board or "icebreaker")
     if getattr(args, "clock", None) is not None:
         if not (math.isfinite(args.clock) and args.clock > 0):
             raise CliError(f"--clock must be a positive number of MHz, got {args.clock:g}")
@@ -115,14 +115,42 @@ def cmd_estimate(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from . import qonnx
+
+    _positive_fps(args.target_fps)
+    start = time.monotonic()
+    graph, report = qonnx.load(args.model)
+    _say(report.table())
+    _say(f"imported {graph.name}: {len(graph.layers)} layers in "
+         f"{time.monotonic() - start:.1f} s")
+    if args.board or args.target_fps:
+        from .fold import fold
+
+        board = _board(args)
+        result = fold(graph, board, args.target_fps)
+        graph = result.graph
+        _say(f"folded for {board.name}: {result.estimate.cycles:,} cycles/frame, "
+             f"{result.estimate.fps:,.0f} frames/s at {board.clock_mhz:g} MHz")
+    else:
+        _say("folding: one multiply per cycle in every layer (PE = SIMD = 1); pass --board or "
+             "--target-fps, or run hwgen fold")
+    path = graph.save(args.out)
+    _say(f"wrote {path} (and .npz)")
+    return 0
+
+
+def _positive_fps(fps: float | None) -> None:
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise CliError(f"--target-fps must be a positive number, got {fps:g} "
+                       "(leave it out for the fastest folding that fits)")
+
+
 def cmd_fold(args) -> int:
     from .fold import fold
     from .report import estimate_table, write_report
 
-    if args.target_fps is not None and not (math.isfinite(args.target_fps)
-                                            and args.target_fps > 0):
-        raise CliError(f"--target-fps must be a positive number, got {args.target_fps:g} "
-                       "(leave it out for the fastest folding that fits)")
+    _positive_fps(args.target_fps)
     graph = _graph_or_example(args.graph, args.seed)
     board = _board(args)
     goal = (f"{args.target_fps:,.0f} frames/s" if args.target_fps
@@ -279,6 +307,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--report", metavar="DIR", help="write estimate.md/.html and plots there")
     e.add_argument("--seed", type=_seed, default=0, help="seed for training an example")
     e.set_defaults(func=cmd_estimate)
+    i = sub.add_parser("import", help="a QONNX / Brevitas ONNX model to a hwgen graph")
+    i.add_argument("model", help="MODEL.onnx (QONNX, as brevitas.export.export_qonnx writes)")
+    i.add_argument("--out", required=True, help="the graph to write (NAME.json and NAME.npz)")
+    i.add_argument("--board", help="fold for this board: the fastest folding that fits, or "
+                   "with --target-fps the cheapest that reaches it")
+    i.add_argument("--clock", type=float, metavar="MHZ", help="clock instead of the board's")
+    i.add_argument("--target-fps", type=float, help="frames per second to reach")
+    i.set_defaults(func=cmd_import)
     f = sub.add_parser("fold", help="choose PE/SIMD per layer for a frame rate or a board")
     f.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
     _board_args(f)

@@ -17,7 +17,7 @@ from .boards import Board
 from .estimate import Estimate, Model, estimate, load_model
 from .ir import Graph
 
-__all__ = ["FoldError", "FoldResult", "fold"]
+__all__ = ["FoldError", "FoldResult", "fold", "refold"]
 
 
 class FoldError(ValueError):
@@ -31,12 +31,14 @@ class FoldResult:
     explored: list[Estimate]  # every folding estimated, slowest first
 
 
-def _folded(graph: Graph, choice: dict[str, tuple[int, int]]) -> Graph:
+def refold(graph: Graph, choice: dict[str, tuple[int, int]]) -> Graph:
+    """``graph`` with the (pe, simd) of the named layers replaced (simd ignored by ops
+    without it); validated, so an illegal folding raises GraphError."""
     layers = [dataclasses.replace(layer, **dict(zip(("pe", "simd")[:len(layer.folds)],
                                                     choice[layer.name], strict=False)))
               if layer.name in choice else dataclasses.replace(layer)
               for layer in graph.layers]
-    return Graph(graph.name, graph.input, layers)
+    return Graph(graph.name, graph.input, layers, graph.meta)
 
 
 def _at_budget(options, budget: int) -> dict[str, tuple[int, int]] | None:
@@ -72,7 +74,7 @@ def fold(graph: Graph, board: Board, target_fps: float | None = None,
         if key in seen:
             continue
         seen.add(key)
-        candidate = _folded(graph, choice)
+        candidate = refold(graph, choice)
         est = estimate(candidate, board, model)
         explored.append(est)
         if progress:

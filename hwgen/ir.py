@@ -409,6 +409,9 @@ class Graph:
     name: str
     input: Tensor
     layers: list[Layer]
+    # what the integer semantics ignore: how codes map to real values (an importer's input
+    # and output scales), provenance; numbers, strings and lists of them only
+    meta: dict[str, Any] = field(default_factory=dict)
     tensors: dict[str, Tensor] = field(init=False, repr=False)  # by producer ("input")
     sources: dict[str, list[str]] = field(init=False, repr=False)  # layer -> its inputs
 
@@ -508,6 +511,8 @@ class Graph:
         doc = {"format": FORMAT, "name": self.name,
                "input": {"shape": list(self.input.shape), "dtype": self.input.dtype.name},
                "layers": layers}
+        if self.meta:
+            doc["meta"] = self.meta
         return doc, arrays
 
     def digest(self) -> str:
@@ -549,6 +554,9 @@ class Graph:
             raise GraphError(f"input: shape must be a list of 1 to 4 integers, got {shape!r}")
         dtype = parse_dtype("input", inp.pop("dtype"))
         no_extra("input", inp)
+        meta = doc.pop("meta", {})
+        if not isinstance(meta, dict):
+            raise GraphError("graph: 'meta' must be an object")
         layers_spec = doc.pop("layers", None)
         if not isinstance(layers_spec, list):
             raise GraphError("graph: 'layers' must be a list")
@@ -558,7 +566,7 @@ class Graph:
         no_extra("graph", doc)
         store = Arrays(arrays, source)
         layers = [_layer_from_json(i, spec, store) for i, spec in enumerate(layers_spec)]
-        return cls(str(name), Tensor(tuple(shape), dtype), layers)
+        return cls(str(name), Tensor(tuple(shape), dtype), layers, meta)
 
 
 def _dumps(doc: dict) -> str:

@@ -1,0 +1,59 @@
+"""FINN's BNN-PYNQ model zoo as it ships in the brevitas wheel (``brevitas_examples``),
+exported to QONNX with seeded random weights and batch-norm statistics (pretrained
+weights would be a download), and finn-examples' folding for the two it publishes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from pathlib import Path
+
+__all__ = ["FINN_FOLDING", "ZOO", "export"]
+
+ZOO = ["tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "sfc_1w1a", "sfc_1w2a", "sfc_2w2a", "lfc_1w1a",
+       "lfc_1w2a", "cnv_1w1a", "cnv_1w2a", "cnv_2w2a"]
+FINN_FOLDING = {  # finn-examples' (PE, SIMD) per dense/conv layer, in order
+    "tfc_1w1a": [(16, 49), (8, 8), (8, 8), (10, 8)],
+    "cnv_1w1a": [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8),
+                 (5, 1)],
+}
+
+
+def export(name: str, path: str | Path, seed: int = 0) -> tuple[int, ...]:
+    """Write zoo model ``name`` to ``path`` as QONNX; return its input shape (NCHW).
+
+    Weights are brevitas' seeded random initialization; batch-norm statistics and
+    affine parameters are drawn at random too (negative scales included), so every
+    threshold is somewhere other than zero."""
+    import torch
+    from brevitas.export import export_qonnx
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    if name not in ZOO:
+        raise ValueError(f"unknown zoo model {name!r}; known: {', '.join(ZOO)}")
+    torch.manual_seed(seed)
+    model, _ = model_with_cfg(name, pretrained=False)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-20, 20)
+            m.running_var.uniform_(1, 50)
+            m.weight.data.uniform_(-1.5, 1.5)
+            m.bias.data.uniform_(-1, 1)
+    model.eval()
+    shape = (1, 1, 28, 28) if "fc" in name else (1, 3, 32, 32)
+    quiet_export(export_qonnx, model, torch.rand(shape), path)
+    return shape
+
+
+def quiet_export(export_qonnx, model, x, path: str | Path) -> None:
+    """``export_qonnx`` without the exporter's console chatter."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        try:
+            export_qonnx(model, x, export_path=str(path))
+        finally:
+            logging.disable(logging.NOTSET)
