@@ -93,13 +93,18 @@ def test_conv_every_weight_and_activation(tmp_path, variant, in_name):
 
 @pytest.mark.parametrize("in_name", IN_DTYPES)
 def test_pools_add_concat_argmax(tmp_path, in_name):
-    """maxpool2d and global_sum_pool on the input; add of the input with itself under each
-    activation; concat of the input with a branch of another dtype; argmax on its own."""
+    """maxpool2d and global_sum_pool on the input (the sum also under each activation); add
+    of the input with itself under each activation; concat of the input with a branch of
+    another dtype; argmax on its own."""
     rng = np.random.default_rng(_seed("misc", in_name))
     in_dt = DType.parse(in_name)
     x = ir.Tensor((4, 4, 2), in_dt)
     pool = ir.Graph("pool", x, [ir.MaxPool2d("mp", kernel=2, stride=1)])
     gsp = ir.Graph("gsp", x, [ir.GlobalSumPool("gsp")])
+    n = 16  # positions summed
+    gsp_act = _joined("gsp_act", x, [ir.GlobalSumPool(
+        f"gsp_{a}", inputs=["input"], activation=activation(a, 2, (n * in_dt.min, n * in_dt.max),
+                                                            rng)) for a in ACTS], 1)
     acc = (2 * in_dt.min, 2 * in_dt.max)
     adds = [ir.Add(f"add_{a}", inputs=["input", "input"], pe=2,
                    activation=activation(a, 2, acc, rng)) for a in ACTS]
@@ -108,5 +113,5 @@ def test_pools_add_concat_argmax(tmp_path, in_name):
                               ir.Add("twice", inputs=["input", "input"], pe=1),
                               ir.Concat("cat", inputs=["mp", "twice"], pe=2)])
     arg = ir.Graph("arg", ir.Tensor((7,), in_dt), [ir.ArgMax("top")])
-    for k, graph in enumerate([pool, gsp, add, cat, arg]):
+    for k, graph in enumerate([pool, gsp, gsp_act, add, cat, arg]):
         simulate_graph(graph, tmp_path / str(k), frames=6)

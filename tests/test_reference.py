@@ -146,6 +146,14 @@ def test_add_activation_applies_to_the_sum():
     assert reference.run(g, np.array([1, 0, 3])).tolist() == [[-1, 1, 1]]
 
 
+def test_global_sum_pool_activation_floor_divides():
+    """Thresholds at multiples of 4 on a sum make floor(sum / 4), clamped to uint2."""
+    t = np.tile(np.array([4, 8, 12]), (2, 1))
+    g = graph("uint2", (2, 2, 2), ir.GlobalSumPool("gsp", activation=ir.Threshold("uint2", t)))
+    x = np.array([[[[3, 0], [3, 1]], [[3, 2], [0, 3]]]])  # sums 9 and 6
+    assert reference.run(g, x).tolist() == [[2, 1]]
+
+
 def test_input_checked_before_any_cast():
     g = graph("int8", (2,), ir.ArgMax("top"))
     with pytest.raises(ir.GraphError, match="values outside int8"):

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from amaranth.lib import wiring
 
+from ..dtypes import DType
 from ..formulas import requant_bounds, signed_bits
 from ..hw.requant import Requantizer
 from ..hw.threshold import ThresholdUnit
-from ..ir import MAX_ACC_BITS, GraphError, Requant, Threshold
+from ..ir import (
+    MAX_ACC_BITS,
+    Arrays,
+    GraphError,
+    Requant,
+    Threshold,
+    activation_from_json,
+    activation_to_json,
+)
 
-__all__ = ["activation_blocks", "check_activation"]
+__all__ = ["activation_blocks", "activation_from_spec", "activation_spec", "check_activation",
+           "output_dtype"]
 
 
 def check_activation(where: str, act: Threshold | Requant | None, channels: int,
@@ -34,3 +44,19 @@ def activation_blocks(act: Threshold | Requant | None, pe: int, acc: tuple[int, 
     if isinstance(act, Requant):
         return [Requantizer(act.m, act.s, act.dtype, pe=pe, acc_range=acc)]
     return []
+
+
+def activation_from_spec(name: str, op: str, spec: dict, arrays: Arrays):
+    """The optional ``activation`` field of a layer's JSON."""
+    act = spec.pop("activation", None)
+    return None if act is None else activation_from_json(f"layer {name!r} ({op})", act, arrays)
+
+
+def activation_spec(act, name: str, arrays: dict) -> dict:
+    """The ``activation`` field for a layer's JSON (nothing without one)."""
+    return {} if act is None else {"activation": activation_to_json(act, name, arrays)}
+
+
+def output_dtype(act, acc: tuple[int, int]) -> DType:
+    """The activation's dtype, or the raw sum's ``intN``."""
+    return act.dtype if act is not None else DType("int", signed_bits(*acc))

@@ -9,19 +9,17 @@ from typing import ClassVar
 import numpy as np
 from amaranth.lib import wiring
 
-from ..dtypes import DType
 from ..formulas import signed_bits
 from ..hw.add import ElementwiseAdd
-from ..ir import (
-    Arrays,
-    Requant,
-    Tensor,
-    Threshold,
-    activation_from_json,
-    activation_to_json,
-)
+from ..ir import Arrays, Requant, Tensor, Threshold
 from ..plan import LayerPlan
-from .activation import activation_blocks, check_activation
+from .activation import (
+    activation_blocks,
+    activation_from_spec,
+    activation_spec,
+    check_activation,
+    output_dtype,
+)
 from .join import Join
 
 __all__ = ["Add"]
@@ -38,24 +36,18 @@ class Add(Join):
 
     @classmethod
     def from_spec(cls, name: str, spec: dict, arrays: Arrays) -> Add:
-        act = spec.pop("activation", None)
-        where = f"layer {name!r} ({cls.op})"
         return cls(name, pe=spec.pop("pe", 1),
-                   activation=None if act is None else activation_from_json(where, act, arrays))
+                   activation=activation_from_spec(name, cls.op, spec, arrays))
 
     def spec(self, arrays: dict[str, np.ndarray]) -> dict:
-        spec: dict = {"pe": self.pe}
-        if self.activation is not None:
-            spec["activation"] = activation_to_json(self.activation, self.name, arrays)
-        return spec
+        return {"pe": self.pe, **activation_spec(self.activation, self.name, arrays)}
 
     def infer(self, xs: list[Tensor]) -> Tensor:
         self._check_inputs(xs, same_channels=True)
         self._check_folding(xs)
         self.acc = (sum(x.dtype.min for x in xs), sum(x.dtype.max for x in xs))
         check_activation(self.where, self.activation, xs[0].shape[-1], self.acc)
-        dtype = self.activation.dtype if self.activation else DType("int", self.acc_bits)
-        return Tensor(xs[0].shape, dtype)
+        return Tensor(xs[0].shape, output_dtype(self.activation, self.acc))
 
     @property
     def acc_bits(self) -> int:

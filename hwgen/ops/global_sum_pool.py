@@ -1,20 +1,28 @@
 """``global_sum_pool``: sum over H and W, (H, W, C) -> (C,); the averaging scale belongs to
-the next layer. A per-channel sum of the input *values* (binary codes count as -1/+1)."""
+the next layer (or to an optional activation on the sum, e.g. the thresholds of a
+floor division). A per-channel sum of the input *values* (binary codes count as -1/+1)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
+from amaranth import signed
 from amaranth.lib import wiring
 
-from ..dtypes import DType
 from ..formulas import signed_bits
 from ..hw.pool import ChannelReduce
 from ..hw.streams import element_shape
-from ..ir import GraphError, Layer, Tensor
+from ..ir import Arrays, GraphError, Layer, Requant, Tensor, Threshold
 from ..plan import LayerPlan
+from .activation import (
+    activation_blocks,
+    activation_from_spec,
+    activation_spec,
+    check_activation,
+    output_dtype,
+)
 from .maxpool2d import upstream_elems
 
 __all__ = ["GlobalSumPool"]
@@ -22,19 +30,35 @@ __all__ = ["GlobalSumPool"]
 
 @dataclass
 class GlobalSumPool(Layer):
-    """Sum over H and W: (H, W, C) -> (C,)."""
+    """Sum over H and W: (H, W, C) -> (C,), then an optional activation on the sum."""
 
+    activation: Threshold | Requant | None = None
+    acc: tuple[int, int] = field(default=(0, 0), init=False, repr=False)  # range of the sum
     op: ClassVar[str] = "global_sum_pool"
+
+    @classmethod
+    def from_spec(cls, name: str, spec: dict, arrays: Arrays) -> GlobalSumPool:
+        return cls(name, activation=activation_from_spec(name, cls.op, spec, arrays))
+
+    def spec(self, arrays: dict[str, np.ndarray]) -> dict:
+        return activation_spec(self.activation, self.name, arrays)
 
     def infer(self, xs: list[Tensor]) -> Tensor:
         x = xs[0]
         if len(x.shape) != 3:
             raise GraphError(f"{self.where}: input must be (H, W, C), got {list(x.shape)}")
         n = x.shape[0] * x.shape[1]
-        return Tensor((x.shape[2],), DType("int", signed_bits(n * x.dtype.min, n * x.dtype.max)))
+        self.acc = (n * x.dtype.min, n * x.dtype.max)
+        check_activation(self.where, self.activation, x.shape[2], self.acc)
+        return Tensor((x.shape[2],), output_dtype(self.activation, self.acc))
+
+    @property
+    def acc_bits(self) -> int:
+        return signed_bits(*self.acc)
 
     def reference(self, xs: list[np.ndarray]) -> np.ndarray:
-        return xs[0].sum(axis=(1, 2))
+        total = xs[0].sum(axis=(1, 2))
+        return total if self.activation is None else self.activation.apply(total)
 
     def stream_plan(self, xs, y, upstream):
         h, w, c = xs[0].shape
@@ -48,4 +72,5 @@ class GlobalSumPool(Layer):
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         h, w, c = lp.x.shape
         return [ChannelReduce("sum", h * w, c, lp.in_elems, element_shape(lp.x.dtype),
-                              element_shape(lp.y.dtype), in_dtype=lp.x.dtype)]
+                              signed(self.acc_bits), in_dtype=lp.x.dtype),
+                *activation_blocks(self.activation, lp.in_elems, self.acc)]
