@@ -17,7 +17,7 @@ from hwgen import qonnx
 from hwgen.boards import load_board
 from hwgen.build import build
 from hwgen.estimate import estimate
-from hwgen.examples.bnn_pynq import FINN_FOLDING, ZOO, export
+from hwgen.examples.bnn_pynq import FINN_FOLDING, INPUT_DTYPE, ZOO, export
 from hwgen.fold import FoldError, fold, refold
 
 
@@ -38,7 +38,7 @@ def main() -> None:
             t0 = time.monotonic()
             export(name, onnx)
             t1 = time.monotonic()
-            graph, report = qonnx.load(onnx)
+            graph, report = qonnx.load(onnx, input_dtype=INPUT_DTYPE.get(name))
             t2 = time.monotonic()
             finn = "-"
             if name in FINN_FOLDING:

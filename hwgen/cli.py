@@ -120,7 +120,7 @@ def cmd_import(args) -> int:
 
     _positive_fps(args.target_fps)
     start = time.monotonic()
-    graph, report = qonnx.load(args.model)
+    graph, report = qonnx.load(args.model, input_dtype=args.input_dtype)
     _say(report.table())
     _say(f"imported {graph.name}: {len(graph.layers)} layers in "
          f"{time.monotonic() - start:.1f} s")
@@ -314,6 +314,8 @@ def _parser() -> argparse.ArgumentParser:
                    "with --target-fps the cheapest that reaches it")
     i.add_argument("--clock", type=float, metavar="MHZ", help="clock instead of the board's")
     i.add_argument("--target-fps", type=float, help="frames per second to reach")
+    i.add_argument("--input-dtype", help="integer format of an input that has no quantizer "
+                   "in the model (e.g. uint8 for 8-bit RGB, as BNN-PYNQ's ResNet18 assumes)")
     i.set_defaults(func=cmd_import)
     f = sub.add_parser("fold", help="choose PE/SIMD per layer for a frame rate or a board")
     f.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")

@@ -75,6 +75,8 @@ class ImportReport:
 
     rows: list[tuple[str, str, str]] = field(default_factory=list)
     margins: dict[str, float] = field(default_factory=dict)  # layer -> accumulator units
+    codes: dict[str, tuple[str, object]] = field(default_factory=dict)  # ONNX tensor ->
+    # (the hwgen layer whose output it is, its scale): real value = code value x scale
     preprocessing: list[str] = field(default_factory=list)
 
     def table(self) -> str:
@@ -105,15 +107,17 @@ def _per_channel(value: np.ndarray, channels: int, four_d: bool, where: str) -> 
 
 
 class _Importer:
-    def __init__(self, model, name: str):
+    def __init__(self, model, name: str, input_dtype: DType | None = None):
         self.model = model
         self.name = name
+        self.input_dtype = input_dtype
         self.layers: list[Layer] = []
         self.values: dict[str, object] = {}
         self.report = ImportReport()
         self.meta: dict[str, object] = {}
         self.counts: dict[str, int] = {}
         self.graph_input: Tensor | None = None
+        self.outputs: dict[str, Tensor] = {}  # every layer's output tensor, as last inferred
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -133,9 +137,10 @@ class _Importer:
 
     def infer(self, layer: Layer, xs: list[Tensor]) -> Tensor:
         try:
-            return layer.infer(xs)
+            y = self.outputs[layer.name] = layer.infer(xs)
         except GraphError as err:
             raise QonnxError(str(err)) from None
+        return y
 
     def finish_acc(self, acc: _Acc) -> Tensor:
         """The accumulator layer with no activation (its raw output)."""
@@ -190,8 +195,15 @@ class _Importer:
             raise QonnxError(f"{where}: the float ops after the last layer are not affine")
         self.meta["output"] = {"scale": _jsonable(scale), "offset": _jsonable(offset)}
 
+    def emit(self, name: str, codes: _Codes) -> None:
+        """ONNX tensor ``name`` is the output of hwgen layer ``codes.src`` (quantized)."""
+        self.values[name] = codes
+        self.report.codes[name] = (codes.src, _jsonable(codes.scale))
+
     def get(self, name: str, where: str, kinds: tuple = (_Codes,)):
         v = self.values.get(name)
+        if v == "pre" and _Codes in kinds:
+            v = self.values[name] = self._assumed_input(name, where)
         if not isinstance(v, kinds):
             have = ("the model input before its quantizer" if v == "pre" else
                     "an accumulator not yet quantized" if isinstance(v, _Acc) else
@@ -200,6 +212,23 @@ class _Importer:
                              + " or ".join({_Codes: "quantized codes",
                                             _Acc: "an accumulator"}[k] for k in kinds))
         return v
+
+    def _assumed_input(self, name: str, where: str) -> _Codes:
+        """A model whose input feeds a layer unquantized (BNN-PYNQ's ResNet18 assumes 8-bit
+        RGB): its integer format must be given, and the input is taken as those values."""
+        if self.input_dtype is None:
+            raise QonnxError(f"{where}: the model input reaches it with no quantizer; give its "
+                             "integer format (input_dtype, --input-dtype; uint8 for 8-bit RGB)")
+        if self.graph_input is not None or self.report.preprocessing:
+            raise QonnxError(f"{where}: an unquantized input after preprocessing")
+        shape = self.shape(name)[1:]
+        layout = "nchw" if len(shape) == 3 else "flat"
+        if layout == "nchw":
+            shape = [shape[1], shape[2], shape[0]]
+        self.graph_input = Tensor(tuple(shape), self.input_dtype)
+        self.meta["input"] = {"scale": 1.0, "zero_point": 0, "assumed": True,
+                              "layout": "NCHW as channels-last" if layout == "nchw" else "flat"}
+        return _Codes(INPUT, self.graph_input, np.float32(1.0).reshape(()), layout)
 
     # -- quantizers ----------------------------------------------------------------------
 
@@ -297,8 +326,8 @@ class _Importer:
         layer.activation = Threshold(dtype, t)
         y = self.infer(layer, acc.xs)
         self.report.margins[layer.name] = margin
-        self.values[node.output[0]] = _Codes(layer.name, y, _uniform(s),
-                                             "nchw" if acc.four_d else "flat")
+        self.emit(node.output[0], _Codes(layer.name, y, _uniform(s),
+                                             "nchw" if acc.four_d else "flat"))
         flipped = f", {int(falling.sum())} falling channel(s) negated" if falling.any() else ""
         return f"{layer.name}: threshold activation to {dtype}{flipped}"
 
@@ -339,8 +368,8 @@ class _Importer:
         layer.activation = Threshold(dtype, t)
         y = self.infer(layer, acc.xs)
         self.report.margins[layer.name] = margin
-        self.values[node.output[0]] = _Codes(layer.name, y, _uniform(np.float32(scale)),
-                                             "nchw" if acc.four_d else "flat")
+        self.emit(node.output[0], _Codes(layer.name, y, _uniform(np.float32(scale)),
+                                             "nchw" if acc.four_d else "flat"))
         return f"{layer.name}: thresholds as given, to {dtype}"
 
     # -- layers with weights ---------------------------------------------------------------
@@ -382,10 +411,28 @@ class _Importer:
         factor = (np.float32(x.scale) * np.broadcast_to(w_scale, (units,))).astype(np.float32)
         acc = _Acc(layer, [x.tensor], [lambda v, f=factor: v * f])
         if bias is not None:
-            b = (np.asarray(self.init(bias), np.float32) * np.float32(beta)).reshape(-1)
-            acc.tail.append(lambda v, b=b: v + b)
+            self._bias(acc, bias, factor, beta, where)
         self.values[node.output[0]] = acc
         return f"{layer.name}: dense {units}x{w.shape[1]}, {w_dtype} weights"
+
+    def _bias(self, acc: _Acc, name: str, factor: np.ndarray, beta: float, where: str) -> None:
+        """A bias: integer into the layer when it is quantized at the accumulator's scale
+        (Brevitas' Int32Bias), else a float op of the tail."""
+        quantized = self.values.get(name)
+        if isinstance(quantized, tuple) and quantized[0] == "weights":
+            _, codes, scale, _ = quantized
+            if beta == 1.0 and np.allclose(np.broadcast_to(scale, factor.shape), factor,
+                                           rtol=1e-5):
+                acc.layer.bias = codes.reshape(-1)
+                return
+            b = (codes * np.asarray(scale, np.float32)).astype(np.float32).reshape(-1)
+        else:
+            b = self.init(name)
+            if b is None:
+                raise QonnxError(f"{where}: the bias must be a constant or a quantized one")
+            b = np.asarray(b, np.float32).reshape(-1)
+        b = b * np.float32(beta)
+        acc.tail.append(lambda v, b=b: v + b)
 
     def op_Conv(self, node, where):
         x = self.get(node.input[0], where)
@@ -415,8 +462,7 @@ class _Importer:
                   ).astype(np.float32)
         acc = _Acc(layer, [x.tensor], [lambda v, f=factor: v * f], four_d=True)
         if len(node.input) > 2:
-            b = np.asarray(self.init(node.input[2]), np.float32).reshape(-1)
-            acc.tail.append(lambda v, b=b: v + b)
+            self._bias(acc, node.input[2], np.broadcast_to(factor, (out_ch,)), 1.0, where)
         self.values[node.output[0]] = acc
         kind = "depthwise" if group > 1 else "standard"
         return f"{layer.name}: {kind} conv {codes.shape[2]}x{codes.shape[3]}, {w_dtype} weights"
@@ -496,7 +542,7 @@ class _Importer:
         layer = Concat(self.fresh("cat"))
         self.add_layer(layer, [a.src, b.src])
         y = self.infer(layer, [a.tensor, b.tensor])
-        self.values[node.output[0]] = _Codes(layer.name, y, a.scale, a.layout)
+        self.emit(node.output[0], _Codes(layer.name, y, a.scale, a.layout))
         return f"{layer.name}: concat along channels"
 
     def op_MaxPool(self, node, where):
@@ -509,7 +555,7 @@ class _Importer:
                           stride=tuple(attrs.get("strides", kernel)))
         self.add_layer(layer, [x.src])
         y = self.infer(layer, [x.tensor])
-        self.values[node.output[0]] = _Codes(layer.name, y, x.scale, "nchw")
+        self.emit(node.output[0], _Codes(layer.name, y, x.scale, "nchw"))
         return f"{layer.name}: max pool {kernel}"
 
     def op_GlobalAveragePool(self, node, where):
@@ -522,6 +568,49 @@ class _Importer:
         y = self.infer(layer, [x.tensor])
         self.values[node.output[0]] = _Codes(layer.name, y, x.scale / np.float32(h * w), "flat")
         return f"{layer.name}: global sum pool (the 1/{h * w} goes into the scale)"
+
+    def op_AveragePool(self, node, where):
+        x = self.get(node.input[0], where)
+        attrs = _attrs(node)
+        h, w, _ = x.tensor.shape if x.layout == "nchw" else (0, 0, 0)
+        whole = list(attrs.get("kernel_shape", [])) == [h, w] and not any(attrs.get("pads", [0]))
+        if not whole:
+            raise QonnxError(f"{where}: only an average pool over the whole feature map is "
+                             "supported (a global average pool)")
+        return self.op_GlobalAveragePool(node, where)
+
+    def op_Trunc(self, node, where):
+        """Trunc (qonnx v2) after a global sum: floor(sum / 2^k) clamped to the output bits,
+        as thresholds of the sum (a sum pool's activation)."""
+        x = self.get(node.input[0], where)
+        layer = next((lay for lay in self.layers if lay.name == x.src), None)
+        attrs = _attrs(node)
+        if not isinstance(layer, GlobalSumPool) or layer.activation is not None or len(
+                node.input) != 6:
+            raise QonnxError(f"{where}: Trunc is supported after a global average pool only "
+                             "(qonnx Trunc v2)")
+        scale, zero, _, out_scale, out_bits = (self.init(n) for n in node.input[1:6])
+        if np.any(zero != 0) or "FLOOR" not in str(attrs.get("rounding_mode", b"")).upper() \
+                or attrs.get("signed", 1) or attrs.get("narrow", 0):
+            raise QonnxError(f"{where}: only unsigned, floor-rounding Trunc with zero point 0")
+        if not np.allclose(np.float32(scale), x.scale, rtol=1e-6):
+            raise QonnxError(f"{where}: its scale {_short(scale)} is not the pool's "
+                             f"{_short(x.scale)}: the sum would be rounded")
+        shift = 2.0 ** np.round(np.log2(float(np.ravel(out_scale)[0]) / float(np.ravel(scale)[0])))
+        dtype = DType("uint", int(np.ravel(out_bits)[0]))
+        if shift != int(shift) or shift < 1 or layer.acc[0] < 0:
+            raise QonnxError(f"{where}: a Trunc that is not a floor division of a non-negative "
+                             "sum by a power of two")
+        steps = np.arange(1, dtype.max + 1, dtype=np.int64) * int(shift)
+        layer.activation = Threshold(dtype, np.tile(steps, (x.tensor.shape[-1], 1)))
+        y = self.infer(layer, [self._input_of(layer)])
+        self.emit(node.output[0], _Codes(layer.name, y, _uniform(out_scale), x.layout))
+        return f"{layer.name}: floor division by {int(shift)} to {dtype}, as thresholds"
+
+    def _input_of(self, layer: Layer) -> Tensor:
+        """The tensor a layer of the graph being built reads (its first input)."""
+        src = layer.inputs[0]
+        return self.graph_input if src == INPUT else self.outputs[src]
 
     def _reshape(self, node, where) -> str:
         v = self.values.get(node.input[0])
@@ -644,8 +733,12 @@ def _thresholds(code, levels: list[int], cross: np.ndarray, lo: int, hi: int
                                                    np.inf)))
 
 
-def load(path: str | os.PathLike, name: str | None = None) -> tuple[Graph, ImportReport]:
-    """Import a QONNX (or Brevitas-exported) model file; (graph, import report)."""
+def load(path: str | os.PathLike, name: str | None = None, input_dtype: str | None = None
+         ) -> tuple[Graph, ImportReport]:
+    """Import a QONNX (or Brevitas-exported) model file; (graph, import report).
+
+    ``input_dtype``: the integer format of an input that reaches a layer with no
+    quantizer (e.g. ``"uint8"`` for 8-bit RGB); needed only for such models."""
     try:
         from qonnx.core.modelwrapper import ModelWrapper
         from qonnx.util.cleanup import cleanup_model
@@ -659,5 +752,9 @@ def load(path: str | os.PathLike, name: str | None = None) -> tuple[Graph, Impor
                          f"{str(err).splitlines()[0] if str(err) else ''})") from None
     if len(model.graph.input) != 1 or len(model.graph.output) != 1:
         raise QonnxError(f"{path}: hwgen takes models with one input and one output")
-    imp = _Importer(model, name or path.stem.replace("-", "_"))
+    try:
+        dtype = DType.parse(input_dtype) if input_dtype else None
+    except ValueError as err:
+        raise QonnxError(f"input_dtype: {err}") from None
+    imp = _Importer(model, name or path.stem.replace("-", "_"), dtype)
     return imp.run(), imp.report

@@ -15,42 +15,55 @@ from hwgen import load_graph, qonnx, reference
 from hwgen.boards import load_board
 from hwgen.cli import main
 from hwgen.estimate import estimate
-from hwgen.examples.bnn_pynq import FINN_FOLDING, ZOO, export, quiet_export
+from hwgen.examples.bnn_pynq import FINN_FOLDING, INPUT_DTYPE, ZOO, export, quiet_export
 from hwgen.fold import refold
 
 from .conftest import simulate_graph
 
 
-def integer_logits(onnx_path, graph, inputs) -> tuple[np.ndarray, np.ndarray]:
-    """(qonnx's executor's logits divided back to integers, the reference's) per input."""
+def check_against_executor(onnx_path, graph, report, inputs) -> int:
+    """Run qonnx's executor and the reference on the same inputs. Every quantized tensor
+    the import mapped to an hwgen layer must equal that layer's output code for code
+    (exact integers); the logits, which the executor sums in float32, must equal the
+    reference's integers to float32 precision. Returns the number of tensors compared."""
     model = cleanup_model(ModelWrapper(str(onnx_path)))
-    first = next(n for n in model.graph.node if n.op_type in ("Quant", "BipolarQuant")
-                 and model.get_initializer(n.input[0]) is None)
-    scale, out = graph.meta["input"]["scale"], graph.meta["output"]
-    got, want = [], []
+    name_in = model.graph.input[0].name
+    assumed = graph.meta["input"].get("assumed")  # the input is the codes themselves
+    first = name_in if assumed else next(
+        n.output[0] for n in model.graph.node if n.op_type in ("Quant", "BipolarQuant")
+        and model.get_initializer(n.input[0]) is None)
+    out = graph.meta["output"]
+    compared = 0
     for x in inputs:
-        ctx = execute_onnx(model, {model.graph.input[0].name: x}, return_full_exec_context=True)
-        codes = np.rint(ctx[first.output[0]] / np.float32(scale)).astype(np.int64)
+        ctx = execute_onnx(model, {name_in: x}, return_full_exec_context=True)
+        codes = np.rint(ctx[first] / np.float32(graph.meta["input"]["scale"]))
         if codes.ndim == 4:
             codes = codes.transpose(0, 2, 3, 1)
-        want.append(reference.run(graph, codes.reshape(1, *graph.input.shape))[0])
+        values = reference.values(graph, codes.astype(np.int64).reshape(1, *graph.input.shape))
+        for tensor, (layer, scale) in report.codes.items():
+            got = ctx[tensor] / np.asarray(scale, np.float32).reshape(
+                (-1, 1, 1) if ctx[tensor].ndim == 4 and np.size(scale) > 1 else ())
+            got = got.transpose(0, 2, 3, 1) if got.ndim == 4 else got
+            assert np.array_equal(np.rint(got).reshape(values[layer].shape), values[layer]), \
+                tensor
+            compared += 1
         logits = (ctx[model.graph.output[0].name].reshape(-1) - np.array(out["offset"])) / \
             np.array(out["scale"])
-        assert np.max(np.abs(logits - np.rint(logits))) < 1e-3, logits
-        got.append(np.rint(logits).astype(np.int64))
-    return np.array(got), np.array(want)
+        want = values[graph.layers[-1].name][0]
+        assert np.all(np.abs(logits - want) <= 2**-20 * np.abs(want) + 1e-3), (logits, want)
+    return compared
 
 
 @pytest.mark.parametrize("name", ZOO)
 def test_zoo_reference_equals_the_qonnx_executor(tmp_path, name):
     shape = export(name, tmp_path / f"{name}.onnx")
-    graph, report = qonnx.load(tmp_path / f"{name}.onnx")
-    assert graph.input.dtype.name == ("int8" if "cnv" in name else
-                                      "bin" if name.endswith("1a") else "tern")
+    graph, report = qonnx.load(tmp_path / f"{name}.onnx", input_dtype=INPUT_DTYPE.get(name))
+    assert graph.input.dtype.name == ("uint8" if "resnet" in name else "int8" if "cnv" in name
+                                      else "bin" if name.endswith("1a") else "tern")
     rng = np.random.default_rng(1)
-    got, want = integer_logits(tmp_path / f"{name}.onnx", graph,
-                               rng.random((3, *shape)).astype(np.float32))
-    assert np.array_equal(got, want)
+    x = (rng.integers(0, 256, (2, *shape)) if "resnet" in name else
+         rng.random((3, *shape))).astype(np.float32)
+    assert check_against_executor(tmp_path / f"{name}.onnx", graph, report, x) >= len(x)
     assert "smallest threshold margin" in report.table()
 
 
@@ -100,11 +113,10 @@ def test_a_brevitas_mlp_trained_on_the_digits(tmp_path):
             opt.step()
     model.eval()
     quiet_export(export_qonnx, model, torch.rand(1, 64), tmp_path / "mlp.onnx")
-    graph, _ = qonnx.load(tmp_path / "mlp.onnx")
+    graph, report = qonnx.load(tmp_path / "mlp.onnx")
     assert graph.input.dtype.name == "uint4"
     frames = (test_x[:60] / 16.0).astype(np.float32)[:, None, :]
-    got, want = integer_logits(tmp_path / "mlp.onnx", graph, frames)
-    assert np.array_equal(got, want)
+    assert check_against_executor(tmp_path / "mlp.onnx", graph, report, frames) == 60
     simulate_graph(refold(graph, {"fc1": (4, 8), "fc2": (2, 8)}), tmp_path, frames=4)
 
 

@@ -10,10 +10,11 @@ import logging
 import warnings
 from pathlib import Path
 
-__all__ = ["FINN_FOLDING", "ZOO", "export"]
+__all__ = ["FINN_FOLDING", "INPUT_DTYPE", "ZOO", "export"]
 
 ZOO = ["tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "sfc_1w1a", "sfc_1w2a", "sfc_2w2a", "lfc_1w1a",
-       "lfc_1w2a", "cnv_1w1a", "cnv_1w2a", "cnv_2w2a"]
+       "lfc_1w2a", "cnv_1w1a", "cnv_1w2a", "cnv_2w2a", "resnet18_4w4a"]
+INPUT_DTYPE = {"resnet18_4w4a": "uint8"}  # models with no input quantizer: 8-bit RGB
 FINN_FOLDING = {  # finn-examples' (PE, SIMD) per dense/conv layer, in order
     "tfc_1w1a": [(16, 49), (8, 8), (8, 8), (10, 8)],
     "cnv_1w1a": [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8),
@@ -43,17 +44,19 @@ def export(name: str, path: str | Path, seed: int = 0) -> tuple[int, ...]:
             m.bias.data.uniform_(-1, 1)
     model.eval()
     shape = (1, 1, 28, 28) if "fc" in name else (1, 3, 32, 32)
-    quiet_export(export_qonnx, model, torch.rand(shape), path)
+    # torch.export cannot trace ResNet18's adds of QuantTensors (brevitas 0.13.4, torch
+    # 2.13): that one goes through the TorchScript exporter
+    quiet_export(export_qonnx, model, torch.rand(shape), path, dynamo="resnet" not in name)
     return shape
 
 
-def quiet_export(export_qonnx, model, x, path: str | Path) -> None:
+def quiet_export(export_qonnx, model, x, path: str | Path, dynamo: bool = True) -> None:
     """``export_qonnx`` without the exporter's console chatter."""
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         logging.disable(logging.WARNING)
         try:
-            export_qonnx(model, x, export_path=str(path))
+            export_qonnx(model, x, export_path=str(path), dynamo=dynamo)
         finally:
             logging.disable(logging.NOTSET)
