@@ -163,19 +163,11 @@ def test_demo_end_to_end(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_demo_resnet_end_to_end(tmp_path, capsys):
-    assert main(["demo", "--example", "digits-resnet", "--out", str(tmp_path / "demo"),
+@pytest.mark.parametrize("example", ["digits-cnn", "digits-resnet"])
+def test_convolutional_demos_end_to_end(tmp_path, capsys, example):
+    assert main(["demo", "--example", example, "--out", str(tmp_path / "demo"),
                  "--frames", "40"]) == 0
     out = capsys.readouterr().out
     assert "torch == reference == RTL: 40/40" in out
-    assert "cycles per frame (simulated): 576.0 (formula 576)" in out
-
-
-@pytest.mark.slow
-def test_demo_cnn_end_to_end(tmp_path, capsys):
-    assert main(["demo", "--example", "digits-cnn", "--out", str(tmp_path / "demo"),
-                 "--frames", "50"]) == 0
-    out = capsys.readouterr().out
-    assert "torch == reference == RTL: 50/50" in out
     assert "cycles per frame (simulated): 576.0 (formula 576)" in out
     assert "on verilator" in out
