@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -353,6 +355,20 @@ def _board_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clock", type=float, metavar="MHZ", help="clock instead of the board's")
 
 
+def _kill_children() -> None:
+    """End this process's children (yosys, simulators): a signal sent to hwgen alone must not
+    leave them running (amaranth's yosys runner does not stop its child when interrupted)."""
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = stat.read_text().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+        if ppid == me:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+
+
 class Interrupted(Exception):
     """SIGTERM, turned into an exception so that cleanup runs and child processes are
     killed (``subprocess.run`` kills its child when interrupted)."""
@@ -377,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hwgen: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Interrupted):
+        _kill_children()
         print(f"hwgen: error: {args.command} interrupted; nothing half-written was kept",
               file=sys.stderr)
         return 2

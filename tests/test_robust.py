@@ -265,6 +265,39 @@ def test_concurrent_builds_into_one_folder_are_serialized(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json", "net.npz", "out"]
 
 
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                kids.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return kids
+
+
+def test_sigterm_during_verilog_generation_leaves_no_yosys(tmp_path):
+    rng = np.random.default_rng(1)
+    g = ir.Graph("big", ir.Tensor((784,), DType.parse("bin")), [
+        ir.Dense("fc", weight_dtype="bin", weights=rng.choice([-1, 1], (128, 784)), pe=128,
+                 simd=49)])
+    g.save(tmp_path / "big")
+    proc = _hwgen("build", tmp_path / "big.json", "--out", tmp_path / "o", cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    kids = []
+    while not kids and time.monotonic() < deadline and proc.poll() is None:
+        kids = _children(proc.pid)  # amaranth's yosys, converting
+        time.sleep(0.05)
+    assert kids, "no yosys child seen"
+    time.sleep(0.5)  # yosys is converting
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait() == 2
+    # the moment hwgen has exited, its yosys is gone too (at most a zombie)
+    assert not [k for k in kids if Path(f"/proc/{k}").exists()
+                and "Z" not in Path(f"/proc/{k}/stat").read_text().split()[2]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.json", "big.npz"]
+
+
 def test_sigint_is_one_line_and_leaves_nothing(tmp_path):
     proc = _hwgen("build", "digits-mlp", "--out", tmp_path / "o", cwd=tmp_path)
     assert "training" in proc.stdout.readline()  # the command runs (torch imported)
