@@ -142,12 +142,6 @@ class _Importer:
             raise QonnxError(str(err)) from None
         return y
 
-    def finish_acc(self, acc: _Acc) -> Tensor:
-        """The accumulator layer with no activation (its raw output)."""
-        if acc.layer not in self.layers:
-            raise AssertionError("accumulator of an unknown layer")  # pragma: no cover
-        return self.infer(acc.layer, acc.xs)
-
     # -- the walk ------------------------------------------------------------------------
 
     def run(self) -> Graph:
@@ -186,7 +180,7 @@ class _Importer:
     def finish_output(self, acc: _Acc, where: str) -> None:
         """A final accumulator: the layer outputs it raw; its float tail must be affine
         (a scale and an offset per channel), kept as metadata."""
-        y = self.finish_acc(acc)
+        y = self.infer(acc.layer, acc.xs)  # no activation: the raw accumulator
         c = y.shape[-1]
         probe = np.stack([np.zeros(c), np.ones(c), np.full(c, 1000.0)]).astype(np.float32)
         v = acc.value(probe).astype(np.float64)
@@ -307,12 +301,9 @@ class _Importer:
 
     def _activation(self, acc: _Acc, node, where, scale, dtype: DType, attrs) -> str:
         """Thresholds on the accumulator from quantizing its float tail."""
-        layer = acc.layer
-        self.infer(layer, acc.xs)  # bounds
-        lo, hi = _acc_range(layer)
         channels = _channels(acc)
         s = np.broadcast_to(_per_channel(scale, channels, acc.four_d, where), (channels,))
-        levels = list(range(dtype.min + 1, dtype.max + 1)) if dtype.kind != "bin" else [1]
+        levels = _levels(dtype)
         # where the quantizer's input crosses into each level: 0 (bipolar) or k - 1/2
         cross = np.zeros((1, channels)) if dtype.kind == "bin" else np.repeat(
             np.array(levels, np.float64)[:, None] - 0.5, channels, axis=1)
@@ -320,16 +311,25 @@ class _Importer:
         def code(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return self._codes_of(acc.value(a), s, dtype, attrs)
 
-        falling, t, margin = _thresholds(code, levels, cross, lo, hi)
+        return self._threshold(acc, node, dtype, code, cross, s, "threshold activation")
+
+    def _threshold(self, acc: _Acc, node, dtype: DType, code, cross: np.ndarray, scale,
+                   what: str) -> str:
+        """Give the accumulator's layer the thresholds at which ``code`` (accumulators to
+        output values, and the quantizer's input) reaches each level of ``dtype``."""
+        layer = acc.layer
+        self.infer(layer, acc.xs)  # the accumulator bounds
+        lo, hi = _acc_range(layer)
+        falling, t, margin = _thresholds(code, _levels(dtype), cross, lo, hi)
         if falling.any():
             _negate(layer, falling)
         layer.activation = Threshold(dtype, t)
         y = self.infer(layer, acc.xs)
         self.report.margins[layer.name] = margin
-        self.emit(node.output[0], _Codes(layer.name, y, _uniform(s),
-                                             "nchw" if acc.four_d else "flat"))
+        self.emit(node.output[0], _Codes(layer.name, y, _uniform(scale),
+                                         "nchw" if acc.four_d else "flat"))
         flipped = f", {int(falling.sum())} falling channel(s) negated" if falling.any() else ""
-        return f"{layer.name}: threshold activation to {dtype}{flipped}"
+        return f"{layer.name}: {what} to {dtype}{flipped}"
 
     def op_MultiThreshold(self, node, where):
         acc = self.get(node.input[0], where, (_Acc,))
@@ -347,30 +347,18 @@ class _Importer:
         else:
             raise QonnxError(f"{where}: MultiThreshold to {out_dtype} with bias {out_bias} is "
                              "not supported; supported: BIPOLAR, UINTk, INTk (bias -2^(k-1))")
-        if ir_count(dtype) != count:
+        if Threshold.count(dtype) != count:
             raise QonnxError(f"{where}: {count} thresholds per channel, {dtype} needs "
-                             f"{ir_count(dtype)}")
-        layer = acc.layer
-        self.infer(layer, acc.xs)
-        lo, hi = _acc_range(layer)
-        channels = _channels(acc)
-        tt = np.broadcast_to(np.asarray(thresholds, np.float32), (channels, count))
+                             f"{Threshold.count(dtype)}")
+        tt = np.broadcast_to(np.asarray(thresholds, np.float32), (_channels(acc), count))
 
         def code(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            v = acc.value(a)  # (L, C)
+            v = acc.value(a)  # (levels, channels)
             c = (v[..., None] >= tt).sum(-1)
             return (2 * c - 1 if dtype.kind == "bin" else c + dtype.min), v
 
-        falling, t, margin = _thresholds(code, list(range(dtype.min + 1, dtype.max + 1))
-                                         if dtype.kind != "bin" else [1], tt.T, lo, hi)
-        if falling.any():
-            _negate(layer, falling)
-        layer.activation = Threshold(dtype, t)
-        y = self.infer(layer, acc.xs)
-        self.report.margins[layer.name] = margin
-        self.emit(node.output[0], _Codes(layer.name, y, _uniform(np.float32(scale)),
-                                             "nchw" if acc.four_d else "flat"))
-        return f"{layer.name}: thresholds as given, to {dtype}"
+        return self._threshold(acc, node, dtype, code, tt.T, np.float32(scale),
+                               "thresholds as given")
 
     # -- layers with weights ---------------------------------------------------------------
 
@@ -646,8 +634,9 @@ class _Importer:
         return "identity"
 
 
-def ir_count(dtype: DType) -> int:
-    return Threshold.count(dtype)
+def _levels(dtype: DType) -> list[int]:
+    """The output values a threshold activation to ``dtype`` reaches by passing thresholds."""
+    return [1] if dtype.kind == "bin" else list(range(dtype.min + 1, dtype.max + 1))
 
 
 def _attrs(node) -> dict:

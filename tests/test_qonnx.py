@@ -135,3 +135,46 @@ def test_import_command_writes_a_folded_graph_or_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a readable ONNX model" in err
     assert not (tmp_path / "b.json").exists()
+
+
+def test_multithreshold_and_relu_models_written_by_hand(tmp_path):
+    """FINN's MultiThreshold after a MatMul, and a Relu + unsigned Quant, in a QONNX graph
+    built with onnx.helper: the same executor check as the zoo."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(3)
+    dom = "qonnx.custom_op.general"
+
+    def const(name, value):
+        return numpy_helper.from_array(np.asarray(value, np.float32), name)
+
+    w1 = rng.integers(-2, 2, (6, 5)).astype(np.float32)  # MatMul weights (in, out)
+    w2 = rng.integers(-2, 2, (5, 3)).astype(np.float32)
+    t = np.sort(rng.uniform(-6, 6, (5, 3)), axis=1).astype(np.float32)
+    nodes = [
+        helper.make_node("Quant", ["x", "s1", "z", "b4"], ["xq"], domain=dom, signed=0,
+                         narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Quant", ["w1", "s1", "z", "b2"], ["w1q"], domain=dom, signed=1,
+                         narrow=0, rounding_mode="ROUND"),
+        helper.make_node("MatMul", ["xq", "w1q"], ["a1"]),
+        helper.make_node("MultiThreshold", ["a1", "t"], ["h1"], domain=dom, out_dtype="UINT2"),
+        helper.make_node("Quant", ["w2", "s1", "z", "b2"], ["w2q"], domain=dom, signed=1,
+                         narrow=0, rounding_mode="ROUND"),
+        helper.make_node("MatMul", ["h1", "w2q"], ["a2"]),
+        helper.make_node("Mul", ["a2", "half"], ["a3"]),
+        helper.make_node("Relu", ["a3"], ["r"]),
+        helper.make_node("Quant", ["r", "s1", "z", "b3"], ["y"], domain=dom, signed=0,
+                         narrow=0, rounding_mode="ROUND"),
+    ]
+    graph = helper.make_graph(
+        nodes, "hand", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+        [const("s1", 1.0), const("z", 0.0), const("b4", 4), const("b2", 2), const("b3", 3),
+         const("w1", w1), const("w2", w2), const("t", t), const("half", 0.5)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    path = tmp_path / "hand.onnx"
+    path.write_bytes(model.SerializeToString())
+    g, report = qonnx.load(path)
+    assert [layer.activation.dtype.name for layer in g.layers] == ["uint2", "uint3"]
+    frames = rng.uniform(0, 15, (20, 1, 6)).astype(np.float32)
+    assert check_against_executor(path, g, report, frames) == 40
