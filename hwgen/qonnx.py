@@ -15,9 +15,10 @@ Layout: ONNX is NCHW, hwgen channels-last. Conv weights are permuted, and the
 dense weights after a flatten of an NCHW tensor get their columns reordered, so
 the graph computes the same as the model on the same image.
 
-Limits (each a one-line :class:`ImportError_` naming the node): zero padding of a
-bipolar input (0 is not a ``bin`` value) is refused; ``Trunc`` and residual adds of
-unquantized tensors are not supported yet.
+Limits (each a one-line :class:`QonnxError` naming the node): zero padding of a
+bipolar input (0 is not a ``bin`` value) is refused; an add of tensors that are not
+both quantized at one scale, and ``Trunc`` anywhere but after a global average pool,
+are not supported.
 """
 
 from __future__ import annotations
