@@ -304,7 +304,7 @@ def _build_locked(graph: Graph, out: Path, board: Board | None) -> BuildResult:
             markdown += "\n## Estimate\n\n" + estimate_markdown(est).split("\n", 2)[2]
         (tmp / "report.json").write_text(json.dumps(report.as_dict(), indent=1) + "\n")
         (tmp / "report.md").write_text(markdown)
-        files = sorted(p.name for p in tmp.iterdir())
+        files = sorted(f.name for f in tmp.iterdir())
         (tmp / STAMP).write_text(json.dumps({"hwgen": __version__, "graph_sha256":
                                              report.graph_sha256, "files": files}) + "\n")
         _swap_in(tmp, out)
