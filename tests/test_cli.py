@@ -106,13 +106,18 @@ def test_sim_of_a_relative_folder(tmp_path, monkeypatch, capsys):
     assert "bit-exact" in capsys.readouterr().out
 
 
-def test_sim_refuses_a_graph_edited_after_the_build(tmp_path, capsys):
-    graph = small_graph(tmp_path)
-    main(["build", str(graph), "--out", str(tmp_path / "out")])
+def _build_then_flip_a_weight(tmp_path) -> ir.Graph:
+    """Build the small graph into ``out``, then save it there with one weight negated."""
+    main(["build", str(small_graph(tmp_path)), "--out", str(tmp_path / "out")])
     g = ir.load_graph(tmp_path / "out" / "graph.json")
     g.layers[1].weights[2] *= -1
     g.validate()
     g.save(tmp_path / "out" / "graph.json")
+    return g
+
+
+def test_sim_refuses_a_graph_edited_after_the_build(tmp_path, capsys):
+    _build_then_flip_a_weight(tmp_path)
     assert main(["sim", str(tmp_path / "out"), "--frames", "3"]) == 2
     assert "changed since the Verilog was built" in capsys.readouterr().err
 
@@ -120,12 +125,7 @@ def test_sim_refuses_a_graph_edited_after_the_build(tmp_path, capsys):
 def test_sim_reports_the_first_mismatch(tmp_path, capsys):
     """The checker can fail: the RTL of one graph checked against a graph with one weight
     flipped (its hash written into the report, as if it had been built from it)."""
-    graph = small_graph(tmp_path)
-    main(["build", str(graph), "--out", str(tmp_path / "out")])
-    g = ir.load_graph(tmp_path / "out" / "graph.json")
-    g.layers[1].weights[2] *= -1
-    g.validate()
-    g.save(tmp_path / "out" / "graph.json")
+    g = _build_then_flip_a_weight(tmp_path)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     report["graph_sha256"] = g.digest()
     (tmp_path / "out" / "report.json").write_text(json.dumps(report))
