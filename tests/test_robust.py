@@ -383,3 +383,23 @@ def test_any_mutation_ends_in_success_or_one_line(tmp_path_factory, capsys, seed
                          err.startswith("hwgen: error: ")), (code, err)
     after = {p for p in snapshot(tmp) if not p.startswith("o")}
     assert after == before  # nothing outside the output touched
+
+
+def test_fallback_replace_and_a_death_between_its_renames(tmp_path, monkeypatch):
+    """Where one exchange rename is not available, the replace takes two renames and still
+    leaves a whole build; after a build that died between them (the old build stranded in
+    .out.old-*/previous, no out) the next build leaves a whole build and nothing else."""
+    from hwgen import build as build_module
+
+    g = small_graph(tmp_path)
+    out = tmp_path / "out"
+    monkeypatch.setattr(build_module, "_exchange", lambda a, b: False)
+    assert main(["build", str(g), "--out", str(out)]) == 0
+    assert main(["build", str(g), "--out", str(out)]) == 0  # the two-rename path
+    assert _whole_build(out)
+    stranded = tmp_path / ".out.old-dead"
+    stranded.mkdir()
+    out.rename(stranded / "previous")  # as if killed between the renames
+    assert main(["build", str(g), "--out", str(out)]) == 0
+    assert _whole_build(out) and not stranded.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json", "net.npz", "out"]
