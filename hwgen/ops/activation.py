@@ -19,8 +19,8 @@ from ..ir import (
     activation_to_json,
 )
 
-__all__ = ["activation_blocks", "activation_from_spec", "activation_spec", "check_activation",
-           "output_dtype"]
+__all__ = ["activation_blocks", "activation_from_spec", "activation_spec", "apply",
+           "check_activation", "output_dtype"]
 
 
 def check_activation(where: str, act: Threshold | Requant | None, channels: int,
@@ -55,6 +55,11 @@ def activation_from_spec(name: str, op: str, spec: dict, arrays: Arrays):
 def activation_spec(act, name: str, arrays: dict) -> dict:
     """The ``activation`` field for a layer's JSON (nothing without one)."""
     return {} if act is None else {"activation": activation_to_json(act, name, arrays)}
+
+
+def apply(act, acc):
+    """The activation's output for accumulators ``acc`` (the raw sum without one)."""
+    return acc if act is None else act.apply(acc)
 
 
 def output_dtype(act, acc: tuple[int, int]) -> DType:

@@ -17,6 +17,7 @@ from .activation import (
     activation_blocks,
     activation_from_spec,
     activation_spec,
+    apply,
     check_activation,
     output_dtype,
 )
@@ -54,8 +55,7 @@ class Add(Join):
         return signed_bits(*self.acc)
 
     def reference(self, xs: list[np.ndarray]) -> np.ndarray:
-        total = xs[0] + xs[1]
-        return total if self.activation is None else self.activation.apply(total)
+        return apply(self.activation, xs[0] + xs[1])
 
     def consumed(self, lp: LayerPlan) -> list[np.ndarray]:
         n = lp.out_packing.beats

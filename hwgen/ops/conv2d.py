@@ -22,7 +22,7 @@ from ..ir import Arrays, GraphError, Tensor, pair, positive
 from ..plan import LayerPlan
 from .activation import activation_blocks
 from .weighted import Weighted, divisors
-from .window import window_needs
+from .window import one_row, window_needs
 
 __all__ = ["Conv2d"]
 
@@ -157,9 +157,7 @@ class Conv2d(Weighted):
         return [elems], self.pe, self.cycles_at(xs, y, self.pe, self.simd)
 
     def fifo_depths(self, xs: list[Tensor], elems: list[int]) -> list[int]:
-        """One image row: the window generator buffers rows itself."""
-        _, w, c = xs[0].shape
-        return [max(2, w * c // elems[0])]
+        return one_row(xs, elems)
 
     def needs(self, lp: LayerPlan) -> tuple[list[np.ndarray], int]:
         per_pixel = lp.x.shape[2] // lp.in_elems

@@ -20,10 +20,12 @@ from .activation import (
     activation_blocks,
     activation_from_spec,
     activation_spec,
+    apply,
     check_activation,
     output_dtype,
 )
 from .maxpool2d import upstream_elems
+from .window import one_row
 
 __all__ = ["GlobalSumPool"]
 
@@ -57,8 +59,7 @@ class GlobalSumPool(Layer):
         return signed_bits(*self.acc)
 
     def reference(self, xs: list[np.ndarray]) -> np.ndarray:
-        total = xs[0].sum(axis=(1, 2))
-        return total if self.activation is None else self.activation.apply(total)
+        return apply(self.activation, xs[0].sum(axis=(1, 2)))
 
     def stream_plan(self, xs, y, upstream):
         h, w, c = xs[0].shape
@@ -66,8 +67,7 @@ class GlobalSumPool(Layer):
         return [elems], elems, h * w * c // elems
 
     def fifo_depths(self, xs: list[Tensor], elems: list[int]) -> list[int]:
-        _, w, c = xs[0].shape
-        return [max(2, w * c // elems[0])]
+        return one_row(xs, elems)
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         h, w, c = lp.x.shape

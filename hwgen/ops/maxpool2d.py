@@ -16,7 +16,7 @@ from ..hw.streams import element_shape
 from ..hw.swg import SlidingWindow
 from ..ir import Arrays, GraphError, Layer, Tensor, pair
 from ..plan import LayerPlan
-from .window import window_needs
+from .window import one_row, window_needs
 
 __all__ = ["MaxPool2d", "upstream_elems"]
 
@@ -64,9 +64,7 @@ class MaxPool2d(Layer):
         return [elems], elems, window_cycles(h, w, c, elems, self.kernel, self.stride, (0, 0))
 
     def fifo_depths(self, xs: list[Tensor], elems: list[int]) -> list[int]:
-        """One image row: the window generator buffers rows itself."""
-        _, w, c = xs[0].shape
-        return [max(2, w * c // elems[0])]
+        return one_row(xs, elems)
 
     def needs(self, lp: LayerPlan) -> tuple[list[np.ndarray], int]:
         per_pixel = lp.x.shape[2] // lp.in_elems

@@ -26,7 +26,7 @@ from ..ir import (
     int_array,
     parse_dtype,
 )
-from .activation import check_activation
+from .activation import apply, check_activation
 
 __all__ = ["AUTO_BRAM_BITS", "Weighted", "divisors"]
 
@@ -115,8 +115,7 @@ class Weighted(Layer):
         return DType("int", self.bounds.out_bits)
 
     def activate(self, acc: np.ndarray) -> np.ndarray:
-        acc = acc if self.bias is None else acc + self.bias
-        return acc if self.activation is None else self.activation.apply(acc)
+        return apply(self.activation, acc if self.bias is None else acc + self.bias)
 
     @property
     def storage(self) -> str:

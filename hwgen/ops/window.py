@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ir import Tensor
 from ..plan import LayerPlan
 
-__all__ = ["window_needs"]
+__all__ = ["one_row", "window_needs"]
+
+
+def one_row(xs: list[Tensor], elems: list[int]) -> list[int]:
+    """FIFO depth in front of a layer that buffers image rows itself (window generators,
+    the sum pool): one row of its (H, W, C) input, in beats."""
+    _, w, c = xs[0].shape
+    return [max(2, w * c // elems[0])]
 
 
 def window_needs(lp: LayerPlan, kernel: tuple[int, int], stride: tuple[int, int],
