@@ -138,7 +138,7 @@ def plan(graph: Graph) -> Plan:
                        len(graph.consumers(layer.name)))
         layers.append(dataclasses.replace(lp, depth=_depth(lp, k == len(parts) - 1)))
     p = Plan(graph, layers, produced[INPUT])
-    joins = [lp for lp in layers if hasattr(lp.layer, "consumed")]
+    joins = [lp for lp in layers if lp.layer.arity > 1]  # add, concat: sized FIFOs
     if not joins:
         return p
     times = beat_schedule(p, gap=p.cycles / p.input.beats, frames=SCHEDULE_FRAMES)
