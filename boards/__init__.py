@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from hwgen.formulas import Timing
+
 __all__ = ["BOARDS", "Board", "BoardError", "load_board"]
 
 _DIR = resources.files(__name__)
@@ -34,6 +36,11 @@ class Board:
     def bram_unit(self) -> str:
         return {"ice40": "SB_RAM40_4K", "ecp5": "DP16KD", "xilinx": "RAMB36"}.get(self.family,
                                                                                   "-")
+
+    @property
+    def timing(self) -> Timing:
+        """The clock designs for this board are pipelined for."""
+        return Timing(self.family, self.clock_mhz)
 
     @property
     def lut_unit(self) -> str:

@@ -288,7 +288,7 @@ def _build_locked(graph: Graph, out: Path, board: Board | None) -> BuildResult:
         raise BuildError(why)
     start = time.monotonic()
     top_name = module_name(graph)
-    p = plan(graph)
+    p = plan(graph, board.timing if board is not None else None)
     text = convert(Accelerator(p), top_name)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:

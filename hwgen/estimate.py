@@ -18,18 +18,17 @@ predecessor plus the layer's cycles per beat.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import resources as _res
 from typing import Any
 
 from amaranth.lib import wiring
 
 from .boards import Board
-from .hw.cost import FEATURES, FF_FEATURES, BlockCost, bram_blocks
+from .hw import silenced
+from .hw.cost import FEATURES, FF_FEATURES, BlockCost, Model, bram_blocks, load_model
 from .hw.top import Stage, as_plan
 from .ir import Graph
-from .plan import Plan, beat_schedule, silenced
+from .plan import Plan, beat_schedule
 from .synth import Resources
 
 __all__ = [
@@ -74,36 +73,6 @@ def _cost(blocks: list[wiring.Component], family: str) -> BlockCost:
 def stage_cost(p: Plan, k: int, family: str) -> BlockCost:
     """Cost of layer ``k``'s stage: its blocks and the glue in front of it."""
     return _cost(_stage(p, k), family)
-
-
-@dataclass(frozen=True)
-class Model:
-    """Fitted constants: per family, LUTs and FFs per unit of each feature."""
-
-    coefficients: dict[str, dict[str, dict[str, float]]]
-    source: str
-
-    def resources(self, cost: BlockCost, family: str) -> Resources:
-        try:
-            fam = self.coefficients[family]
-        except KeyError:
-            raise ValueError(f"the estimate model has no constants for family {family!r}; "
-                             "run bench/calibrate.py") from None
-        lut = sum(fam["lut"].get(k, 0.0) * v for k, v in cost.features.items())
-        ff = sum(fam["ff"].get(k, 0.0) * v for k, v in cost.features.items())
-        return Resources(round(lut), round(ff), cost.bram, cost.dsp)
-
-
-def load_model(path: str | None = None) -> Model:
-    """The fitted model shipped with hwgen (or one written by ``bench/calibrate.py``)."""
-    if path is None:
-        text = (_res.files("hwgen") / "estimate_model.json").read_text()
-        path = "hwgen/estimate_model.json"
-    else:
-        with open(path) as fh:
-            text = fh.read()
-    doc = json.loads(text)
-    return Model(doc["coefficients"], path)
 
 
 # -- latency: a beat schedule ---------------------------------------------------------------
@@ -199,7 +168,7 @@ def estimate(source: Plan | Graph, board: Board, model: Model | None = None) -> 
     """Resources, cycles per frame and latency of every layer of a plan (or of a graph,
     planned here) on ``board``."""
     model = model or load_model()
-    p = as_plan(source)
+    p = as_plan(source, board.timing)
     graph = p.graph
     stages = [_stage(p, k) for k in range(len(p.layers))]
     lat = latencies(p)
@@ -231,7 +200,7 @@ def measure(source: Plan | Graph, board: Board, progress=None) -> Measured:
     from .synth import SynthError, place_and_route, synth_resources
 
     say = progress or (lambda msg: None)
-    p = as_plan(source)
+    p = as_plan(source, board.timing)
     layers = []
     for k, lp in enumerate(p.layers):
         say(f"  synthesizing layer {k + 1}/{len(p.layers)} {lp.layer.name} "

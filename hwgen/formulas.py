@@ -6,6 +6,7 @@ generated hardware and every prediction about it come from the same code.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,14 +15,18 @@ from .dtypes import DType
 
 __all__ = [
     "BUFFER_BRAM_BITS",
+    "UNPIPELINED",
     "AccBounds",
+    "Timing",
     "acc_bounds",
     "argmax_cycles",
     "bits_unsigned",
     "buffer_storage",
     "conv_out_size",
     "mvu_cycles",
+    "product_levels",
     "requant_bounds",
+    "rom_levels",
     "signed_bits",
     "window_cycles",
 ]
@@ -126,3 +131,44 @@ def window_cycles(height: int, width: int, channels: int, elems: int, kernel: tu
     oh, ow = conv_out_size((height, width), kernel, stride, padding)
     groups = channels // elems
     return max(hp * wp * groups, oh * ow * kernel[0] * kernel[1] * groups)
+
+
+# Nanoseconds one level of datapath logic takes (a LUT, or an adder's carry chain, plus the
+# routing to the next level) on each family's common speed grade: measured from nextpnr's
+# critical paths (iCE40UP5K, ECP5-85F speed 6); generic gates and Xilinx are taken from
+# their LUT and carry delays. The period is used at ``STAGE_FILL`` to leave room for
+# clock skew and long routes.
+LEVEL_NS = {"ice40": 4.5, "ecp5": 2.8, "xilinx": 1.2, "generic": 0.5}
+STAGE_FILL = 0.8
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The clock a design is built for. It sets how many levels of logic may lie between
+    two registers; blocks insert pipeline registers to keep within it, which adds latency
+    but never changes cycles per frame."""
+
+    family: str = "ice40"
+    clock_mhz: float = 12.0
+
+    @property
+    def levels(self) -> int:
+        """Levels of logic per register stage (at least 1)."""
+        return max(1, int(STAGE_FILL * 1000 / self.clock_mhz / LEVEL_NS[self.family]))
+
+
+UNPIPELINED = Timing()  # the default: iCE40 at 12 MHz, where no block needs extra registers
+
+
+def product_levels(a: DType, w: DType) -> int:
+    """Levels of one product a*w: an add/subtract select for binary and ternary operands,
+    else a multiplier's partial-product rows."""
+    if "bin" in (a.kind, w.kind) or "tern" in (a.kind, w.kind):
+        return 1
+    return 1 + max(1, min(a.bits, w.bits) - 1).bit_length()
+
+
+def rom_levels(depth: int) -> int:
+    """Levels of a table of constants read from a registered address: a LUT selects among
+    up to four entries (two address bits), each further level among four more."""
+    return max(0, math.ceil(math.log2(max(depth, 1)) / 2))

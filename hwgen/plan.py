@@ -15,12 +15,13 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth.lib import wiring
 
+from .formulas import UNPIPELINED, Timing
+from .hw import silenced
 from .ir import INPUT, Graph, Layer, Tensor
 from .packing import StreamPacking
 
-__all__ = ["FIFO_MARGIN", "LayerPlan", "Plan", "beat_schedule", "plan", "silenced"]
+__all__ = ["FIFO_MARGIN", "LayerPlan", "Plan", "beat_schedule", "plan"]
 
 FIFO_MARGIN = 2  # beats a join FIFO holds beyond the occupancy the schedule predicts
 SCHEDULE_FRAMES = 3  # frames the FIFO sizing schedule runs: fill, then steady state
@@ -39,6 +40,7 @@ class LayerPlan:
     fifo_depths: tuple[int, ...]  # beats buffered in front of each input (0: no FIFO)
     consumers: int  # reads of the output; 0 for the graph's output
     depth: int = 0  # pipeline registers from the inputs to the output (glue included)
+    timing: Timing = UNPIPELINED  # the clock the blocks are pipelined for
 
     @property
     def x(self) -> Tensor:
@@ -79,6 +81,7 @@ class Plan:
     graph: Graph
     layers: list[LayerPlan]
     input_elems: int  # elements per beat on s_axis
+    timing: Timing = UNPIPELINED
 
     @property
     def cycles(self) -> int:
@@ -102,23 +105,20 @@ class Plan:
         return next(lp for lp in self.layers if lp.layer.name == name)
 
 
-def silenced(blocks: list[wiring.Component]) -> list[wiring.Component]:
-    """Blocks built only to be described (latency, cost), never elaborated: Amaranth would
-    warn that they are unused."""
-    for block in blocks:
-        block._MustUse__silence = True
-    return blocks
-
-
 def _depth(lp: LayerPlan, last: bool) -> int:
     """Pipeline registers of a layer stage: glue of its first input, its blocks, and the
     output FIFO of the last stage; each block states its own latency."""
-    glue = (lp.elems[0] != lp.src_elems[0]) + (lp.fifo_depths[0] > 0) + last
-    return glue + sum(b.latency for b in silenced(lp.layer.blocks(lp)))
+    from .hw.top import Stage  # the top is built from plans
+
+    stage = silenced([Stage(lp, last)])[0]
+    silenced(stage.blocks)
+    return sum(b.latency for b in [*stage.glue[0], *stage.core, *stage.tail])
 
 
-def plan(graph: Graph) -> Plan:
-    """The hardware plan of a validated graph."""
+def plan(graph: Graph, timing: Timing | None = None) -> Plan:
+    """The hardware plan of a validated graph, pipelined for ``timing`` (default: iCE40 at
+    12 MHz, where no block needs extra registers)."""
+    timing = timing or UNPIPELINED
     produced: dict[str, int | None] = {INPUT: None}
     parts = []
     for layer, xs, y in graph.layer_io():
@@ -135,16 +135,16 @@ def plan(graph: Graph) -> Plan:
                   for s, d in zip(srcs, layer.fifo_depths(xs, elems), strict=True)]
         lp = LayerPlan(layer, tuple(xs), y, tuple(elems), out_elems, cycles, tuple(srcs),
                        tuple(produced[s] for s in srcs), tuple(depths),
-                       len(graph.consumers(layer.name)))
+                       len(graph.consumers(layer.name)), timing=timing)
         layers.append(dataclasses.replace(lp, depth=_depth(lp, k == len(parts) - 1)))
-    p = Plan(graph, layers, produced[INPUT])
+    p = Plan(graph, layers, produced[INPUT], timing)
     joins = [lp for lp in layers if lp.layer.arity > 1]  # add, concat: sized FIFOs
     if not joins:
         return p
     times = beat_schedule(p, gap=p.cycles / p.input.beats, frames=SCHEDULE_FRAMES)
     sized = {lp.layer.name: dataclasses.replace(lp, fifo_depths=tuple(
         join_fifo_depth(p, times, lp, k) for k in range(len(lp.xs)))) for lp in joins}
-    return Plan(graph, [sized.get(lp.layer.name, lp) for lp in layers], p.input_elems)
+    return Plan(graph, [sized.get(lp.layer.name, lp) for lp in layers], p.input_elems, timing)
 
 
 # -- the beat schedule ------------------------------------------------------------------------

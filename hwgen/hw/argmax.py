@@ -8,7 +8,9 @@ from amaranth.lib.wiring import In, Out
 
 from ..formulas import bits_unsigned
 from .cost import BlockCost, const_dsps, log2
+from .pipe import Pipe, registers
 from .streams import vector_stream
+from .tree import tree_levels
 
 __all__ = ["LabelSelect"]
 
@@ -16,25 +18,31 @@ __all__ = ["LabelSelect"]
 class LabelSelect(wiring.Component):
     """Consumes ``elements / per_beat`` beats per frame, emits one index per frame.
 
+    The largest of a beat comes from a tree of compare-and-select levels (two levels of
+    logic each), registered where ``levels`` (:class:`hwgen.formulas.Timing`) needs it;
+    the running best takes it in the last stage.
+
     Members: ``i`` (In, ``per_beat`` elements of ``shape``), ``o`` (Out, one index).
     """
 
-    latency = 1  # pipeline registers from input to output
-
-    def __init__(self, elements: int, per_beat: int, shape: Shape):
+    def __init__(self, elements: int, per_beat: int, shape: Shape, levels: int = 1 << 16):
         if elements % per_beat:
             raise ValueError(f"per_beat={per_beat} must divide {elements} elements")
         self.elements, self.per_beat, self.shape = elements, per_beat, Shape.cast(shape)
-        self.beats = elements // per_beat
+        self.beats, self.levels = elements // per_beat, levels
         self.index_shape = unsigned(bits_unsigned(elements - 1))
+        steps = [2] * tree_levels(per_beat) + [2]  # the tree, then the running best
+        self.latency = 1 + registers(steps, levels)[0]  # pipeline registers, input to output
         super().__init__({"i": In(vector_stream(self.shape, per_beat)),
                           "o": Out(vector_stream(self.index_shape, 1))})
 
-    def _beat_max(self, m: Module, base: Value) -> tuple[Value, Value]:
+    def _beat_max(self, m: Module, base: Value, pipe: Pipe) -> tuple[Value, Value]:
         """Largest element of the beat and its index; on ties the left (lower) one wins."""
         cands = [(self.i.payload[k], base + k) for k in range(self.per_beat)]
         level = 0
         while len(cands) > 1:
+            flat = pipe.logic(2, [x for c in cands for x in c], f"cand_l{level}")
+            cands = list(zip(flat[::2], flat[1::2], strict=True))
             merged = []
             for j in range(0, len(cands) - 1, 2):
                 (va, ia), (vb, ib) = cands[j], cands[j + 1]
@@ -54,14 +62,21 @@ class LabelSelect(wiring.Component):
         best, best_idx = Signal(self.shape), Signal(self.index_shape)
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        v, i = self._beat_max(m, beat * self.per_beat)
-        take = (beat == 0) | (v > best)
-        new_best, new_idx = Mux(take, v, best), Mux(take, i, best_idx)
+        with m.If(en & self.i.valid):
+            m.d.sync += beat.eq(Mux(beat == self.beats - 1, 0, beat + 1))
+        pipe = Pipe(m, en, self.levels)
+        v, i = self._beat_max(m, beat * self.per_beat, pipe)
+        v, i = pipe.logic(2, [v, i], "beat_max")
+        flags = [pipe.delay(s, pipe.registers, name) for s, name in (
+            (self.i.valid, "valid"), (beat == 0, "first"), (beat == self.beats - 1, "last"))]
+        valid, first, last = flags
+        take = first | (v > best)
+        new_idx = Mux(take, i, best_idx)
         with m.If(en):
-            m.d.sync += self.o.valid.eq(self.i.valid & (beat == self.beats - 1))
-            with m.If(self.i.valid):
-                m.d.sync += [best.eq(new_best), best_idx.eq(new_idx), self.o.payload[0].eq(new_idx),
-                             beat.eq(Mux(beat == self.beats - 1, 0, beat + 1))]
+            m.d.sync += self.o.valid.eq(valid & last)
+            with m.If(valid):
+                m.d.sync += [best.eq(Mux(take, v, best)), best_idx.eq(new_idx),
+                             self.o.payload[0].eq(new_idx)]
         return m
 
     def cost(self, family: str) -> BlockCost:
@@ -71,6 +86,6 @@ class LabelSelect(wiring.Component):
         bits = self.shape.width + self.index_shape.width
         f["select"] += self.per_beat * bits
         c.dsp += const_dsps([self.per_beat] if self.beats > 2 else [], family)
-        f["reg"] += 2 * bits
+        f["reg"] += 2 * bits + (self.latency - 1) * (self.per_beat * bits + 3)
         f["ctl"] += log2(self.beats)
         return c

@@ -1,10 +1,11 @@
 """The stream stage shared by per-channel units (threshold, requantizer).
 
 A beat carries PE channels of one channel group; the unit counts beats to know
-the group (channels / PE groups, wrapping per pixel). Two registered stages
-that advance together: the first holds the accumulators while per-channel
-tables are read synchronously (so they may live in block RAM), the second holds
-the result. One beat per cycle, two cycles of latency.
+the group (channels / PE groups, wrapping per pixel). Registered stages that
+advance together: the first holds the accumulators while per-channel tables are
+read synchronously (so they may live in block RAM), the last holds the result,
+and a subclass may put ``inner`` more between them. One beat per cycle,
+``2 + inner`` cycles of latency.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import BlockCost, log2
+from .pipe import Pipe
 from .streams import vector_stream
 
 __all__ = ["ChannelwiseUnit"]
@@ -25,13 +27,13 @@ class ChannelwiseUnit(wiring.Component):
     Members: ``i`` (In, PE signed accumulators), ``o`` (Out, PE output codes).
     """
 
-    latency = 2  # pipeline registers from input to output
-
-    def __init__(self, channels: int, pe: int, acc_bits: int, out_shape: Shape):
+    def __init__(self, channels: int, pe: int, acc_bits: int, out_shape: Shape,
+                 inner: int = 0):
         if channels % pe:
             raise ValueError(f"pe={pe} must divide {channels} channels")
         self.channels, self.pe, self.acc_bits = channels, pe, acc_bits
-        self.groups = channels // pe
+        self.groups, self.inner = channels // pe, inner
+        self.latency = 2 + inner  # pipeline registers from input to output
         super().__init__({"i": In(vector_stream(signed(acc_bits), pe)),
                           "o": Out(vector_stream(out_shape, pe))})
 
@@ -40,6 +42,7 @@ class ChannelwiseUnit(wiring.Component):
 
         ``self.next_group`` and ``self.advance`` address synchronous table reads: a
         read port with ``addr=next_group, en=advance`` delivers the entry of ``group``.
+        The lanes may hold ``inner`` registers loaded on ``advance``.
         """
         raise NotImplementedError  # pragma: no cover
 
@@ -57,6 +60,7 @@ class ChannelwiseUnit(wiring.Component):
             with m.If(self.i.valid):
                 m.d.sync += entering.eq(Mux(entering == self.groups - 1, 0, entering + 1))
         outs = self.lanes(m, held, group)
+        valid = Pipe(m, en, 0).delay(valid, self.inner, "valid")
         with m.If(en):
             m.d.sync += self.o.valid.eq(valid)
             with m.If(valid):
@@ -68,5 +72,6 @@ class ChannelwiseUnit(wiring.Component):
         c = BlockCost()
         f = c.features
         f["reg"] += self.pe * (self.acc_bits + self.o.payload.shape().elem_shape.width) + 2
+        f["reg"] += self.inner  # the valid flag beside inner registers
         f["ctl"] += log2(self.groups)
         return c

@@ -9,18 +9,38 @@ family's Yosys script does (measured, see ``tests/test_estimate.py``).
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources as _res
 
 import numpy as np
 
 from ..dtypes import DType
 from ..formulas import signed_bits
+from ..synth import Resources
 from .pe import product_bounds
 
-__all__ = ["FEATURES", "FF_FEATURES", "LUT_INPUTS", "BlockCost", "bram_blocks", "const_dsps",
-           "dsps", "log2", "memory", "products", "rom_style", "tree_bits", "varying_bits"]
+__all__ = [
+    "FEATURES",
+    "FF_FEATURES",
+    "LUT_INPUTS",
+    "BlockCost",
+    "Model",
+    "bram_blocks",
+    "const_dsps",
+    "dsps",
+    "load_model",
+    "log2",
+    "memory",
+    "products",
+    "rom_style",
+    "shipped_model",
+    "tree_bits",
+    "varying_bits",
+]
 
 LUT_INPUTS = {"ice40": 4, "ecp5": 4, "xilinx": 6, "generic": 2}
 FEATURES = ("xnor", "addsub", "mul", "tree", "acc", "cmp", "select", "reg", "mux", "rom",
@@ -164,3 +184,40 @@ def products(c: BlockCost, lanes: int, a: DType, w: DType, family: str) -> int:
 def rom_style(attrs: dict[str, str]) -> str:
     """"bram" or "logic", from a memory's storage attributes."""
     return "bram" if attrs["rom_style"] == "block" else "logic"
+
+
+@dataclass(frozen=True)
+class Model:
+    """Fitted constants: per family, LUTs and FFs per unit of each feature."""
+
+    coefficients: dict[str, dict[str, dict[str, float]]]
+    source: str
+
+    def resources(self, cost: BlockCost, family: str) -> Resources:
+        try:
+            fam = self.coefficients[family]
+        except KeyError:
+            raise ValueError(f"the estimate model has no constants for family {family!r}; "
+                             "run bench/calibrate.py") from None
+        lut = sum(fam["lut"].get(k, 0.0) * v for k, v in cost.features.items())
+        ff = sum(fam["ff"].get(k, 0.0) * v for k, v in cost.features.items())
+        return Resources(round(lut), round(ff), cost.bram, cost.dsp)
+
+
+def load_model(path: str | None = None) -> Model:
+    """The fitted model shipped with hwgen (or one written by ``bench/calibrate.py``)."""
+    if path is None:
+        text = (_res.files("hwgen") / "estimate_model.json").read_text()
+        path = "hwgen/estimate_model.json"
+    else:
+        with open(path) as fh:
+            text = fh.read()
+    doc = json.loads(text)
+    return Model(doc["coefficients"], path)
+
+
+@cache
+def shipped_model() -> Model:
+    """The model shipped with hwgen, read once: blocks that choose between two forms of
+    themselves ask it which is smaller."""
+    return load_model()

@@ -8,38 +8,50 @@ from amaranth.lib.wiring import In, Out
 
 from .cost import BlockCost, log2, memory
 
-__all__ = ["StreamFIFO"]
+__all__ = ["REGISTER_BELOW", "StreamFIFO"]
+
+REGISTER_BELOW = 3  # levels per stage below which the output is registered
 
 
 class StreamFIFO(wiring.Component):
     """``depth`` payloads of ``shape``; ``i.ready`` and ``o.valid`` come from registers only.
 
+    The payload leaves the FIFO's memory through an asynchronous read (a level of
+    logic); where ``levels`` (:class:`hwgen.formulas.Timing`) leaves no room for it in
+    the consumer's first stage, an output register holds one more payload.
+
     Members: ``i`` (In stream), ``o`` (Out stream), both of ``shape``.
     """
 
-    latency = 1  # pipeline registers from input to output
-
-    def __init__(self, shape: ShapeLike, depth: int):
+    def __init__(self, shape: ShapeLike, depth: int, levels: int = 1 << 16):
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
         self.shape, self.depth = shape, depth
+        self.registered = levels < REGISTER_BELOW
+        self.latency = 1 + self.registered  # pipeline registers from input to output
         super().__init__({"i": In(stream.Signature(shape)), "o": Out(stream.Signature(shape))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
         m.submodules.fifo = q = fifo.SyncFIFO(width=len(Value.cast(self.i.payload)),
                                               depth=self.depth)
-        m.d.comb += [
-            q.w_data.eq(self.i.payload), q.w_en.eq(self.i.valid), self.i.ready.eq(q.w_rdy),
-            self.o.payload.eq(q.r_data), self.o.valid.eq(q.r_rdy), q.r_en.eq(self.o.ready),
-        ]
+        m.d.comb += [q.w_data.eq(self.i.payload), q.w_en.eq(self.i.valid),
+                     self.i.ready.eq(q.w_rdy)]
+        if not self.registered:
+            m.d.comb += [self.o.payload.eq(q.r_data), self.o.valid.eq(q.r_rdy),
+                         q.r_en.eq(self.o.ready)]
+            return m
+        m.d.comb += q.r_en.eq(~self.o.valid | self.o.ready)
+        with m.If(q.r_en):
+            m.d.sync += [self.o.valid.eq(q.r_rdy), self.o.payload.eq(q.r_data)]
         return m
 
     def cost(self, family: str) -> BlockCost:
         """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
         c = BlockCost()
         f = c.features
-        memory(c, Shape.cast(self.shape).width, self.depth, family, storage="logic",
-               sync=False)
+        width = Shape.cast(self.shape).width
+        memory(c, width, self.depth, family, storage="logic", sync=False)
         f["ctl"] += 2 * log2(self.depth)
+        f["reg"] += (width + 1) * self.registered
         return c

@@ -8,22 +8,25 @@ one ROM word of PE x SIMD weights and feeds PE lanes of either the popcount MAC
 array (binary weights and inputs) or the fixed-point PE.
 
 Pipeline (all stages advance together when the output register is free):
-step (counters, ROM/buffer read) -> lanes (dot products) -> accumulate -> output.
+step (counters, ROM/buffer read) -> lanes (dot products, with the registers the target
+clock needs inside) -> accumulate -> output.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..dtypes import DType
-from ..formulas import acc_bounds, bits_unsigned, buffer_storage, signed_bits
+from ..formulas import acc_bounds, bits_unsigned, buffer_storage, rom_levels, signed_bits
 from ..packing import pack
+from . import silenced
 from .cost import BlockCost, const_dsps, log2, memory, products, rom_style, tree_bits, varying_bits
 from .pe import DotPE
+from .pipe import Pipe
 from .popcount import XnorPopcount
 from .rom import lookup, storage_attrs
 from .streams import element_shape, vector_stream
@@ -42,6 +45,7 @@ class MVU(wiring.Component):
     bias : optional (MH,) integers, added to each row's sum.
     storage : "logic" (constants in LUTs) or "bram" (block RAM); a synthesis attribute
         on the same synchronous ROM, so the cycles are the same.
+    levels : logic levels allowed between two registers (:class:`hwgen.formulas.Timing`).
 
     Members
     -------
@@ -49,10 +53,9 @@ class MVU(wiring.Component):
     o : Out(stream of ``pe`` signed accumulators, ``acc_bits`` wide)
     """
 
-    latency = 3  # pipeline registers from input to output
-
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
-                 simd: int, bias: np.ndarray | None = None, storage: str = "logic"):
+                 simd: int, bias: np.ndarray | None = None, storage: str = "logic",
+                 levels: int = 1 << 16):
         self.weights = np.asarray(weights, dtype=np.int64)
         mh, mw = self.weights.shape
         if mh % pe or mw % simd:
@@ -64,6 +67,10 @@ class MVU(wiring.Component):
         self.binary = in_dtype.kind == "bin" and w_dtype.kind == "bin"
         self.bounds = acc_bounds(self.weights, in_dtype, bias)
         self.acc_bits = self.bounds.out_bits
+        self.levels = levels
+        lane = silenced([self._lane(0)])[0]
+        self.latency = 3 + lane.latency  # pipeline registers from input to output
+        self.lane_register_bits = lane.register_bits
         super().__init__({
             "i": In(vector_stream(element_shape(in_dtype), simd)),
             "o": Out(vector_stream(signed(self.acc_bits), pe)),
@@ -78,6 +85,16 @@ class MVU(wiring.Component):
     def _offsets(self) -> np.ndarray:
         """Per row constant added to the lane sum: bias, and -MW for popcounts."""
         return self.bias - (self.weights.shape[1] if self.binary else 0)
+
+    def _lane(self, p: int) -> wiring.Component:
+        """Dot-product lane ``p``: its inputs come through the ROM (logic: a mux of
+        constants) and the replay buffer select, so those levels count against its first
+        stage."""
+        used = max(rom_levels(self.nf * self.sf) if rom_style(self.attrs) == "logic" else 0,
+                   int(self.nf > 1))
+        if self.binary:
+            return XnorPopcount(self.simd, self.levels, used)
+        return DotPE(self.simd, self.in_dtype, self.w_dtype, self.levels, used)
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -131,14 +148,13 @@ class MVU(wiring.Component):
         # -- lanes: PE dot products of one SIMD slice -----------------------------------------
         partial = []
         for p in range(pe):
-            if self.binary:
-                lane = XnorPopcount(simd)
-                m.d.comb += [lane.a.eq(xs.as_value()), lane.w.eq(w_tile[p].as_value())]
-            else:
-                lane = DotPE(simd, self.in_dtype, self.w_dtype)
-                m.d.comb += [lane.a.eq(xs), lane.w.eq(w_tile[p])]
-            m.submodules[f"lane{p}"] = lane
+            m.submodules[f"lane{p}"] = lane = self._lane(p)
+            m.d.comb += [lane.a.eq(Value.cast(xs)), lane.w.eq(Value.cast(w_tile[p])),
+                         lane.en.eq(en)]
             partial.append(lane.o)
+        side = Pipe(m, en, self.levels)  # flags travel beside the lanes' registers
+        v1, first1, last1, nf1 = (side.delay(s, lane.latency, s.name)
+                                  for s in (v1, first1, last1, nf1))
         v2, first2, last2 = Signal(), Signal(), Signal()
         nf2 = Signal.like(nf)
         part2 = [Signal.like(o, name=f"part{p}") for p, o in enumerate(partial)]
@@ -181,6 +197,8 @@ class MVU(wiring.Component):
             f["tree"] += pe * tree_bits(simd, width)
             part = width + log2(simd)
         f["reg"] += simd * a.bits + pe * part + 2 * pe * self.acc_bits + 8  # acc, output
+        lanes = self.latency - 3  # registers inside the lanes, and the flags beside them
+        f["reg"] += pe * self.lane_register_bits + lanes * (3 + log2(nf))
         f["acc"] += pe * self.acc_bits
         codes = w.encode(self.weights).reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3)
         memory(c, varying_bits(codes.reshape(nf * sf, pe * simd), w.bits), nf * sf, family,

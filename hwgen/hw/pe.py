@@ -7,9 +7,10 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..dtypes import DType
-from ..formulas import signed_bits
+from ..formulas import product_levels, signed_bits
+from .pipe import Pipe, register_bits, registers
 from .streams import element_shape
-from .tree import adder_tree
+from .tree import adder_tree, tree_levels, tree_steps
 
 __all__ = ["DotPE", "product", "product_bounds"]
 
@@ -44,26 +45,41 @@ def product(a: Value, a_dtype: DType, w: Value, w_dtype: DType) -> Value:
 class DotPE(wiring.Component):
     """Dot product of SIMD input values with SIMD weight values, for integer formats.
 
-    Members: ``a`` (In, SIMD input codes), ``w`` (In, SIMD weight codes),
+    ``levels`` bounds the logic levels between registers (``used`` of them spent before
+    the inputs arrive); ``latency`` registers, loaded when ``en`` is high, keep to it.
+
+    Members: ``a`` (In, SIMD input codes), ``w`` (In, SIMD weight codes), ``en`` (In),
     ``o`` (Out, signed sum, wide enough for every input and weight of the dtypes).
     """
 
-    def __init__(self, simd: int, in_dtype: DType, w_dtype: DType):
+    def __init__(self, simd: int, in_dtype: DType, w_dtype: DType, levels: int = 1 << 16,
+                 used: int = 0):
         self.simd, self.in_dtype, self.w_dtype = simd, in_dtype, w_dtype
+        self.levels, self.used = levels, used
+        steps = [product_levels(in_dtype, w_dtype)] + [1] * tree_levels(simd)
+        self.latency, _ = registers(steps, levels, used)
         lo, hi = product_bounds(in_dtype, w_dtype)
+        width = signed_bits(lo, hi)
+        self.register_bits = register_bits(
+            [(steps[0], simd * (in_dtype.bits + w_dtype.bits)), *tree_steps(simd, width)],
+            levels, used)
         super().__init__({
             "a": In(data.ArrayLayout(element_shape(in_dtype), simd)),
             "w": In(data.ArrayLayout(element_shape(w_dtype), simd)),
+            "en": In(1),
             "o": Out(signed(signed_bits(simd * lo, simd * hi))),
         })
 
     def elaborate(self, platform) -> Module:
         m = Module()
+        pipe = Pipe(m, self.en, self.levels, self.used)
+        a, w = pipe.logic(product_levels(self.in_dtype, self.w_dtype), [self.a, self.w], "in")
+        a, w = self.a.shape()(a), self.w.shape()(w)
         terms = []
         for k in range(self.simd):
             term = Signal(signed(signed_bits(*product_bounds(self.in_dtype, self.w_dtype))),
                           name=f"prod{k}")
-            m.d.comb += term.eq(product(self.a[k], self.in_dtype, self.w[k], self.w_dtype))
+            m.d.comb += term.eq(product(a[k], self.in_dtype, w[k], self.w_dtype))
             terms.append(term)
-        m.d.comb += self.o.eq(adder_tree(m, terms, "sum"))
+        m.d.comb += self.o.eq(adder_tree(m, terms, "sum", pipe))
         return m

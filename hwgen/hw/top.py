@@ -9,19 +9,20 @@ from amaranth import Module, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..formulas import Timing
 from ..ir import INPUT, Graph
 from ..plan import LayerPlan, Plan, plan
 from .dwc import WidthConverter
-from .fifo import StreamFIFO
+from .fifo import REGISTER_BELOW, StreamFIFO
 from .fork import Fork
 from .streams import element_shape, vector_stream
 
 __all__ = ["Accelerator", "Stage", "as_plan"]
 
 
-def as_plan(source: Plan | Graph) -> Plan:
-    """A plan as given, or the plan of a graph."""
-    return source if isinstance(source, Plan) else plan(source)
+def as_plan(source: Plan | Graph, timing: Timing | None = None) -> Plan:
+    """A plan as given, or the plan of a graph pipelined for ``timing``."""
+    return source if isinstance(source, Plan) else plan(source, timing)
 
 
 def _port(block: wiring.Component, k: int):
@@ -32,7 +33,8 @@ def _port(block: wiring.Component, k: int):
 class Stage(wiring.Component):
     """One layer's hardware as a unit: per input, a width converter where the producer's
     beat differs from the layer's and the FIFO the plan sized; the op's blocks; an output
-    FIFO of two beats on the graph's last layer; a fork when several layers read it.
+    FIFO of two beats on the graph's last layer (on every layer when the target clock is
+    fast); a fork when several layers read it.
 
     Members: ``i0`` ... (In, one per input, at the producer's width), ``o0`` ... (Out, one
     per reader; one for the last layer).
@@ -47,11 +49,16 @@ class Stage(wiring.Component):
             if src != elems:
                 chain.append(WidthConverter(shape, src, elems))
             if depth:
-                chain.append(StreamFIFO(data.ArrayLayout(shape, elems), depth))
+                chain.append(StreamFIFO(data.ArrayLayout(shape, elems), depth,
+                                        lp.timing.levels))
             self.glue.append(chain)
         self.core = lp.layer.blocks(lp)
         out = data.ArrayLayout(element_shape(lp.y.dtype), lp.out_elems)
-        self.tail: list[wiring.Component] = [StreamFIFO(out, 2)] if last else []
+        # the last stage's output, and every stage's where the clock is fast, leaves through
+        # a FIFO: its ready comes from a register, so no ready path spans two stages
+        cut = last or lp.timing.levels < REGISTER_BELOW
+        self.tail: list[wiring.Component] = [StreamFIFO(out, 2, lp.timing.levels)
+                                             ] if cut else []
         if lp.consumers > 1:
             self.tail.append(Fork(out, lp.consumers))
         outputs = max(1, lp.consumers)

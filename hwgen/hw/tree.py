@@ -1,17 +1,37 @@
 """Balanced adder trees: every level is a named Signal, so conversion never recurses
-deeply and no sub-expression is emitted twice."""
+deeply and no sub-expression is emitted twice; a :class:`~hwgen.hw.pipe.Pipe` puts
+registers between levels where the target clock needs them."""
 
 from __future__ import annotations
 
 from amaranth import Module, Signal, Value
 
-__all__ = ["adder_tree"]
+from .pipe import Pipe
+
+__all__ = ["adder_tree", "tree_levels"]
 
 
-def adder_tree(m: Module, terms: list[Value], name: str) -> Value:
-    """Sum of ``terms`` (combinational) through a balanced tree of widening adders."""
+def tree_levels(terms: int) -> int:
+    """Adder levels of a balanced tree over ``terms`` values."""
+    return max(0, terms - 1).bit_length()
+
+
+def tree_steps(terms: int, width: int) -> list[tuple[int, int]]:
+    """(levels, bits entering) of each level of a tree over ``terms`` values of ``width``
+    bits: what :func:`hwgen.hw.pipe.register_bits` needs."""
+    steps = []
+    for level in range(tree_levels(terms)):
+        steps.append((1, terms * (width + level)))
+        terms -= terms // 2
+    return steps
+
+
+def adder_tree(m: Module, terms: list[Value], name: str, pipe: Pipe | None = None) -> Value:
+    """Sum of ``terms`` through a balanced tree of widening adders, one logic level each."""
     level = 0
     while len(terms) > 1:
+        if pipe is not None:
+            terms = pipe.logic(1, terms, f"{name}_l{level}")
         paired = []
         for k in range(0, len(terms) - 1, 2):
             total = terms[k] + terms[k + 1]
@@ -23,5 +43,3 @@ def adder_tree(m: Module, terms: list[Value], name: str) -> Value:
         terms = paired
         level += 1
     return terms[0] if terms else Value.cast(0)
-
-

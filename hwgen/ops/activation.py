@@ -6,7 +6,7 @@ from __future__ import annotations
 from amaranth.lib import wiring
 
 from ..dtypes import DType
-from ..formulas import requant_bounds, signed_bits
+from ..formulas import Timing, requant_bounds, signed_bits
 from ..hw.requant import Requantizer
 from ..hw.threshold import ThresholdUnit
 from ..ir import (
@@ -37,10 +37,11 @@ def check_activation(where: str, act: Threshold | Requant | None, channels: int,
 
 
 def activation_blocks(act: Threshold | Requant | None, pe: int, acc: tuple[int, int],
-                      storage: str = "logic") -> list[wiring.Component]:
+                      timing: Timing, storage: str = "logic") -> list[wiring.Component]:
     """The stream stage that applies ``act`` to ``pe`` accumulators per beat."""
     if isinstance(act, Threshold):
-        return [ThresholdUnit(act.thresholds, act.dtype, pe=pe, acc_range=acc, storage=storage)]
+        return [ThresholdUnit(act.thresholds, act.dtype, pe=pe, acc_range=acc, storage=storage,
+                              timing=timing)]
     if isinstance(act, Requant):
         return [Requantizer(act.m, act.s, act.dtype, pe=pe, acc_range=acc)]
     return []

@@ -64,4 +64,4 @@ class Add(Join):
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         a, b = lp.xs
         return [ElementwiseAdd(a.dtype, b.dtype, self.pe),
-                *activation_blocks(self.activation, self.pe, self.acc)]
+                *activation_blocks(self.activation, self.pe, self.acc, lp.timing)]

@@ -37,4 +37,5 @@ class ArgMax(Layer):
         return [per_beat], 1, argmax_cycles(x.size, per_beat)
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
-        return [LabelSelect(lp.x.size, lp.in_elems, element_shape(lp.x.dtype))]
+        return [LabelSelect(lp.x.size, lp.in_elems, element_shape(lp.x.dtype),
+                            lp.timing.levels)]

@@ -161,6 +161,10 @@ class Conv2d(Weighted):
 
     def needs(self, lp: LayerPlan) -> tuple[list[np.ndarray], int]:
         per_pixel = lp.x.shape[2] // lp.in_elems
+        if not self.needs_window:  # each pixel's outputs follow its own input beats
+            pixels = lp.x.shape[0] * lp.x.shape[1]
+            last = (np.arange(pixels) + 1) * per_pixel - 1
+            return [np.repeat(last, lp.out_packing.beats // pixels)], 0
         kh, kw = self.kernel
         work = kh * kw if self.depthwise else kh * kw * per_pixel
         return [window_needs(lp, self.kernel, self.stride, self.padding[0])], work
@@ -177,6 +181,6 @@ class Conv2d(Weighted):
         else:
             blocks.append(MVU(self.weights.reshape(self.channels, -1), lp.x.dtype,
                               self.weight_dtype, pe=self.pe, simd=self.simd, bias=self.bias,
-                              storage=self.storage))
-        return blocks + activation_blocks(self.activation, self.pe, self.bounds.out,
+                              storage=self.storage, levels=lp.timing.levels))
+        return blocks + activation_blocks(self.activation, self.pe, self.bounds.out, lp.timing,
                                           self.storage)

@@ -73,4 +73,4 @@ class GlobalSumPool(Layer):
         h, w, c = lp.x.shape
         return [ChannelReduce("sum", h * w, c, lp.in_elems, element_shape(lp.x.dtype),
                               signed(self.acc_bits), in_dtype=lp.x.dtype),
-                *activation_blocks(self.activation, lp.in_elems, self.acc)]
+                *activation_blocks(self.activation, lp.in_elems, self.acc, lp.timing)]
