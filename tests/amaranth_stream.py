@@ -12,14 +12,14 @@ def run_streams(dut, inputs: dict[str, list[int]], outputs: dict[str, int], *,
                 p_in: float = 0.0, p_out: float = 0.0, seed: int = 0,
                 max_cycles: int = 100_000) -> dict[str, tuple[list[int], list[int]]]:
     """Send raw beats into each named input stream of ``dut`` and collect the named output
-    streams; return, per output, (raw beats, handshake cycles).
+    streams; return, per port, (raw beats, handshake cycles); inputs list no beats.
 
     Every port has its own random source of gaps or stalls (seeded). Cycles count clock
     edges from the start; a beat is recorded at the edge where valid and ready are high.
     Sinks keep running until every source is done, so extra beats are caught too.
     """
     rngs = {name: random.Random(f"{seed}/{name}") for name in [*inputs, *outputs]}
-    got = {name: ([], []) for name in outputs}
+    got = {name: ([], []) for name in [*inputs, *outputs]}
     done: list[str] = []
 
     def source(name, beats):
@@ -27,12 +27,18 @@ def run_streams(dut, inputs: dict[str, list[int]], outputs: dict[str, int], *,
         payload = Value.cast(port.payload)
 
         async def run(ctx):
+            cycle = 0
             for beat in beats:
                 while rngs[name].random() < p_in:
                     await ctx.tick()
+                    cycle += 1
                 ctx.set(payload, beat)
                 ctx.set(port.valid, 1)
-                await ctx.tick().until(port.ready)
+                ready = False
+                while not ready:
+                    _, _, ready = await ctx.tick().sample(port.ready)
+                    cycle += 1
+                got[name][1].append(cycle)
                 ctx.set(port.valid, 0)
             done.append(name)
         return run

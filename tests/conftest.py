@@ -3,12 +3,15 @@ range, and building + simulating a graph in cocotb. Seeds are fixed numbers."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from hwgen import ir
+from hwgen.boards import Board, load_board
 from hwgen.build import build
 from hwgen.dtypes import DType
-from hwgen.plan import plan
+from hwgen.estimate import estimate
 from hwgen.sim.runner import simulate
 
 
@@ -44,13 +47,30 @@ def activation(kind: str, channels: int, acc: tuple[int, int], rng, out: str = "
     return ir.Requant("int4", rng.integers(-3, 4, channels), np.full(channels, shift))
 
 
+# A clock that makes every block pipeline as deeply as it can (one level per stage).
+FAST = dataclasses.replace(load_board("ulx3s-85f"), clock_mhz=400.0)
+SLOW = load_board("icebreaker")  # 12 MHz: no extra registers
+
+
 def simulate_graph(graph: ir.Graph, tmp_path, *, frames: int = 4, seed: int = 1,
-                   simulator: str = "icarus", stall: float = 0.3):
-    """Build ``graph``, simulate it with random stalls and free-running, and check every
-    output element against the reference and the cycles per frame against the plan."""
-    build(graph, tmp_path / "out")
+                   simulator: str = "icarus", stall: float = 0.3, board: Board = SLOW):
+    """Build ``graph`` for ``board`` (its clock sets the pipelining), simulate it with
+    random stalls and free-running, and check every output element against the
+    reference, and the cycles per frame and the latency against the estimate."""
+    build(graph, tmp_path / "out", board)
     result = simulate(tmp_path / "out", frames=frames, seed=seed, stall=stall,
                       simulator=simulator)
     assert result.mismatches == 0, result.first_mismatch
-    assert result.cycles_per_frame == plan(graph).cycles
+    est = estimate(graph, board)
+    assert result.cycles_per_frame == est.cycles
+    if windowed(graph):  # the schedule approximates sliding-window generators
+        assert abs(result.latency_cycles - est.latency) <= 0.05 * result.latency_cycles
+    else:
+        assert result.latency_cycles == est.latency
     return result
+
+
+def windowed(graph: ir.Graph) -> bool:
+    """Whether a sliding-window generator is built (conv with a window, max pool)."""
+    return any(isinstance(layer, ir.MaxPool2d)
+               or isinstance(layer, ir.Conv2d) and layer.needs_window for layer in graph.layers)

@@ -14,11 +14,14 @@ import pytest
 from hwgen import ir
 from hwgen.dtypes import DType
 
-from .conftest import activation, draw, extreme_weights, simulate_graph
+from .conftest import FAST, SLOW, activation, draw, extreme_weights, simulate_graph
 
 IN_DTYPES = ["bin", "tern", "uint1", "uint2", "int2", "uint4", "int4", "int8"]
 W_DTYPES = ["bin", "tern", "int2", "int4", "int8"]
 ACTS = ["none", "threshold", "requant"]
+# threshold outputs by weight dtype: 1 to 8 bits, so both threshold forms are built
+THRESHOLD_OUT = {"bin": "bin", "tern": "uint2", "int2": "tern", "int4": "int4", "int8": "uint8"}
+TIMINGS = {"flat": SLOW, "pipelined": FAST}
 
 CONVS = {  # shape, kernel, stride, padding, out channels ("dw": depthwise), pe, simd
     "standard": ((5, 5, 2), 3, 1, 0, 4, 2, 1),
@@ -51,14 +54,15 @@ def _weighted_branches(make, x: ir.Tensor, rng) -> list[ir.Layer]:
             layer = make(f"{w_name}_{act}", DType.parse(w_name))
             layer.inputs = ["input"]
             layer.infer([x])  # the accumulator bounds
-            out = "bin" if w_name == "bin" else "uint2"
+            out = THRESHOLD_OUT[w_name]
             layer.activation = activation(act, layer.channels, layer.bounds.out, rng, out)
             branches.append(layer)
     return branches
 
 
+@pytest.mark.parametrize("timing", list(TIMINGS))
 @pytest.mark.parametrize("in_name", IN_DTYPES)
-def test_dense_every_weight_and_activation(tmp_path, in_name):
+def test_dense_every_weight_and_activation(tmp_path, in_name, timing):
     rng = np.random.default_rng(_seed("dense", in_name))
     in_dt = DType.parse(in_name)
 
@@ -67,12 +71,13 @@ def test_dense_every_weight_and_activation(tmp_path, in_name):
                         bias=rng.integers(-3, 4, 4), pe=2, simd=3)
     x = ir.Tensor((6,), in_dt)
     graph = _joined("dense", x, _weighted_branches(make, x, rng), 2)
-    simulate_graph(graph, tmp_path)
+    simulate_graph(graph, tmp_path, board=TIMINGS[timing])
 
 
+@pytest.mark.parametrize("timing", list(TIMINGS))
 @pytest.mark.parametrize("in_name", IN_DTYPES)
 @pytest.mark.parametrize("variant", list(CONVS))
-def test_conv_every_weight_and_activation(tmp_path, variant, in_name):
+def test_conv_every_weight_and_activation(tmp_path, variant, in_name, timing):
     shape, k, s, p, oc, pe, simd = CONVS[variant]
     rng = np.random.default_rng(_seed(variant, in_name))
     in_dt = DType.parse(in_name)
@@ -88,11 +93,12 @@ def test_conv_every_weight_and_activation(tmp_path, variant, in_name):
                          groups=groups, pe=pe, simd=simd)
     x = ir.Tensor(shape, in_dt)
     graph = _joined("conv", x, _weighted_branches(make, x, rng), pe)
-    simulate_graph(graph, tmp_path)
+    simulate_graph(graph, tmp_path, board=TIMINGS[timing])
 
 
+@pytest.mark.parametrize("timing", list(TIMINGS))
 @pytest.mark.parametrize("in_name", IN_DTYPES)
-def test_pools_add_concat_argmax(tmp_path, in_name):
+def test_pools_add_concat_argmax(tmp_path, in_name, timing):
     """maxpool2d and global_sum_pool on the input (the sum also under each activation); add
     of the input with itself under each activation; concat of the input with a branch of
     another dtype; argmax on its own."""
@@ -114,4 +120,4 @@ def test_pools_add_concat_argmax(tmp_path, in_name):
                               ir.Concat("cat", inputs=["mp", "twice"], pe=2)])
     arg = ir.Graph("arg", ir.Tensor((7,), in_dt), [ir.ArgMax("top")])
     for k, graph in enumerate([pool, gsp, gsp_act, add, cat, arg]):
-        simulate_graph(graph, tmp_path / str(k), frames=6)
+        simulate_graph(graph, tmp_path / str(k), frames=6, board=TIMINGS[timing])

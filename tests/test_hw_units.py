@@ -8,6 +8,7 @@ from amaranth.sim import Simulator
 
 from hwgen import ir, reference
 from hwgen.dtypes import DType
+from hwgen.formulas import Timing
 from hwgen.hw.argmax import LabelSelect
 from hwgen.hw.dwc import WidthConverter
 from hwgen.hw.fifo import StreamFIFO
@@ -19,7 +20,7 @@ from hwgen.hw.streams import element_shape
 from hwgen.hw.threshold import ThresholdUnit
 from hwgen.packing import pack, unpack
 
-from .amaranth_stream import run_stream
+from .amaranth_stream import run_stream, run_streams
 
 
 def comb_eval(dut, inputs: list, output):
@@ -79,14 +80,15 @@ MVU_CASES = [  # in, weights, MH, MW, PE, SIMD
 ]
 
 
+@pytest.mark.parametrize("levels", [1, 2, 1 << 16])
 @pytest.mark.parametrize("in_name,w_name,mh,mw,pe,simd", MVU_CASES)
-def test_mvu(in_name, w_name, mh, mw, pe, simd):
+def test_mvu(in_name, w_name, mh, mw, pe, simd, levels):
     rng = np.random.default_rng(mh * mw + pe)
     in_dt, w_dt = DType.parse(in_name), DType.parse(w_name)
     weights, bias = values(w_dt, (mh, mw), rng), rng.integers(-9, 10, mh)
     x = values(in_dt, (6, mw), rng)
     x[0], x[1] = in_dt.min, in_dt.max
-    dut = MVU(weights, in_dt, w_dt, pe=pe, simd=simd, bias=bias)
+    dut = MVU(weights, in_dt, w_dt, pe=pe, simd=simd, bias=bias, levels=levels)
     beats = pack(in_dt.encode(x), in_dt.bits, simd)
     out_dt = DType("int", dut.acc_bits)
     for p in (0.4, 0.0):  # stalls, then free-running
@@ -96,6 +98,9 @@ def test_mvu(in_name, w_name, mh, mw, pe, simd):
     # free-running: one frame every (MH/PE)*(MW/SIMD) cycles
     last = cycles[mh // pe - 1::mh // pe]
     assert set(np.diff(last[1:])) == {(mh // pe) * (mw // simd)}
+    # the first result leaves `latency` cycles after the last input beat it needs
+    run = run_streams(dut, {"i": beats}, {"o": len(x) * mh // pe})
+    assert run["o"][1][0] - run["i"][1][mw // simd - 1] == dut.latency
 
 
 @pytest.mark.parametrize("mw,simd", [(16, 16), (16, 4), (8, 8), (32, 8)])
@@ -120,16 +125,37 @@ def _channelwise(dut, acc_bits, accs, pe, out_dt, p=0.3):
     return out_dt.decode(unpack(out, out_dt.bits, pe)).reshape(accs.shape)
 
 
-@pytest.mark.parametrize("out_name,pe", [("bin", 2), ("uint2", 3), ("int3", 1), ("tern", 6)])
-def test_threshold_unit(out_name, pe):
+@pytest.mark.parametrize("timing", [Timing(), Timing("ecp5", 400)], ids=["flat", "pipelined"])
+@pytest.mark.parametrize("search", [False, True])
+@pytest.mark.parametrize("out_name,pe,storage", [
+    ("bin", 2, "logic"), ("uint2", 3, "bram"), ("int3", 1, "logic"), ("tern", 6, "logic"),
+    ("uint8", 2, "logic"), ("int4", 6, "bram")])
+def test_threshold_unit(out_name, pe, storage, search, timing):
     rng = np.random.default_rng(5)
-    out_dt, channels, lo, hi = DType.parse(out_name), 6, -20, 25
-    t = np.sort(rng.integers(-30, 35, (channels, ir.Threshold.count(out_dt))), axis=1)
-    accs = rng.integers(lo, hi + 1, (9, channels))
+    out_dt, channels, lo, hi = DType.parse(out_name), 6, -200, 250
+    t = np.sort(rng.integers(-300, 350, (channels, ir.Threshold.count(out_dt))), axis=1)
+    t[0] = t[0, 0]  # equal thresholds: several levels skipped at once
+    accs = rng.integers(lo, hi + 1, (40, channels))
     accs[0], accs[1] = lo, hi
-    dut = ThresholdUnit(t, out_dt, pe=pe, acc_range=(lo, hi))
+    accs[2:4] = np.clip(t[:, :2].T, lo, hi)  # exactly on a threshold
+    dut = ThresholdUnit(t, out_dt, pe=pe, acc_range=(lo, hi), storage=storage,
+                        timing=timing, search=search)
     got = _channelwise(dut, dut.acc_bits, accs, pe, out_dt)
     assert np.array_equal(got, ir.Threshold(out_dt, t).apply(accs))
+    beats = pack(DType("int", dut.acc_bits).encode(accs), dut.acc_bits, pe)
+    run = run_streams(dut, {"i": beats}, {"o": len(beats)})
+    assert run["o"][1][0] - run["i"][1][0] == dut.latency
+
+
+def test_threshold_unit_chooses_search_for_wide_outputs():
+    """8-bit outputs: the binary search (8 comparators a lane) is the smaller form; one
+    threshold (bin): the single comparator."""
+    t8 = np.sort(np.random.default_rng(0).integers(-99, 99, (4, 255)), axis=1)
+    assert ThresholdUnit(t8, DType.parse("uint8"), pe=2, acc_range=(-99, 99)).search
+    t1 = np.zeros((4, 1), np.int64)
+    assert not ThresholdUnit(t1, DType.parse("bin"), pe=2, acc_range=(-99, 99)).search
+
+
 
 
 @pytest.mark.parametrize("out_name,pe", [("int4", 2), ("uint8", 3), ("int8", 1)])
@@ -144,17 +170,21 @@ def test_requantizer(out_name, pe):
     assert np.array_equal(got, ir.Requant(out_dt, mult, shift).apply(accs))
 
 
+@pytest.mark.parametrize("levels", [1, 3, 1 << 16])
 @pytest.mark.parametrize("n,per_beat", [(10, 1), (10, 2), (12, 4), (7, 7)])
-def test_label_select_ties(n, per_beat):
+def test_label_select_ties(n, per_beat, levels):
     rng = np.random.default_rng(n)
     dt = DType.parse("int3")
     x = rng.integers(-4, 4, (12, n))
     x[0] = 3  # all equal: index 0
     x[1, -1] = 3  # a single maximum at the end
-    dut = LabelSelect(n, per_beat, element_shape(dt))
-    out, _ = run_stream(dut, pack(dt.encode(x), 3, per_beat), len(x), p_in=0.3, p_out=0.3)
+    dut = LabelSelect(n, per_beat, element_shape(dt), levels)
+    beats = pack(dt.encode(x), 3, per_beat)
+    out, _ = run_stream(dut, beats, len(x), p_in=0.3, p_out=0.3)
     g = ir.Graph("g", ir.Tensor((n,), dt), [ir.ArgMax("top")])
     assert np.array_equal(np.array(out), reference.run(g, x)[:, 0])
+    run = run_streams(dut, {"i": beats}, {"o": len(x)})
+    assert run["o"][1][0] - run["i"][1][n // per_beat - 1] == dut.latency
 
 
 @pytest.mark.parametrize("n_in,n_out", [(8, 16), (16, 8), (6, 4), (4, 6), (3, 5), (1, 7)])
