@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from pathlib import Path
 
 import cocotb
@@ -17,6 +16,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 
 from hwgen.sim.axis import AxisSink, AxisSource
+from hwgen.sim.stalls import Stalls, stream_seed
 
 PERIOD_NS = 10
 
@@ -35,9 +35,10 @@ async def stream_frames(dut):
         dut.m_axis_tready.value = 0
         await ClockCycles(dut.clk, 3)
         dut.rst.value = 0
-        rng = random.Random(cfg["seed"] * 1000 + k)
-        source = AxisSource(dut, "s_axis", dut.clk, PERIOD_NS, rng=rng, p_idle=phase["p_in"])
-        sink = AxisSink(dut, "m_axis", dut.clk, PERIOD_NS, rng=rng, p_stall=phase["p_out"])
+        source = AxisSource(dut, "s_axis", dut.clk, PERIOD_NS, stalls=Stalls(
+            stream_seed(cfg["seed"], k, "source"), phase["p_in"]))
+        sink = AxisSink(dut, "m_axis", dut.clk, PERIOD_NS, stalls=Stalls(
+            stream_seed(cfg["seed"], k, "sink"), phase["p_out"]))
         sending = cocotb.start_soon(source.send(in_beats))
         try:
             await sink.receive(n_out, cfg["max_cycles"])

@@ -8,11 +8,13 @@ cycles per frame and latency in the free phase.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,10 +25,13 @@ from .. import reference
 from ..build import BuildReport
 from ..ir import Graph, load_graph
 from ..packing import pack, unpack
+from .compiled import executable, run_compiled
 
 __all__ = ["SimError", "SimResult", "simulate", "simulator_env"]
 
-SIMULATORS = ("icarus", "verilator")
+# "compiled": Verilator with the compiled bench (harness.cpp), no Python per cycle; the
+# others run the cocotb bench.
+SIMULATORS = ("icarus", "verilator", "compiled")
 VERILATOR_MIN = (5, 36)
 
 
@@ -69,6 +74,8 @@ def simulator_env(simulator: str) -> dict[str, str]:
     """Environment additions that make ``simulator`` usable, or SimError saying what to do."""
     if simulator not in SIMULATORS:
         raise SimError(f"unknown simulator {simulator!r}; allowed: {', '.join(SIMULATORS)}")
+    if simulator == "compiled":
+        simulator = "verilator"
     if simulator == "icarus":
         if shutil.which("iverilog") is None:
             raise SimError("Icarus Verilog not found: install the Debian package 'iverilog' "
@@ -92,11 +99,26 @@ def simulator_env(simulator: str) -> dict[str, str]:
     return {}
 
 
+@contextlib.contextmanager
+def _build_dir(work_dir: Path):
+    """Where the simulator is built: ``work_dir/build``, or a temporary folder when the
+    path has white space, at which make (Verilator's build) splits it."""
+    if not any(c.isspace() for c in str(work_dir)):
+        yield work_dir / "build"
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="hwgen-sim-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, work_dir: Path,
               simulator: str, seed: int, phases: list[dict], max_cycles: int,
-              drain: int = 0) -> dict:
-    """Run :mod:`hwgen.sim.bench` on ``verilog``; return its recorded phases. After the
-    expected beats, each phase keeps ``tready`` high ``drain`` cycles to catch extra ones."""
+              drain: int = 0, test_module: str = "hwgen.sim.bench") -> dict:
+    """Run the cocotb bench ``test_module`` on ``verilog``; return its recorded phases. After
+    the expected beats, each phase keeps ``tready`` high ``drain`` cycles to catch extra
+    ones."""
     env = simulator_env(simulator)
     from cocotb_tools.runner import get_runner  # imported late: it warns on import
 
@@ -111,19 +133,22 @@ def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, w
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        runner = get_runner(simulator)
-        build_dir = work_dir / "build"
-        build_args = ["-Wno-fatal"] if simulator == "verilator" else []
-        runner.build(sources=[verilog.resolve()], hdl_toplevel=top, build_dir=build_dir,
-                     always=simulator == "icarus", timescale=("1ns", "1ps"),
-                     build_args=build_args, log_file=work_dir / "build.log")
-        runner.test(hdl_toplevel=top, test_module="hwgen.sim.bench", build_dir=build_dir,
-                    test_dir=work_dir, extra_env={"HWGEN_BENCH_CONFIG": str(config)},
-                    log_file=work_dir / "sim.log")
+        with _build_dir(work_dir) as build_dir:
+            build_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(verilog, build_dir / verilog.name)
+            runner = get_runner(simulator)
+            build_args = ["-Wno-fatal"] if simulator == "verilator" else []
+            runner.build(sources=[build_dir / verilog.name], hdl_toplevel=top,
+                         build_dir=build_dir, always=simulator == "icarus",
+                         timescale=("1ns", "1ps"), build_args=build_args,
+                         log_file=work_dir / "build.log")
+            runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
+                        test_dir=work_dir, extra_env={"HWGEN_BENCH_CONFIG": str(config)},
+                        log_file=work_dir / "sim.log")
     except SystemExit as err:  # the cocotb runner exits on failure
         raise SimError(f"{simulator} simulation failed (exit {err.code}); see "
                        f"{work_dir / 'sim.log'}") from None
-    except subprocess.CalledProcessError as err:
+    except (subprocess.CalledProcessError, RuntimeError) as err:
         raise SimError(f"{simulator} build failed: {err}; see {work_dir / 'build.log'}") from None
     finally:
         for k, v in saved.items():
@@ -161,11 +186,14 @@ def steady_cycles(out_last: list[int]) -> float | None:
 
 def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
              frames: int = 20, simulator: str = "icarus", seed: int = 0,
-             stall: float = 0.3) -> SimResult:
+             stall: float = 0.3, progress=None) -> SimResult:
     """Simulate the Verilog in ``build_dir`` (from ``hwgen build``) and check it.
 
     ``inputs`` are values (frames, *input shape); without them, ``frames``
-    random inputs cover the whole input range (seeded). The streams and the
+    random inputs cover the whole input range (seeded). ``simulator`` is ``icarus`` or
+    ``verilator`` (the cocotb bench) or ``compiled`` (Verilator and a C++ bench: the same
+    stalls and checks at the simulator's speed; ``wall_seconds`` then excludes the
+    cached build). The streams and the
     cycles per frame come from the build's report, the graph from the folder,
     checked against the hash the Verilog was built from.
     """
@@ -199,9 +227,19 @@ def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
     start = time.monotonic()
     phases = [{"name": "stalls", "p_in": stall, "p_out": stall},
               {"name": "free", "p_in": 0.0, "p_out": 0.0}]
-    recorded = run_bench(verilog, report.top, beats, out_beats,
-                         work_dir=build_dir / f"sim_{simulator}", simulator=simulator, seed=seed,
-                         phases=phases, max_cycles=budget, drain=2 * cycles + 100)
+    # after the last expected beat, one frame period more: a design that emits too much
+    # shows it there
+    work_dir, drain = build_dir / f"sim_{simulator}", cycles + 100
+    if simulator == "compiled":
+        exe = executable(verilog, report.top, simulator_env(simulator), progress)
+        start = time.monotonic()  # the run, without the (cached) build
+        recorded = run_compiled(exe, beats, i.tdata_bits, o.tdata_bits, out_beats,
+                                work_dir=work_dir, seed=seed, phases=phases, max_cycles=budget,
+                                drain=drain)
+    else:
+        recorded = run_bench(verilog, report.top, beats, out_beats, work_dir=work_dir,
+                             simulator=simulator, seed=seed, phases=phases, max_cycles=budget,
+                             drain=drain)
     wall = time.monotonic() - start
     mismatches, first, outputs = 0, None, None
     for phase in phases:
