@@ -12,11 +12,13 @@ import signal
 import sys
 import threading
 import time
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+from amaranth.hdl import UnusedElaboratable
 
 from .boards import BOARDS, BoardError, load_board
 from .build import BuildError, BuildResult, build
@@ -393,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hwgen: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Interrupted):
+        # blocks half-built when the signal came would warn at exit that they went unused
+        warnings.filterwarnings("ignore", category=UnusedElaboratable)
         _kill_children()
         print(f"hwgen: error: {args.command} interrupted; nothing half-written was kept",
               file=sys.stderr)
