@@ -1,0 +1,77 @@
+"""Clock frequency after place-and-route: the digits MLP, the digits CNN and FINN's TFC-w1a1
+on the iCEBreaker (iCE40UP5K) and the ULX3S (ECP5-85F, speed 6), each built without
+pipeline registers ("flat", hwgen before timing-driven pipelining) and pipelined for a
+target clock. Prints fmax from yowasp-nextpnr, cycles per frame (unchanged by the
+pipelining), latency in cycles and the resulting frames/s.
+
+    .venv/bin/python bench/fmax.py [--only digits-mlp|digits-cnn|tfc-w1a1]
+                                   [--ice40 MHZ ...] [--ecp5 MHZ ...]
+
+The digits examples are trained first (about a minute); every design is routed with
+the same seed, inputs and outputs behind two pins (hwgen.synth.PinWrapper).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hwgen.boards import load_board
+from hwgen.estimate import estimate
+from hwgen.examples import get_example
+from hwgen.formulas import UNPIPELINED, Timing
+from hwgen.hw.top import Accelerator
+from hwgen.plan import plan
+from hwgen.synth import SynthError, place_and_route
+
+sys.path.insert(0, str(Path(__file__).parent))
+import finn_topologies
+
+BOARDS = {"ice40": "icebreaker", "ecp5": "ulx3s-85f"}
+
+
+def graphs(only: str | None) -> dict:
+    makers = {
+        "digits-mlp": lambda: get_example("digits-mlp")(progress=lambda s: None).graph,
+        "digits-cnn": lambda: get_example("digits-cnn")(progress=lambda s: None).graph,
+        "tfc-w1a1": lambda: finn_topologies.tfc(np.random.default_rng(0)),
+    }
+    return {name: make() for name, make in makers.items() if only in (None, name)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["digits-mlp", "digits-cnn", "tfc-w1a1"])
+    ap.add_argument("--ice40", type=float, nargs="*", default=[50.0])
+    ap.add_argument("--ecp5", type=float, nargs="*", default=[150.0])
+    args = ap.parse_args()
+    print(f"{'graph':<11} {'board':<11} {'built for':<12} {'fmax MHz':>9} {'cycles':>7} "
+          f"{'latency':>8} {'frames/s':>11} {'est. LUT':>9} {'route s':>8}", flush=True)
+    for name, graph in graphs(args.only).items():
+        for family, board_name in BOARDS.items():
+            board = load_board(board_name)
+            for target in [None, *getattr(args, family)]:
+                timing = UNPIPELINED if target is None else Timing(family, target)
+                p = plan(graph, timing)
+                est = estimate(p, board)
+                start = time.monotonic()
+                try:
+                    fmax = place_and_route(Accelerator(p), family, list(board.nextpnr),
+                                           target or board.clock_mhz)
+                    shown = f"{fmax:9.1f}"
+                    fps = f"{fmax * 1e6 / p.cycles:11,.0f}"
+                except SynthError as err:
+                    shown, fps = f"{'failed':>9}", f"{'-':>11}"
+                    print(f"  {err}", flush=True)
+                label = "flat" if target is None else f"{target:g} MHz"
+                print(f"{name:<11} {board_name:<11} {label:<12} {shown} {p.cycles:7,} "
+                      f"{est.latency:8,} {fps} {est.total.lut:9,.0f} "
+                      f"{time.monotonic() - start:8.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
