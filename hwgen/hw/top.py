@@ -32,9 +32,10 @@ def _port(block: wiring.Component, k: int):
 
 class Stage(wiring.Component):
     """One layer's hardware as a unit: per input, a width converter where the producer's
-    beat differs from the layer's and the FIFO the plan sized; the op's blocks; an output
-    FIFO of two beats on the graph's last layer (on every layer when the target clock is
-    fast); a fork when several layers read it.
+    beat differs from the layer's and the FIFO the plan sized; the op's blocks (with a FIFO
+    of two beats after each when the target clock is fast); an output FIFO of two beats on
+    the graph's last layer (on every layer when the clock is fast); a fork when several
+    layers read it.
 
     Members: ``i0`` ... (In, one per input, at the producer's width), ``o0`` ... (Out, one
     per reader; one for the last layer).
@@ -52,11 +53,17 @@ class Stage(wiring.Component):
                 chain.append(StreamFIFO(data.ArrayLayout(shape, elems), depth,
                                         lp.timing.levels))
             self.glue.append(chain)
-        self.core = lp.layer.blocks(lp)
+        fast = lp.timing.levels < REGISTER_BELOW
+        # where the clock is fast, a FIFO after every block: its ready comes from a
+        # register, so no ready path (and the enable it drives) spans two blocks
+        self.core = []
+        for block in lp.layer.blocks(lp):
+            if fast and self.core:
+                self.core.append(StreamFIFO(self.core[-1].o.payload.shape(), 2,
+                                            lp.timing.levels))
+            self.core.append(block)
         out = data.ArrayLayout(element_shape(lp.y.dtype), lp.out_elems)
-        # the last stage's output, and every stage's where the clock is fast, leaves through
-        # a FIFO: its ready comes from a register, so no ready path spans two stages
-        cut = last or lp.timing.levels < REGISTER_BELOW
+        cut = last or fast
         self.tail: list[wiring.Component] = [StreamFIFO(out, 2, lp.timing.levels)
                                              ] if cut else []
         if lp.consumers > 1:
