@@ -73,4 +73,4 @@ def simulate_graph(graph: ir.Graph, tmp_path, *, frames: int = 4, seed: int = 1,
 def windowed(graph: ir.Graph) -> bool:
     """Whether a sliding-window generator is built (conv with a window, max pool)."""
     return any(isinstance(layer, ir.MaxPool2d)
-               or isinstance(layer, ir.Conv2d) and layer.needs_window for layer in graph.layers)
+               or (isinstance(layer, ir.Conv2d) and layer.needs_window) for layer in graph.layers)

@@ -62,12 +62,20 @@ BRAM_SHAPES = {
 DSP_LIMITS = {"ice40": (12, 16, 16), "ecp5": (0, 18, 18), "xilinx": (10, 25, 18)}
 
 
-def bram_blocks(width: int, depth: int, family: str) -> float:
-    """Block RAMs for a ``width`` x ``depth`` memory: the cheapest tiling by one shape."""
+def bram_blocks(width: int, depth: int, family: str, rom: bool = False) -> float:
+    """Block RAMs for a ``width`` x ``depth`` memory: the cheapest tiling by one shape.
+
+    A ROM narrower than a shape's word puts several entries side by side in a word, the
+    high address bits selecting one (yosys on iCE40 and ECP5, measured: a DP16KD holds
+    18,432 one-bit entries, an SB_RAM40_4K 4,096)."""
     if family not in BRAM_SHAPES:
         return 0.0
-    return min(math.ceil(width / w) * math.ceil(depth / d) * unit
-               for (w, d), unit in BRAM_SHAPES[family])
+
+    def tiles(w: int, d: int) -> int:
+        if rom and family != "xilinx" and width < w:
+            return math.ceil(depth / (d * (w // width)))
+        return math.ceil(width / w) * math.ceil(depth / d)
+    return min(tiles(w, d) * unit for (w, d), unit in BRAM_SHAPES[family])
 
 
 def lutram_luts(width: int, depth: int, family: str) -> float | None:
@@ -152,7 +160,7 @@ def memory(c: BlockCost, width: int, depth: int, family: str, *, storage: str,
     if width == 0:  # every entry the same: constants, no memory
         return
     if storage == "bram" and family in BRAM_SHAPES:
-        c.bram += bram_blocks(width, depth, family)
+        c.bram += bram_blocks(width, depth, family, rom)
         return
     if rom:  # constants in logic; yosys moves a read register to the address
         c.features["rom"] += width * max(1.0, depth / 2 ** LUT_INPUTS[family])
