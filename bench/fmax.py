@@ -61,7 +61,7 @@ def main() -> None:
                 start = time.monotonic()
                 try:
                     fmax = place_and_route(Accelerator(p), family, list(board.nextpnr),
-                                           target or board.clock_mhz)
+                                           target or board.clock_mhz).fmax_mhz
                     shown = f"{fmax:9.1f}"
                     fps = f"{fmax * 1e6 / p.cycles:11,.0f}"
                 except SynthError as err:

