@@ -2,7 +2,9 @@
 on the iCEBreaker (iCE40UP5K) and the ULX3S (ECP5-85F, speed 6), each built without
 pipeline registers ("flat", hwgen before timing-driven pipelining) and pipelined for a
 target clock. Prints fmax from yowasp-nextpnr, cycles per frame (unchanged by the
-pipelining), latency in cycles and the resulting frames/s.
+pipelining), latency in cycles and the resulting frames/s. The graphs keep their own
+folding on the ULX3S; on the iCEBreaker, where they do not fit as folded, each takes
+the fastest folding the estimator says fits (``hwgen fold --board icebreaker``).
 
     .venv/bin/python bench/fmax.py [--only digits-mlp|digits-cnn|tfc-w1a1]
                                    [--ice40 MHZ ...] [--ecp5 MHZ ...]
@@ -14,6 +16,7 @@ the same seed, inputs and outputs behind two pins (hwgen.synth.PinWrapper).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -23,6 +26,7 @@ import numpy as np
 from hwgen.boards import load_board
 from hwgen.estimate import estimate
 from hwgen.examples import get_example
+from hwgen.fold import FoldError, fold
 from hwgen.formulas import UNPIPELINED, Timing
 from hwgen.hw.top import Accelerator
 from hwgen.plan import plan
@@ -56,7 +60,15 @@ def main() -> None:
             board = load_board(board_name)
             for target in [None, *getattr(args, family)]:
                 timing = UNPIPELINED if target is None else Timing(family, target)
-                p = plan(graph, timing)
+                folded = graph
+                if family == "ice40":
+                    try:
+                        folded = fold(graph, dataclasses.replace(
+                            board, clock_mhz=target or board.clock_mhz)).graph
+                    except FoldError as err:
+                        print(f"  {name}: {err}", flush=True)
+                        continue
+                p = plan(folded, timing)
                 est = estimate(p, board)
                 start = time.monotonic()
                 try:

@@ -47,6 +47,9 @@ FORMAT = "hwgen-graph/1"
 MAX_ACC_BITS = 62  # the reference computes in int64; keep every accumulator clear of it
 STORAGES = ("auto", "logic", "bram")  # where a layer's weights live in hardware
 MAX_IO_BITS = 32
+# The widest word (a ROM word, a stream beat) a block may have: Amaranth's netlist holds
+# at most 2^16 bits per cell output.
+MAX_WORD_BITS = (1 << 16) - 1
 # Size limits: a graph beyond them is refused before anything large is allocated.
 MAX_NAME_CHARS = 128  # graph and layer names
 MAX_TENSOR_ELEMENTS = 1 << 22  # one frame of any tensor (4,194,304 elements)

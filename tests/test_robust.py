@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwgen import ir, reference
-from hwgen.build import STAMP
+from hwgen.build import STAMP, build
 from hwgen.cli import main
 from hwgen.dtypes import DType
 
@@ -222,6 +222,23 @@ def test_size_limits(tmp_path, monkeypatch):
     monkeypatch.setattr(ir, "MAX_ARRAY_ELEMENTS", 1 << 20)
     with pytest.raises(ir.GraphError, match=r"array 'c1\.w' in net\.npz holds 16,777,344 bytes"):
         ir.load_graph(g)
+
+
+def _wide(pe: int, simd: int, units: int = 24, fan_in: int = 30) -> ir.Graph:
+    r = np.random.default_rng(1)
+    t = np.sort(r.integers(-40000, 40000, (units, 255)), axis=1)
+    return ir.Graph("wide", ir.Tensor((fan_in,), DType.parse("uint8")), [ir.Dense(
+        "fc", weight_dtype="int8", weights=r.integers(-128, 128, (units, fan_in)), pe=pe,
+        simd=simd, activation=ir.Threshold("uint8", t))])
+
+
+def test_wide_words_are_a_folding_error_and_wide_thresholds_build(tmp_path):
+    """A ROM word or beat past Amaranth's 2^16-bit limit is a one-line error naming the
+    layer; 8-bit thresholds at PE=24 (255 per channel) build."""
+    with pytest.raises(ir.GraphError, match=r"layer 'fc' \(dense\): pe=64, simd=256 make a "
+                                            r"weight word of 131,072 bits; at most 65,535"):
+        _wide(64, 256, units=64, fan_in=256)
+    assert (build(_wide(24, 1), tmp_path / "out").out_dir / "wide.v").is_file()
 
 
 # -- group 5: interruption and races ----------------------------------------------------------

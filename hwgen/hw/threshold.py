@@ -21,6 +21,7 @@ from amaranth.lib.memory import Memory
 
 from ..dtypes import DType
 from ..formulas import UNPIPELINED, Timing, bits_unsigned, rom_levels, signed_bits
+from ..ir import MAX_WORD_BITS
 from ..packing import pack
 from .channelwise import ChannelwiseUnit
 from .cost import BlockCost, memory, rom_style, shipped_model, tree_bits, varying_bits
@@ -54,6 +55,8 @@ class ThresholdUnit(ChannelwiseUnit):
         if channels % pe:
             raise ValueError(f"pe={pe} must divide {channels} channels")
         self.groups, self.pe, self.acc_bits = channels // pe, pe, signed_bits(lo, hi)
+        if search is None and pe * self.thresholds.shape[1] * self.cmp_bits > MAX_WORD_BITS:
+            search = True  # the parallel table word would be too wide; the steps are narrow
         if search is None:
             model = shipped_model()
             search = min((False, True), key=lambda s: model.resources(

@@ -126,7 +126,9 @@ class Conv2d(Weighted):
                     f"got {simd}")
         if c % simd:
             return f"simd={simd} must divide the {c} input channels (windows stream channel-wise)"
-        return None
+        if self.depthwise:  # PE channels a beat, one weight each
+            return self.word_error(xs[0], pe, simd, pe, pe)
+        return self.word_error(xs[0], pe, simd, pe * simd, simd)
 
     def cycles_at(self, xs: list[Tensor], y: Tensor, pe: int, simd: int) -> int:
         h, w, c = xs[0].shape

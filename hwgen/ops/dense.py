@@ -57,7 +57,7 @@ class Dense(Weighted):
             return f"pe={pe} must divide the {self.units} output channels"
         if xs[0].size % simd:
             return f"simd={simd} must divide the {xs[0].size} input features"
-        return None
+        return self.word_error(xs[0], pe, simd, pe * simd, simd)
 
     def cycles_at(self, xs: list[Tensor], y: Tensor, pe: int, simd: int) -> int:
         return mvu_cycles(self.units, xs[0].size, pe, simd)

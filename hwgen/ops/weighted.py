@@ -13,6 +13,7 @@ from ..formulas import AccBounds, acc_bounds
 from ..ir import (
     MAX_ACC_BITS,
     MAX_IO_BITS,
+    MAX_WORD_BITS,
     STORAGES,
     Arrays,
     GraphError,
@@ -104,6 +105,20 @@ class Weighted(Layer):
             raise GraphError(f"{where}: accumulator range {lo}..{hi} needs more than "
                              f"{MAX_ACC_BITS} bits")
         check_activation(where, self.activation, shape[0], self.bounds.out)
+
+    def word_error(self, x: Tensor, pe: int, simd: int, lanes: int,
+                   in_elems: int) -> str | None:
+        """Why a folding makes a word wider than hardware may have (a weight ROM word of
+        ``lanes`` weights, an input beat of ``in_elems``, an output beat of PE
+        accumulators), or None."""
+        words = (("weight word", lanes * self.weight_dtype.bits),
+                 ("input beat", in_elems * x.dtype.bits),
+                 ("output beat", pe * self.bounds.out_bits))
+        for what, bits in words:
+            if bits > MAX_WORD_BITS:
+                return (f"pe={pe}, simd={simd} make a {what} of {bits:,} bits; at most "
+                        f"{MAX_WORD_BITS:,} (fold it less parallel)")
+        return None
 
     def out_dtype(self) -> DType:
         if self.activation is not None:
