@@ -12,7 +12,9 @@ from pathlib import Path
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import RisingEdge
+
+from hwgen.sim.bench import reset
 
 PERIOD_NS = 10
 
@@ -54,11 +56,7 @@ async def stream_frames(dut):
     Clock(dut.clk, PERIOD_NS, unit="ns").start()
     results = {}
     for k, phase in enumerate(cfg["phases"]):
-        dut.rst.value = 1
-        dut.s_axis_tvalid.value = 0
-        dut.m_axis_tready.value = 0
-        await ClockCycles(dut.clk, 3)
-        dut.rst.value = 0
+        await reset(dut)
         rng = random.Random(cfg["seed"] * 1000 + k)
         in_cycles, out_beats, out_cycles = [], [], []
         sending = cocotb.start_soon(_send(dut, in_beats, rng, phase["p_in"], in_cycles))

@@ -21,6 +21,15 @@ from hwgen.sim.stalls import Stalls, stream_seed
 PERIOD_NS = 10
 
 
+async def reset(dut) -> None:
+    """Three cycles of reset with both streams idle."""
+    dut.rst.value = 1
+    dut.s_axis_tvalid.value = 0
+    dut.m_axis_tready.value = 0
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+
+
 @cocotb.test()
 async def stream_frames(dut):
     """Every phase: reset, send all input beats, collect all output beats."""
@@ -30,11 +39,7 @@ async def stream_frames(dut):
     Clock(dut.clk, PERIOD_NS, unit="ns").start()
     results = {}
     for k, phase in enumerate(cfg["phases"]):
-        dut.rst.value = 1
-        dut.s_axis_tvalid.value = 0
-        dut.m_axis_tready.value = 0
-        await ClockCycles(dut.clk, 3)
-        dut.rst.value = 0
+        await reset(dut)
         source = AxisSource(dut, "s_axis", dut.clk, PERIOD_NS, stalls=Stalls(
             stream_seed(cfg["seed"], k, "source"), phase["p_in"]))
         sink = AxisSink(dut, "m_axis", dut.clk, PERIOD_NS, stalls=Stalls(
