@@ -17,6 +17,7 @@ from hwgen.cli import main
 from hwgen.dtypes import DType
 from hwgen.estimate import bram_blocks, estimate, latencies, measure
 from hwgen.fold import FoldError, fold, refold
+from hwgen.hw.top import Stage
 from hwgen.plan import Plan, plan
 from hwgen.synth import synth_resources
 
@@ -221,3 +222,41 @@ def test_block_ram_count_at_the_block_boundaries(family, width, depth):
     """The tiling rule against yosys one entry and one bit either side of a block's size."""
     got = synth_resources(_Rom(width, depth), family)
     assert got.bram == bram_blocks(width, depth, family, rom=True)
+
+
+def _one_layer(kind: str) -> ir.Graph:
+    """A small graph whose first stage is one layer of ``kind``."""
+    r = np.random.default_rng(11)
+    if kind == "xnor":
+        return ir.Graph("xnor", ir.Tensor((32,), DType.parse("bin")), [ir.Dense(
+            "fc", weight_dtype="bin", weights=r.choice([-1, 1], (16, 32)), pe=4, simd=8,
+            activation=ir.Threshold("bin", r.integers(-8, 8, (16, 1))))])
+    x = ir.Tensor((6, 6, 4), DType.parse("uint2"))
+    if kind == "conv":
+        layer = ir.Conv2d("conv", weight_dtype="int2", weights=r.integers(-2, 2, (8, 3, 3, 4)),
+                          pe=2, simd=2, activation=ir.Threshold("uint2", np.sort(
+                              r.integers(-30, 30, (8, 3)), axis=1)))
+    elif kind == "depthwise":
+        layer = ir.Conv2d("dw", weight_dtype="tern", weights=r.integers(-1, 2, (4, 3, 3, 1)),
+                          groups=4, padding=1, pe=2)
+    elif kind == "maxpool":
+        layer = ir.MaxPool2d("pool", kernel=2)
+    else:
+        layer = ir.GlobalSumPool("gsp")
+    return ir.Graph(kind, x, [layer])
+
+
+@pytest.mark.parametrize("kind", ["xnor", "conv", "depthwise", "maxpool", "gsp"])
+@pytest.mark.parametrize("board_name", ["icebreaker", "ulx3s-85f"])
+def test_estimate_of_each_layer_kind_against_yosys(kind, board_name):
+    """Per stage: LUTs within 25 % (the estimator's worst case on unseen graphs), flip-flops
+    within 10 % (registers are counted, not guessed: a forgotten output register of PE
+    accumulators is more than that), BRAM and DSP exact."""
+    board = load_board(board_name)
+    g = _one_layer(kind)
+    p = plan(g, board.timing)
+    est = estimate(p, board).layers[0].resources
+    got = synth_resources(Stage(p.layers[0], True), board.family, "stage")
+    assert est.bram == got.bram and est.dsp == got.dsp, (est, got)
+    assert abs(est.lut - got.lut) <= 0.25 * got.lut, (est, got)
+    assert abs(est.ff - got.ff) <= 0.10 * got.ff, (est, got)

@@ -16,7 +16,7 @@ from amaranth.lib import data
 from amaranth.lib.memory import Memory
 
 from ..dtypes import DType
-from ..formulas import acc_bounds, signed_bits
+from ..formulas import acc_bounds, product_levels, rom_levels, signed_bits
 from ..packing import pack
 from .cost import BlockCost, const_dsps, memory, products, varying_bits
 from .pe import product
@@ -32,7 +32,7 @@ class VVU(ChannelReduce):
     accumulator (bias included) of every channel."""
 
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
-                 bias: np.ndarray | None = None):
+                 bias: np.ndarray | None = None, levels: int = 1 << 16):
         self.weights = np.asarray(weights, np.int64).reshape(len(weights), -1)  # (C, K)
         channels, positions = self.weights.shape
         self.in_dtype, self.w_dtype = in_dtype, w_dtype
@@ -41,7 +41,8 @@ class VVU(ChannelReduce):
         self.acc_bits = self.bounds.out_bits
         super().__init__("sum", positions, channels, pe, element_shape(in_dtype),
                          signed(self.acc_bits),
-                         signed(max(self.bounds.dot_bits, self.bounds.out_bits)), in_dtype)
+                         signed(max(self.bounds.dot_bits, self.bounds.out_bits)), in_dtype,
+                         levels)
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -57,6 +58,11 @@ class VVU(ChannelReduce):
         self._bias_shape = signed(signed_bits(int(self.bias.min()), int(self.bias.max())))
         m.submodules.reduce = super().elaborate(platform)
         return m
+
+    def term_levels(self) -> int:
+        """The weight table read (constants in logic) and the product."""
+        return rom_levels(self.count * self.groups) + product_levels(self.in_dtype,
+                                                                     self.w_dtype)
 
     def term(self, m: Module, k: int, x: Value, pos: Value, group: Value) -> Value:
         if k == 0:

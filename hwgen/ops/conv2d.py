@@ -179,7 +179,7 @@ class Conv2d(Weighted):
                                         element_shape(lp.x.dtype)))
         if self.depthwise:
             blocks.append(VVU(self.weights, lp.x.dtype, self.weight_dtype, pe=self.pe,
-                              bias=self.bias))
+                              bias=self.bias, levels=lp.timing.levels))
         else:
             blocks.append(MVU(self.weights.reshape(self.channels, -1), lp.x.dtype,
                               self.weight_dtype, pe=self.pe, simd=self.simd, bias=self.bias,
