@@ -7,7 +7,7 @@ folding on the ULX3S; on the iCEBreaker, where they do not fit as folded, each t
 the fastest folding the estimator says fits (``hwgen fold --board icebreaker``).
 
     .venv/bin/python bench/fmax.py [--only digits-mlp|digits-cnn|tfc-w1a1]
-                                   [--ice40 MHZ ...] [--ecp5 MHZ ...]
+                                   [--ice40 MHZ ...] [--ecp5 MHZ ...] [--families ...]
 
 The digits examples are trained first (about a minute); every design is routed with
 the same seed, inputs and outputs behind two pins (hwgen.synth.PinWrapper).
@@ -52,11 +52,14 @@ def main() -> None:
     ap.add_argument("--only", choices=["digits-mlp", "digits-cnn", "tfc-w1a1"])
     ap.add_argument("--ice40", type=float, nargs="*", default=[50.0])
     ap.add_argument("--ecp5", type=float, nargs="*", default=[150.0])
+    ap.add_argument("--families", nargs="*", choices=list(BOARDS), default=list(BOARDS))
     args = ap.parse_args()
     print(f"{'graph':<11} {'board':<11} {'built for':<12} {'fmax MHz':>9} {'cycles':>7} "
           f"{'latency':>8} {'frames/s':>11} {'est. LUT':>9} {'route s':>8}", flush=True)
     for name, graph in graphs(args.only).items():
         for family, board_name in BOARDS.items():
+            if family not in args.families:
+                continue
             board = load_board(board_name)
             for target in [None, *getattr(args, family)]:
                 timing = UNPIPELINED if target is None else Timing(family, target)

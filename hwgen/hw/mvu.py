@@ -68,7 +68,7 @@ class MVU(wiring.Component):
         self.bounds = acc_bounds(self.weights, in_dtype, bias)
         self.acc_bits = self.bounds.out_bits
         self.levels = levels
-        lane = silenced([self._lane(0)])[0]
+        lane = silenced([self._lane()])[0]
         self.latency = 3 + lane.latency  # pipeline registers from input to output
         self.lane_register_bits = lane.register_bits
         super().__init__({
@@ -86,8 +86,8 @@ class MVU(wiring.Component):
         """Per row constant added to the lane sum: bias, and -MW for popcounts."""
         return self.bias - (self.weights.shape[1] if self.binary else 0)
 
-    def _lane(self, p: int) -> wiring.Component:
-        """Dot-product lane ``p``: its inputs come through the ROM (logic: a mux of
+    def _lane(self) -> wiring.Component:
+        """A dot-product lane: its inputs come through the ROM (logic: a mux of
         constants) and the replay buffer select, so those levels count against its first
         stage."""
         used = max(rom_levels(self.nf * self.sf) if rom_style(self.attrs) == "logic" else 0,
@@ -148,7 +148,7 @@ class MVU(wiring.Component):
         # -- lanes: PE dot products of one SIMD slice -----------------------------------------
         partial = []
         for p in range(pe):
-            m.submodules[f"lane{p}"] = lane = self._lane(p)
+            m.submodules[f"lane{p}"] = lane = self._lane()
             m.d.comb += [lane.a.eq(Value.cast(xs)), lane.w.eq(Value.cast(w_tile[p])),
                          lane.en.eq(en)]
             partial.append(lane.o)
