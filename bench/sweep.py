@@ -108,7 +108,7 @@ def random_graph(rng, name: str, logic_limit: int | None = None) -> ir.Graph:
                                 padding=1, pad_value=_pad_value(x, layers),
                                 pe=_divisor(rng, chans),
                                 activation=_activation(rng, chans, 9, False)))
-    if rng.random() < 0.6:
+    if rng.random() < 0.6 and min(ir.Graph("probe", x, layers).output.shape[:2]) >= 2:
         layers.append(ir.MaxPool2d("pool", kernel=2))
     if rng.random() < 0.4:
         layers.append(ir.GlobalSumPool("gsp"))

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..formulas import bits_unsigned
 from .cost import BlockCost, const_dsps, log2
-from .pipe import Pipe, registers
+from .pipe import Pipe, register_bits, registers
 from .streams import vector_stream
 from .tree import tree_levels
 
@@ -31,10 +31,19 @@ class LabelSelect(wiring.Component):
         self.elements, self.per_beat, self.shape = elements, per_beat, Shape.cast(shape)
         self.beats, self.levels = elements // per_beat, levels
         self.index_shape = unsigned(bits_unsigned(elements - 1))
-        steps = [2] * tree_levels(per_beat) + [2]  # the tree, then the running best
+        steps = [levels for levels, _ in self._steps(0)]
         self.latency = 1 + registers(steps, levels)[0]  # pipeline registers, input to output
         super().__init__({"i": In(vector_stream(self.shape, per_beat)),
                           "o": Out(vector_stream(self.index_shape, 1))})
+
+    def _steps(self, bits: int) -> list[tuple[int, int]]:
+        """(levels, bits entering) of each compare-and-select level of the tree, then of the
+        running best: candidates of ``bits`` (value and index) halve at every level."""
+        steps, cands = [], self.per_beat
+        for _ in range(tree_levels(self.per_beat)):
+            steps.append((2, cands * bits))
+            cands -= cands // 2
+        return [*steps, (2, bits)]
 
     def _beat_max(self, m: Module, base: Value, pipe: Pipe) -> tuple[Value, Value]:
         """Largest element of the beat and its index; on ties the left (lower) one wins."""
@@ -86,6 +95,7 @@ class LabelSelect(wiring.Component):
         bits = self.shape.width + self.index_shape.width
         f["select"] += self.per_beat * bits
         c.dsp += const_dsps([self.per_beat] if self.beats > 2 else [], family)
-        f["reg"] += 2 * bits + (self.latency - 1) * (self.per_beat * bits + 3)
+        f["reg"] += 2 * bits + register_bits(self._steps(bits), self.levels)
+        f["reg"] += 3 * (self.latency - 1)  # valid, first, last beside them
         f["ctl"] += log2(self.beats)
         return c

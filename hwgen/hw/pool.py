@@ -112,9 +112,11 @@ class ChannelReduce(wiring.Component):
         c = BlockCost()
         f = c.features
         lanes, acc = self.elems, self.acc_shape.width
-        f["select" if self.op == "max" else "acc"] += lanes * acc
         f["reg"] += lanes * self.out_shape.width
         f["reg"] += self.staged * (lanes * acc + log2(self.groups) + log2(self.count) + 1)
-        memory(c, lanes * acc, self.groups, family, storage="logic", sync=False)
-        f["ctl"] += log2(self.groups) + log2(self.count)
+        f["ctl"] += log2(self.groups)
+        if self.count > 1:  # over one position the running value is never read: no memory
+            f["select" if self.op == "max" else "acc"] += lanes * acc
+            memory(c, lanes * acc, self.groups, family, storage="logic", sync=False)
+            f["ctl"] += log2(self.count)
         return c
