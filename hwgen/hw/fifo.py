@@ -7,6 +7,7 @@ from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import BlockCost, log2, memory
+from .pipe import UNLIMITED
 
 __all__ = ["REGISTER_BELOW", "StreamFIFO"]
 
@@ -23,7 +24,7 @@ class StreamFIFO(wiring.Component):
     Members: ``i`` (In stream), ``o`` (Out stream), both of ``shape``.
     """
 
-    def __init__(self, shape: ShapeLike, depth: int, levels: int = 1 << 16):
+    def __init__(self, shape: ShapeLike, depth: int, levels: int = UNLIMITED):
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
         self.shape, self.depth = shape, depth

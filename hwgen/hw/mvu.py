@@ -26,7 +26,7 @@ from ..packing import pack
 from . import silenced
 from .cost import BlockCost, const_dsps, log2, memory, products, rom_style, tree_bits, varying_bits
 from .pe import DotPE
-from .pipe import Pipe
+from .pipe import UNLIMITED, Pipe
 from .popcount import XnorPopcount
 from .rom import lookup, storage_attrs
 from .streams import element_shape, vector_stream
@@ -55,7 +55,7 @@ class MVU(wiring.Component):
 
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
                  simd: int, bias: np.ndarray | None = None, storage: str = "logic",
-                 levels: int = 1 << 16):
+                 levels: int = UNLIMITED):
         self.weights = np.asarray(weights, dtype=np.int64)
         mh, mw = self.weights.shape
         if mh % pe or mw % simd:

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..dtypes import DType
 from ..formulas import product_levels, signed_bits
-from .pipe import Pipe, register_bits, registers
+from .pipe import UNLIMITED, Pipe, register_bits, registers
 from .streams import element_shape
 from .tree import adder_tree, tree_levels, tree_steps
 
@@ -52,12 +52,12 @@ class DotPE(wiring.Component):
     ``o`` (Out, signed sum, wide enough for every input and weight of the dtypes).
     """
 
-    def __init__(self, simd: int, in_dtype: DType, w_dtype: DType, levels: int = 1 << 16,
+    def __init__(self, simd: int, in_dtype: DType, w_dtype: DType, levels: int = UNLIMITED,
                  used: int = 0):
         self.simd, self.in_dtype, self.w_dtype = simd, in_dtype, w_dtype
         self.levels, self.used = levels, used
         steps = [product_levels(in_dtype, w_dtype)] + [1] * tree_levels(simd)
-        self.latency, _ = registers(steps, levels, used)
+        self.latency = registers(steps, levels, used)
         lo, hi = product_bounds(in_dtype, w_dtype)
         width = signed_bits(lo, hi)
         self.register_bits = register_bits(

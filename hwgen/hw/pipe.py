@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from amaranth import Module, Signal, Value
 
-__all__ = ["Pipe", "registers"]
+__all__ = ["UNLIMITED", "Pipe", "register_bits", "registers"]
+
+UNLIMITED = 1 << 16  # levels per stage of a block built for no clock: no extra registers
 
 
 def _breaks(used: int, levels: int, budget: int) -> bool:
@@ -20,26 +22,21 @@ def _breaks(used: int, levels: int, budget: int) -> bool:
     return used > 0 and used + levels > budget
 
 
-def registers(steps: list[int], budget: int, used: int = 0) -> tuple[int, int]:
-    """The registers a :class:`Pipe` of ``budget`` inserts for logic of ``steps`` levels in
-    a row, and the levels used after the last: what a block's latency counts before it is
-    built."""
-    count = 0
-    for levels in steps:
-        if _breaks(used, levels, budget):
-            count, used = count + 1, 0
-        used += levels
-    return count, used
-
-
 def register_bits(steps: list[tuple[int, int]], budget: int, used: int = 0) -> int:
-    """Flip-flops of those registers, for steps of (levels, bits entering the step)."""
+    """Flip-flops a :class:`Pipe` of ``budget`` inserts for logic of ``steps`` in a row,
+    each (levels, bits entering it), ``used`` levels spent before the first: what a block
+    counts before it is built."""
     bits = 0
     for levels, width in steps:
         if _breaks(used, levels, budget):
             bits, used = bits + width, 0
         used += levels
     return bits
+
+
+def registers(steps: list[int], budget: int, used: int = 0) -> int:
+    """The registers (stages) a :class:`Pipe` inserts for logic of ``steps`` levels."""
+    return register_bits([(levels, 1) for levels in steps], budget, used)
 
 
 class Pipe:

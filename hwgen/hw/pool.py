@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 from ..dtypes import DType
 from .cost import BlockCost, log2, memory
 from .pe import value_of
-from .pipe import Pipe
+from .pipe import UNLIMITED, Pipe
 from .streams import vector_stream
 
 __all__ = ["ChannelReduce"]
@@ -38,7 +38,7 @@ class ChannelReduce(wiring.Component):
 
     def __init__(self, op: str, count: int, channels: int, elems: int, in_shape: Shape,
                  out_shape: Shape, acc_shape: Shape | None = None,
-                 in_dtype: DType | None = None, levels: int = 1 << 16):
+                 in_dtype: DType | None = None, levels: int = UNLIMITED):
         if op not in ("max", "sum"):
             raise ValueError(f"op must be max or sum, got {op!r}")
         if channels % elems:

@@ -7,7 +7,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..formulas import bits_unsigned
-from .pipe import Pipe, register_bits, registers
+from .pipe import UNLIMITED, Pipe, register_bits, registers
 from .tree import adder_tree, tree_levels, tree_steps
 
 __all__ = ["XnorPopcount"]
@@ -25,9 +25,9 @@ class XnorPopcount(wiring.Component):
     Members: ``a``, ``w`` (In, ``simd`` bits), ``en`` (In), ``o`` (Out, count 0..simd).
     """
 
-    def __init__(self, simd: int, levels: int = 1 << 16, used: int = 0):
+    def __init__(self, simd: int, levels: int = UNLIMITED, used: int = 0):
         self.simd, self.levels, self.used = simd, levels, used
-        self.latency, _ = registers([1] * tree_levels(simd), levels, used)
+        self.latency = registers([1] * tree_levels(simd), levels, used)
         self.register_bits = register_bits(tree_steps(simd, 1), levels, used)
         super().__init__({"a": In(simd), "w": In(simd), "en": In(1),
                           "o": Out(unsigned(bits_unsigned(simd)))})

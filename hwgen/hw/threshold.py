@@ -14,6 +14,8 @@ The block takes the form the cost model finds smaller for the target family.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from amaranth import Cat, Module, Signal, Value, signed
 from amaranth.lib import data
@@ -79,8 +81,9 @@ class ThresholdUnit(ChannelwiseUnit):
         if self.search:
             return sum(self._split(k) for k in range(self.steps)) + self.steps - 1
         steps = [1] + [1] * tree_levels(self.thresholds.shape[1])
-        return registers(steps, self.timing.levels, self._table_levels(self.groups))[0]
+        return registers(steps, self.timing.levels, self._table_levels(self.groups))
 
+    @cached_property
     def _padded(self) -> np.ndarray:
         """Thresholds padded to 2^K - 1 per channel with never-passed entries."""
         t = self.thresholds
@@ -91,7 +94,7 @@ class ThresholdUnit(ChannelwiseUnit):
     def _step_table(self, step: int, lane: int) -> np.ndarray:
         """Entries (group, prefix) of search step ``step`` for ``lane``: the threshold that
         splits the levels still possible after ``prefix``."""
-        t = self._padded()[lane::self.pe]  # (groups, 2^K - 1)
+        t = self._padded[lane::self.pe]  # (groups, 2^K - 1)
         span = 1 << (self.steps - step)
         index = np.arange(1 << step) * span + span // 2 - 1
         return t[:, index].reshape(-1)
@@ -143,7 +146,7 @@ class ThresholdUnit(ChannelwiseUnit):
                                           zip("agft", (acc, grp, found, t), strict=True))
                 bit = Signal(name=f"bit{k}_lane{p}")
                 m.d.comb += bit.eq(Value.cast(acc).as_signed() >= t.as_signed())
-                found = Cat(bit, found)  # most significant first
+                found = Cat(bit, found)  # the bits found earlier are the more significant
                 if k + 1 < self.steps:
                     addr = Cat(found, grp[:width]) if self.groups > 1 else found
                     acc, grp, found = (pipe.reg(v, f"s{k}_{n}{p}_next") for n, v in

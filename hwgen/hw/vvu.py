@@ -20,6 +20,7 @@ from ..formulas import acc_bounds, product_levels, rom_levels, signed_bits
 from ..packing import pack
 from .cost import BlockCost, const_dsps, memory, products, varying_bits
 from .pe import product
+from .pipe import UNLIMITED
 from .pool import ChannelReduce
 from .rom import lookup
 from .streams import element_shape
@@ -32,7 +33,7 @@ class VVU(ChannelReduce):
     accumulator (bias included) of every channel."""
 
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
-                 bias: np.ndarray | None = None, levels: int = 1 << 16):
+                 bias: np.ndarray | None = None, levels: int = UNLIMITED):
         self.weights = np.asarray(weights, np.int64).reshape(len(weights), -1)  # (C, K)
         channels, positions = self.weights.shape
         self.in_dtype, self.w_dtype = in_dtype, w_dtype
