@@ -31,6 +31,7 @@ __all__ = [
     "Model",
     "bram_blocks",
     "const_dsps",
+    "const_products",
     "dsps",
     "load_model",
     "log2",
@@ -39,12 +40,13 @@ __all__ = [
     "rom_style",
     "shipped_model",
     "tree_bits",
+    "tree_feature",
     "varying_bits",
 ]
 
 LUT_INPUTS = {"ice40": 4, "ecp5": 4, "xilinx": 6, "generic": 2}
-FEATURES = ("xnor", "addsub", "mul", "tree", "acc", "cmp", "select", "reg", "mux", "rom",
-            "lutram", "ram_ff", "ctl", "blocks")
+FEATURES = ("xnor", "addsub", "mul", "tree", "dsp_tree", "acc", "cmp", "select", "reg", "mux",
+            "rom", "lutram", "ram_ff", "ctl", "blocks")
 FF_FEATURES = ("reg", "ram_ff", "ctl", "blocks")  # the features that hold registers
 
 # Block RAM shapes (width, depth) and their size in the family's unit.
@@ -175,6 +177,14 @@ def memory(c: BlockCost, width: int, depth: int, family: str, *, storage: str,
     c.features["ctl"] += log2(depth)
 
 
+def tree_feature(a: DType, w: DType, family: str) -> str:
+    """The feature an adder tree over products a*w counts in: "dsp_tree" where the products
+    come from DSP blocks, whose own adders (iCE40, Xilinx) yosys packs part of the tree
+    into."""
+    plain = "bin" in (a.kind, w.kind) or "tern" in (a.kind, w.kind)
+    return "tree" if plain or not dsps(*operand_bits(a, w), family) else "dsp_tree"
+
+
 def products(c: BlockCost, lanes: int, a: DType, w: DType, family: str) -> int:
     """Add ``lanes`` products a*w; return the product width."""
     width = signed_bits(*product_bounds(a, w))
@@ -187,6 +197,41 @@ def products(c: BlockCost, lanes: int, a: DType, w: DType, family: str) -> int:
     else:
         c.features["mul"] += lanes * a.bits * w.bits
     return width
+
+
+def naf_digits(n: int) -> int:
+    """Nonzero digits of |n| in non-adjacent form (signed binary with no two adjacent
+    nonzero digits): a multiplier by the constant n is that many shifted terms."""
+    n = abs(int(n))
+    half = n >> 1
+    three_halves, changed = n + half, (n >> 1) ^ (n + half)
+    return bin(three_halves & changed).count("1") + bin(half & changed).count("1")
+
+
+def const_products(c: BlockCost, weights: np.ndarray, a: DType, w: DType,
+                   family: str) -> tuple[int, np.ndarray]:
+    """Add the products of one input each by constant weights (lanes x terms of values),
+    as synthesis folds them; return the product width and the adder-tree terms per lane.
+
+    A zero weight leaves no product and no tree term; a binary input picks one of two
+    constants (free), a ternary one of three; a multi-bit input takes one adder per
+    nonzero weight digit after the first, and one to negate. Multipliers that go to DSP
+    blocks stay whole: yosys maps them before the weight memory becomes constants."""
+    width = signed_bits(*product_bounds(a, w))
+    lanes, terms = weights.shape
+    if "bin" not in (a.kind, w.kind) and "tern" not in (a.kind, w.kind):
+        dsp = dsps(*operand_bits(a, w), family)
+        if dsp:
+            c.dsp += weights.size * dsp
+            return width, np.full(lanes, terms)
+    nonzero = weights != 0
+    if a.kind == "tern":
+        c.features["mux"] += int(nonzero.sum()) * width
+    elif a.kind != "bin":
+        digits = np.vectorize(naf_digits, otypes=[np.int64])(weights)
+        adders = np.maximum(digits - 1, 0) + (weights < 0)
+        c.features["addsub"] += int(adders.sum()) * width
+    return width, nonzero.sum(axis=1)
 
 
 def rom_style(attrs: dict[str, str]) -> str:

@@ -24,7 +24,18 @@ from ..dtypes import DType
 from ..formulas import acc_bounds, bits_unsigned, buffer_storage, rom_levels, signed_bits
 from ..packing import pack
 from . import silenced
-from .cost import BlockCost, const_dsps, log2, memory, products, rom_style, tree_bits, varying_bits
+from .cost import (
+    BlockCost,
+    const_dsps,
+    const_products,
+    log2,
+    memory,
+    products,
+    rom_style,
+    tree_bits,
+    tree_feature,
+    varying_bits,
+)
 from .pe import DotPE
 from .pipe import UNLIMITED, Pipe
 from .popcount import XnorPopcount
@@ -189,12 +200,17 @@ class MVU(wiring.Component):
         f = c.features
         pe, simd, nf, sf = self.pe, self.simd, self.nf, self.sf
         a, w = self.in_dtype, self.w_dtype
-        if self.binary:  # XNOR and popcount tree
-            f["xnor"] += pe * (simd + tree_bits(simd, 1))
+        const = nf * sf == 1  # one ROM word: constants, folded (block RAM or not)
+        if self.binary:  # XNOR (with a constant: a wire or an inverter) and popcount tree
+            f["xnor"] += pe * ((0 if const else simd) + tree_bits(simd, 1))
             part = signed_bits(0, simd)
+        elif const:
+            width, terms = const_products(c, self.weights, a, w, family)
+            f[tree_feature(a, w, family)] += sum(tree_bits(int(t), width) for t in terms)
+            part = width + log2(simd)
         else:
             width = products(c, pe * simd, a, w, family)
-            f["tree"] += pe * tree_bits(simd, width)
+            f[tree_feature(a, w, family)] += pe * tree_bits(simd, width)
             part = width + log2(simd)
         f["reg"] += simd * a.bits + pe * part + 2 * pe * self.acc_bits + 8  # acc, output
         lanes = self.latency - 3  # registers inside the lanes, and the flags beside them
