@@ -46,7 +46,7 @@ __all__ = [
 
 LUT_INPUTS = {"ice40": 4, "ecp5": 4, "xilinx": 6, "generic": 2}
 FEATURES = ("xnor", "addsub", "mul", "tree", "dsp_tree", "acc", "cmp", "select", "reg", "mux",
-            "rom", "lutram", "ram_ff", "ctl", "blocks")
+            "rom", "lutram", "ram_ff", "ram_mux", "ctl", "blocks")
 FF_FEATURES = ("reg", "ram_ff", "ctl", "blocks")  # the features that hold registers
 
 # Block RAM shapes (width, depth) and their size in the family's unit.
@@ -171,6 +171,7 @@ def memory(c: BlockCost, width: int, depth: int, family: str, *, storage: str,
     luts = None if sync else lutram_luts(width, depth, family)
     if luts is None or depth == 1:
         c.features["ram_ff"] += width * depth
+        c.features["ram_mux"] += width * (depth - 1)  # the read select
         c.features["reg"] += width if sync else 0
     else:
         c.features["lutram"] += luts
