@@ -3,7 +3,9 @@
 For a cycle budget T, every layer with folding knobs (dense, conv2d, add,
 concat) takes, among its legal foldings (legality is the op's own rule) whose
 cycles per frame are at most T, the one with the fewest estimated LUTs for the
-board (ties: the fastest). Lanes are not a cost: PE and SIMD of the same
+board (ties: the fastest); on iCE40, where a logic cell holds a LUT and a flip-flop,
+the fewest logic cells (LUTs plus the flip-flops that take a cell of their own), which
+is what has to fit. Lanes are not a cost: PE and SIMD of the same
 product cost differently (ROM width, adder trees, output width), and a folding
 with more lanes can need fewer LUTs. A graph's frame rate is the board clock
 over its slowest layer. The search walks the budgets every layer can reach,
@@ -17,7 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from .boards import Board
-from .estimate import Estimate, Model, blocks_cost, estimate, load_model
+from .estimate import FF_UNPACKED, Estimate, Model, blocks_cost, estimate, load_model
 from .hw import silenced
 from .ir import Graph
 from .plan import plan
@@ -51,8 +53,9 @@ def _knobs(layer, fold: tuple[int, int]) -> dict[str, int]:
 
 
 class _LayerLuts:
-    """Estimated LUTs of one layer's blocks at a folding, against the graph's unfolded plan
-    (its neighbours' beat widths change only the glue in front, not counted here)."""
+    """Estimated LUTs (logic cells on iCE40) of one layer's blocks at a folding, against
+    the graph's unfolded plan (its neighbours' beat widths change only the glue in
+    front, not counted here)."""
 
     def __init__(self, graph: Graph, board: Board, model: Model):
         self.plan, self.board, self.model = plan(graph, board.timing), board, model
@@ -69,7 +72,8 @@ class _LayerLuts:
             lp = dataclasses.replace(lp, layer=layer, elems=tuple(elems), out_elems=out_elems,
                                      cycles=cycles)
             cost = blocks_cost(silenced(layer.blocks(lp)), self.board.family)
-            self.cache[key] = self.model.resources(cost, self.board.family).lut
+            got = self.model.resources(cost, self.board.family)
+            self.cache[key] = got.lut + FF_UNPACKED.get(self.board.family, 0.0) * got.ff
         return self.cache[key]
 
 
@@ -137,5 +141,5 @@ def fold(graph: Graph, board: Board, target_fps: float | None = None,
 
 def _no_fit(board: Board, est: Estimate, target: float | None) -> str:
     over = ", ".join(f"{k} {u:.0%}" for k, u in est.utilization().items() if u > 1)
-    what = f"reaching {target:,.0f} frames/s" if target else "the least parallel folding"
+    what = f"reaching {target:,.0f} frames/s" if target else "the cheapest folding"
     return f"{what} does not fit {board.name}: {over} of its capacity"
