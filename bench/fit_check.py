@@ -39,14 +39,17 @@ def main() -> None:
                 placed = place_and_route(top, "ice40", list(board.nextpnr), 50.0)
                 cells, fits = placed.utilization["ICESTORM_LC"][0], True
             except SynthError as err:
-                need = re.search(r"needs (\d+)", str(err))
+                need = re.search(r"needs (\d+)|out of", str(err))
                 if need is None:
                     raise
-                cells, fits = int(need[1]), False
+                # nextpnr counts the cells only where it fails to expand a region
+                cells, fits = int(need[1]) if need[1] else None, False
             label = "flat" if timing is UNPIPELINED else "50 MHz"
+            shown = (f">{board.capacity['cells']:,.0f}" if cells is None
+                     else f"{cells - pins:,}")
             print(f"{name:<13} {label:<10} {est.total.lut:8,.0f} {est.total.ff:7,.0f} "
                   f"{est.cells:9,.0f} {est.fits()!s:>5} | {got.lut:9,.0f} {got.ff:8,.0f} "
-                  f"{cells - pins:13,} {fits!s:>5}", flush=True)
+                  f"{shown:>13} {fits!s:>5}", flush=True)
 
 
 if __name__ == "__main__":

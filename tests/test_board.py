@@ -1,0 +1,146 @@
+"""The digits board top over its UART pins in cocotb (Icarus), ``hwgen run`` over a serial
+port (a pty pair with a model of the board behind it), and a real iCEBreaker bitstream."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import threading
+import tty
+
+import numpy as np
+import pytest
+
+from hwgen import link, reference
+from hwgen.cli import main
+from hwgen.examples import get_example
+from hwgen.hw.board_top import BoardTop
+from hwgen.plan import plan
+from hwgen.sim.runner import run_cocotb
+from hwgen.verilog import convert
+
+BIT, TIMEOUT = 4, 24  # clock cycles per bit, bit times: a fast line for simulation
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return get_example("digits-mlp")(progress=lambda s: None)
+
+
+def test_digits_board_top_over_uart_pins_is_bit_exact_and_recovers(digits, tmp_path):
+    graph = digits.graph
+    p = plan(graph)
+    x = digits.test_x[:4]
+    expected = reference.run(graph, x)
+    payloads = [link.encode_payload(f, graph.input.dtype, p.input) for f in x]
+    good = [link.request(pl) for pl in payloads]
+    chunks = [(good[0], 30), (good[1][:5], TIMEOUT + 8),         # truncated: timeout
+              (good[1], 30), (b"\x00" + good[2], TIMEOUT + 8),   # junk first: bad start
+              (good[2], 30), (good[3], 30)]
+    out_bytes = p.output.beats * p.output.tdata_bits // 8
+    answers = 4 * (3 + out_bytes) + 2 * 2
+    verilog = tmp_path / "board_top.v"
+    verilog.write_text(convert(BoardTop(p, BIT, TIMEOUT), "board_top"))
+    sent_bits = sum(10 * len(c) + g for c, g in chunks)
+    got = run_cocotb(verilog, "board_top", {
+        "cycles_per_bit": BIT, "answer_bytes": answers,
+        "chunks": [{"data": c.hex(), "gap": g} for c, g in chunks],
+        "max_cycles": BIT * sent_bits + 20 * p.cycles + 10_000},
+        work_dir=tmp_path / "sim", simulator="icarus", test_module="hwgen.sim.uart_bench")
+    stream = iter(bytes.fromhex(got["bytes"]))
+
+    def read(n):
+        return bytes(b for _, b in zip(range(n), stream, strict=False))
+
+    results, errors = [], []
+    for _ in range(6):
+        try:
+            results.append(link.decode_payload(link.read_response(read, out_bytes),
+                                               graph.output.dtype, p.output))
+        except link.LinkError as err:
+            errors.append(str(err))
+    assert errors == [f"the board refused the frame: {link.ERROR_NAMES[c]}"
+                      for c in (link.TIMEOUT, link.BAD_START)]
+    np.testing.assert_array_equal(np.stack(results).reshape(expected.shape), expected)
+
+
+class BoardModel(threading.Thread):
+    """The board's side of the protocol on a pty, computing with the reference: parses
+    requests byte by byte as the board top does and answers each."""
+
+    def __init__(self, fd: int, graph, p):
+        super().__init__(daemon=True)
+        self.fd, self.graph, self.p = fd, graph, p
+
+    def read(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = os.read(self.fd, n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def run(self) -> None:
+        frame = self.p.input.tdata_bits // 8 * self.p.input.beats
+        try:
+            while True:
+                if self.read(1)[0] != link.START:
+                    os.write(self.fd, bytes([link.ERROR, link.BAD_START]))
+                    continue
+                length = int.from_bytes(self.read(2), "little")
+                if length != frame:
+                    os.write(self.fd, bytes([link.ERROR, link.BAD_LENGTH]))
+                    continue
+                values = link.decode_payload(self.read(length), self.graph.input.dtype,
+                                             self.p.input)
+                y = reference.run(self.graph, values.reshape(1, *self.graph.input.shape))
+                payload = link.encode_payload(y, self.graph.output.dtype, self.p.output)
+                os.write(self.fd, link.request(payload, head=link.RESULT))
+        except (EOFError, OSError):
+            return
+
+
+def test_hwgen_run_over_a_serial_port(digits, tmp_path, capsys):
+    """``hwgen run`` against a pty whose other end answers as the board would; the
+    bitstream entry of the build report is written by hand (no board here)."""
+    out = tmp_path / "build"
+    assert main(["build", str(digits.graph.save(tmp_path / "g")), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    report["bitstream"] = {"board": "icebreaker", "bitstream": "board_top.bin",
+                           "clock_mhz": 12.0, "fmax_mhz": 40.0, "baud": 115200,
+                           "utilization": {}, "seconds": 1.0}
+    (out / "report.json").write_text(json.dumps(report))
+    host, device = pty.openpty()
+    tty.setraw(device)
+    tty.setraw(host)
+    p = plan(digits.graph)
+    BoardModel(host, digits.graph, p).start()
+    x, y = digits.test_x[:20], digits.test_y[:20]
+    np.savez(tmp_path / "frames.npz", x=x, y=y)
+    capsys.readouterr()
+    assert main(["run", str(out), str(tmp_path / "frames.npz"), "--port",
+                 os.ttyname(device), "--save", str(tmp_path / "y.npz")]) == 0
+    said = capsys.readouterr().out
+    got = np.load(tmp_path / "y.npz")["y"]
+    np.testing.assert_array_equal(got, reference.run(digits.graph, x))
+    right = int((got.ravel() == y).sum())
+    assert f"accuracy against the labels: {right}/20" in said
+    assert "frames/s measured; the UART allows" in said
+    os.close(device)
+
+
+@pytest.mark.slow
+def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
+    from tests.test_host_link import small_graph
+
+    path = small_graph().save(tmp_path / "g")
+    assert main(["build", str(path), "--board", "icebreaker", "--bitstream",
+                 "--out", str(tmp_path / "b")]) == 0
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    bits = report["bitstream"]
+    assert (tmp_path / "b" / bits["bitstream"]).stat().st_size > 100_000
+    assert bits["fmax_mhz"] >= bits["clock_mhz"] == 12.0
+    used, available = bits["utilization"]["ICESTORM_LC"]
+    assert 0 < used < available == 5280
