@@ -1,9 +1,12 @@
 """Does "fits" agree with nextpnr? The examples (digits MLP, CNN, ResNet) on the iCEBreaker
-(iCE40UP5K, 5,280 logic cells), unpipelined and pipelined for 50 MHz: the estimate's
-LUTs, flip-flops, logic cells and verdict beside the LUTs and flip-flops yosys maps
-and the logic cells nextpnr places (or needs, when it does not fit).
+(iCE40UP5K, 5,280 logic cells) at the foldings ``hwgen fold`` explores near the part's
+size (estimated logic cells from 45 % of it up to 1.3x; where nothing fits, the least
+parallel folding), at the board clock: the
+estimate's LUTs, flip-flops and logic cells (before the margin) beside what yosys maps
+and nextpnr places (or needs, when it does not fit), and the ratio of the two, whose
+largest value is the margin ``hwgen.estimate.CELL_MARGIN`` should hold.
 
-    .venv/bin/python bench/fit_check.py
+    .venv/bin/python bench/fit_check.py [--per-example N]
 
 The pins wrapper around each design (hwgen.synth.PinWrapper) adds a flip-flop per
 port bit that packs with no LUT; the logic cells are printed with those taken out.
@@ -11,45 +14,68 @@ port bit that packs with no LUT; the logic cells are printed with those taken ou
 
 from __future__ import annotations
 
+import argparse
 import re
 
+import numpy as np
+
 from hwgen.boards import load_board
-from hwgen.estimate import estimate
+from hwgen.estimate import CELL_MARGIN, estimate
 from hwgen.examples import get_example
-from hwgen.formulas import UNPIPELINED, Timing
+from hwgen.fold import FoldError, fold, refold
 from hwgen.hw.top import Accelerator
 from hwgen.plan import plan
 from hwgen.synth import SynthError, place_and_route, synth_resources
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--per-example", type=int, default=3)
+    args = ap.parse_args()
     board = load_board("icebreaker")
-    print(f"{'graph':<13} {'built for':<10} {'est LUT':>8} {'est FF':>7} {'est cells':>9} "
-          f"{'fits':>5} | {'yosys LUT':>9} {'yosys FF':>8} {'nextpnr cells':>13} {'fits':>5}",
-          flush=True)
+    cap = board.capacity["cells"]
+    print(f"margin in hwgen/estimate.py: {CELL_MARGIN.get('ice40', 1.0):g}")
+    print(f"{'graph':<13} {'cycles':>7} {'est LUT':>8} {'est FF':>7} {'est cells':>9} "
+          f"{'fits':>5} | {'yosys LUT':>9} {'yosys FF':>8} {'nextpnr cells':>13} {'fits':>5} "
+          f"{'ratio':>6}", flush=True)
+    ratios = []
     for name in ("digits-mlp", "digits-cnn", "digits-resnet"):
         graph = get_example(name)(progress=lambda s: None).graph
-        for timing in (UNPIPELINED, Timing("ice40", 50.0)):
-            p = plan(graph, timing)
-            est = estimate(p, board)
+        try:
+            explored = fold(graph, board).explored
+        except FoldError as err:  # nothing fits: the least parallel folding, as a data point
+            print(f"  {name}: {err}", flush=True)
+            explored = [estimate(refold(graph, {layer.name: (1, 1) for layer in graph.layers
+                                                if layer.folds}), board)]
+        near = [e for e in explored if 0.45 * cap <= e.cells <= 1.3 * cap] or explored[:1]
+        picks = [near[k] for k in sorted({round(x) for x in np.linspace(
+            0, len(near) - 1, min(args.per_example, len(near)))})]
+        for est in picks:
+            folded = refold(graph, {e.name: (e.pe, e.simd or 1) for e in est.layers if e.pe})
+            p = plan(folded, board.timing)
             top = Accelerator(p)
             got = synth_resources(Accelerator(p), "ice40")
             pins = len(top.s_axis_tdata) + len(top.m_axis_tdata) + 3
             try:
-                placed = place_and_route(top, "ice40", list(board.nextpnr), 50.0)
-                cells, fits = placed.utilization["ICESTORM_LC"][0], True
+                placed = place_and_route(top, "ice40", list(board.nextpnr), board.clock_mhz)
+                cells, fits = placed.utilization["ICESTORM_LC"][0] - pins, True
             except SynthError as err:
                 need = re.search(r"needs (\d+)|out of", str(err))
                 if need is None:
                     raise
                 # nextpnr counts the cells only where it fails to expand a region
-                cells, fits = int(need[1]) if need[1] else None, False
-            label = "flat" if timing is UNPIPELINED else "50 MHz"
-            shown = (f">{board.capacity['cells']:,.0f}" if cells is None
-                     else f"{cells - pins:,}")
-            print(f"{name:<13} {label:<10} {est.total.lut:8,.0f} {est.total.ff:7,.0f} "
+                cells, fits = (int(need[1]) - pins if need[1] else None), False
+            ratio = cells / est.cells if cells else None
+            if ratio:
+                ratios.append(ratio)
+            shown = f">{cap:,.0f}" if cells is None else f"{cells:,}"
+            print(f"{name:<13} {est.cycles:7,} {est.total.lut:8,.0f} {est.total.ff:7,.0f} "
                   f"{est.cells:9,.0f} {est.fits()!s:>5} | {got.lut:9,.0f} {got.ff:8,.0f} "
-                  f"{shown:>13} {fits!s:>5}", flush=True)
+                  f"{shown:>13} {fits!s:>5} {'-' if ratio is None else f'{ratio:.2f}':>6}",
+                  flush=True)
+    if ratios:
+        print(f"nextpnr cells / estimated cells: median {np.median(ratios):.2f}, largest "
+              f"{max(ratios):.2f} over {len(ratios)} designs")
 
 
 if __name__ == "__main__":

@@ -144,3 +144,21 @@ def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
     assert bits["fmax_mhz"] >= bits["clock_mhz"] == 12.0
     used, available = bits["utilization"]["ICESTORM_LC"]
     assert 0 < used < available == 5280
+
+
+@pytest.mark.slow
+def test_the_folding_fold_says_fits_the_icebreaker_places(digits):
+    """"fits" against nextpnr on the digits MLP: the fastest folding the estimate (with its
+    measured margin) says fits is placed by nextpnr."""
+    from hwgen.boards import load_board
+    from hwgen.fold import fold
+    from hwgen.hw.top import Accelerator
+    from hwgen.synth import place_and_route
+
+    board = load_board("icebreaker")
+    folded = fold(digits.graph, board)
+    assert folded.estimate.fits()
+    placed = place_and_route(Accelerator(plan(folded.graph, board.timing)), "ice40",
+                             list(board.nextpnr), board.clock_mhz)
+    used, available = placed.utilization["ICESTORM_LC"]
+    assert used <= available

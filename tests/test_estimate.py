@@ -95,10 +95,10 @@ def test_estimate_of_a_layer_synthesized_here_is_within_bounds(family_board):
 
 def test_fold_reaches_a_target_with_the_fewest_estimated_cells():
     board = load_board("icebreaker")
-    target = 1_000_000  # at 12 MHz: 12 cycles per frame at most
+    target = 500_000  # at 12 MHz: 24 cycles per frame at most
     result = fold(mlp(), board, target)
     assert result.estimate.fps >= target and result.estimate.fits()
-    assert result.estimate.cycles <= 12
+    assert result.estimate.cycles <= 24
     slower = [e for e in result.explored if e is not result.estimate]
     assert slower and all(e.fps < target for e in slower)
     # every folding of one layer that meets the same budget, estimated whole: none needs
