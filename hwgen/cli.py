@@ -485,17 +485,24 @@ def _board_args(p: argparse.ArgumentParser) -> None:
 
 
 def _kill_children() -> None:
-    """End this process's children (yosys, simulators): a signal sent to hwgen alone must not
-    leave them running (amaranth's yosys runner does not stop its child when interrupted)."""
-    me = str(os.getpid())
+    """End this process's descendants (yosys, nextpnr, simulators, the shell of a bitstream
+    build): a signal sent to hwgen alone must not leave them running (amaranth's yosys
+    runner does not stop its child when interrupted)."""
+    parents: dict[str, list[str]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             ppid = stat.read_text().rsplit(")", 1)[1].split()[1]
         except (OSError, IndexError):
             continue
-        if ppid == me:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(stat.parent.name), signal.SIGKILL)
+        parents.setdefault(ppid, []).append(stat.parent.name)
+    todo, tree = [str(os.getpid())], []
+    while todo:
+        children = parents.get(todo.pop(), [])
+        tree += children
+        todo += children
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(int(pid), signal.SIGKILL)
 
 
 class Interrupted(Exception):

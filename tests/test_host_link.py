@@ -156,3 +156,45 @@ def test_baud_rates_the_clock_cannot_make_are_refused(clk_hz, baud, message):
     with pytest.raises(ValueError, match=message):
         bit_cycles(clk_hz, baud)
     assert bit_cycles(12e6, 115_200) == 104
+
+
+def test_a_frame_sent_before_the_last_was_taken_is_refused_whole():
+    """With the accelerator stalled, a second frame finds the buffer full: the link answers
+    OVERRUN, drops that frame whole, and the first frame's beats come out intact."""
+    from hwgen.hw.host_link import HostLink
+
+    p = plan(small_graph())
+    dut = HostLink(p.input, p.output, BIT, TIMEOUT)
+    frames = [bytes(range(k, k + 6)) for k in (1, 100)]
+    beats, answer = [], bytearray()
+
+    async def host(ctx):
+        for data in frames:
+            for bit in serial_bits(link.request(data)):
+                ctx.set(dut.rx, bit)
+                await ctx.tick().repeat(BIT)
+        await ctx.tick().repeat(BIT * (TIMEOUT + 30))
+        ctx.set(dut.o.ready, 1)  # the accelerator wakes up
+        for _ in range(40):
+            _, _, valid, data = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            if valid:
+                beats.append(data)
+
+    async def listen(ctx):
+        while len(answer) < 2:
+            while ctx.get(dut.tx):
+                await ctx.tick()
+            await ctx.tick().repeat(BIT + BIT // 2)
+            byte = 0
+            for k in range(8):
+                byte |= ctx.get(dut.tx) << k
+                await ctx.tick().repeat(BIT)
+            answer.append(byte)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(listen, background=True)
+    sim.add_testbench(host)
+    sim.run()
+    assert bytes(answer) == bytes([link.ERROR, link.OVERRUN])
+    assert beats == [int.from_bytes(frames[0][k:k + 2], "little") for k in (0, 2, 4)]

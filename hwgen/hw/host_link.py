@@ -1,10 +1,10 @@
 """The host link of a board top: frames from a UART into the accelerator's input stream,
 its results back out, in the framed protocol of :mod:`hwgen.link`.
 
-Only whole, well-formed frames reach the accelerator: a frame's beats wait in a buffer
-until its last byte has arrived, and a malformed or truncated frame is dropped from the
-buffer, answered with an error, and the link waits for the line to go quiet before it
-looks for the next start byte.
+Only whole, well-formed frames reach the accelerator: a frame's bytes wait in a buffer
+(byte-wide, so block RAM holds it) until its last byte has arrived, and a malformed or
+truncated frame is dropped from the buffer, answered with an error, and the link waits
+for the line to go quiet before it looks for the next start byte.
 """
 
 from __future__ import annotations
@@ -101,9 +101,10 @@ class HostLink(wiring.Component):
         idle_bits = (self.timeout_cycles + 1).bit_length()
         m.submodules.rx = rx = UartRx(self.cycles_per_bit, idle_bits)
         m.submodules.tx = tx = UartTx(self.cycles_per_bit)
-        m.submodules.buffer = buf = FrameBuffer(self.inp.tdata_bits, self.inp.beats)
+        in_bytes = self.inp.tdata_bits // 8
+        m.submodules.buffer = buf = FrameBuffer(8, in_bytes * self.inp.beats)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
-        wiring.connect(m, buf.o, wiring.flipped(self.o))
+        self._assemble(m, buf, in_bytes)
         error_code = Signal(8)
         error_pending = Signal()
         # the receiver comes second: an error it raises wins over the responder clearing
@@ -112,12 +113,22 @@ class HostLink(wiring.Component):
         self._receive(m, rx, buf, error_code, error_pending)
         return m
 
-    def _receive(self, m, rx, buf, error_code, error_pending) -> None:
-        in_bytes = self.inp.tdata_bits // 8
-        frame_bytes = in_bytes * self.inp.beats
-        length = Signal(16)
+    def _assemble(self, m, buf, in_bytes: int) -> None:
+        """Committed bytes from the buffer into beats for the accelerator: each byte
+        shifts in from the top, so the first byte of a beat ends in its lowest bits."""
         beat = Signal(self.inp.tdata_bits)
-        byte_no = Signal(range(max(in_bytes, 2)))
+        got = Signal(range(in_bytes + 1))
+        full = got == in_bytes
+        m.d.comb += [self.o.payload.eq(beat), self.o.valid.eq(full), buf.o.ready.eq(~full)]
+        with m.If(buf.o.valid & ~full):
+            m.d.sync += [beat.eq(buf.o.payload << (len(beat) - 8) | beat >> 8),
+                         got.eq(got + 1)]
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += got.eq(0)
+
+    def _receive(self, m, rx, buf, error_code, error_pending) -> None:
+        frame_bytes = self.inp.tdata_bits // 8 * self.inp.beats
+        length = Signal(8)
         count = Signal(range(frame_bytes + 1))
         timed_out = rx.idle >= self.timeout_cycles
         byte = rx.o.payload
@@ -127,8 +138,7 @@ class HostLink(wiring.Component):
             m.d.comb += buf.rollback.eq(1)
             m.next = "DRAIN"
 
-        m.d.comb += buf.i.payload.eq(Mux(byte_no == 0, 0, beat) | byte << (8 * byte_no)
-                                     if in_bytes > 1 else byte)
+        m.d.comb += buf.i.payload.eq(byte)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(rx.o.valid):
@@ -140,14 +150,14 @@ class HostLink(wiring.Component):
                     fail(link.BAD_START)
             with m.State("LEN0"):
                 with m.If(rx.o.valid):
-                    m.d.sync += length[:8].eq(byte)
+                    m.d.sync += length.eq(byte)
                     m.next = "LEN1"
                 with m.Elif(timed_out | rx.frame_error):
                     fail(link.TIMEOUT)
             with m.State("LEN1"):
                 with m.If(rx.o.valid):
-                    with m.If((byte == frame_bytes >> 8) & (length[:8] == frame_bytes & 0xff)):
-                        m.d.sync += [count.eq(0), byte_no.eq(0)]
+                    with m.If((byte == frame_bytes >> 8) & (length == frame_bytes & 0xff)):
+                        m.d.sync += count.eq(0)
                         m.next = "PAYLOAD"
                     with m.Else():
                         fail(link.BAD_LENGTH)
@@ -155,17 +165,14 @@ class HostLink(wiring.Component):
                     fail(link.TIMEOUT)
             with m.State("PAYLOAD"):
                 with m.If(rx.o.valid):
-                    last_byte = byte_no == in_bytes - 1
-                    m.d.sync += [beat.eq(buf.i.payload), count.eq(count + 1),
-                                 byte_no.eq(Mux(last_byte, 0, byte_no + 1))]
-                    with m.If(last_byte):
-                        with m.If(buf.i.ready):
-                            m.d.comb += buf.i.valid.eq(1)
-                            with m.If(count == frame_bytes - 1):
-                                m.d.comb += buf.commit.eq(1)
-                                m.next = "IDLE"
-                        with m.Else():
-                            fail(link.OVERRUN)
+                    m.d.sync += count.eq(count + 1)
+                    with m.If(buf.i.ready):
+                        m.d.comb += buf.i.valid.eq(1)
+                        with m.If(count == frame_bytes - 1):
+                            m.d.comb += buf.commit.eq(1)
+                            m.next = "IDLE"
+                    with m.Else():
+                        fail(link.OVERRUN)
                 with m.Elif(timed_out | rx.frame_error):
                     fail(link.TIMEOUT)
             with m.State("DRAIN"):
@@ -177,8 +184,9 @@ class HostLink(wiring.Component):
         frame_bytes = out_bytes * self.out.beats
         header = [link.RESULT, frame_bytes & 0xff, frame_bytes >> 8]
         step = Signal(range(3))
-        byte_no = Signal(range(max(out_bytes, 2)))
-        beats = Signal(range(self.out.beats + 1))
+        shift = Signal(self.out.tdata_bits)  # the beat being sent, lowest byte next
+        left = Signal(range(out_bytes + 1))  # its bytes not yet sent
+        beats = Signal(range(self.out.beats + 1))  # beats of the frame taken
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(error_pending):
@@ -187,7 +195,7 @@ class HostLink(wiring.Component):
                         m.d.sync += self.error.eq(1)
                         m.next = "CODE"
                 with m.Elif(self.i.valid):
-                    m.d.sync += [step.eq(0), beats.eq(0), byte_no.eq(0)]
+                    m.d.sync += [step.eq(0), beats.eq(0), left.eq(0)]
                     m.next = "HEADER"
             with m.State("CODE"):
                 m.d.comb += [tx.i.payload.eq(error_code), tx.i.valid.eq(1)]
@@ -203,14 +211,15 @@ class HostLink(wiring.Component):
                     with m.If(step == 2):
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
-                m.d.comb += [tx.i.payload.eq(self.i.payload.word_select(byte_no, 8)),
-                             tx.i.valid.eq(self.i.valid)]
-                with m.If(tx.i.valid & tx.i.ready):
-                    last_byte = byte_no == out_bytes - 1
-                    m.d.sync += byte_no.eq(Mux(last_byte, 0, byte_no + 1))
-                    with m.If(last_byte):
-                        m.d.comb += self.i.ready.eq(1)
-                        m.d.sync += beats.eq(beats + 1)
-                        with m.If(beats == self.out.beats - 1):
+                with m.If(left == 0):
+                    m.d.comb += self.i.ready.eq(1)
+                    with m.If(self.i.valid):
+                        m.d.sync += [shift.eq(self.i.payload), left.eq(out_bytes),
+                                     beats.eq(beats + 1)]
+                with m.Else():
+                    m.d.comb += [tx.i.payload.eq(shift[:8]), tx.i.valid.eq(1)]
+                    with m.If(tx.i.ready):
+                        m.d.sync += [shift.eq(shift >> 8), left.eq(left - 1)]
+                        with m.If((left == 1) & (beats == self.out.beats)):
                             m.d.sync += [self.frames.eq(~self.frames), self.error.eq(0)]
                             m.next = "IDLE"
