@@ -99,6 +99,23 @@ def main() -> None:
         print(f"{family:8s} {len(fam):6d} {np.median(lut):9.1f}% {max(lut):8.1f}% "
               f"{np.median(ff):8.1f}% {max(ff):7.1f}% {bram:>5d}/{len(fam):<4d} "
               f"{dsp:>5d}/{len(fam):<3d}")
+    print("\nper graph (the sum of its stages, estimate against measured; what a fit or a "
+          "board's utilization depends on):")
+    print(f"{'family':8s} {'graphs':>6s} {'LUT median':>10s} {'LUT worst':>9s} "
+          f"{'FF median':>9s} {'FF worst':>8s}")
+    for family in FAMILIES:
+        fam = [r for r in rows if r["family"] == family]
+        sums: dict[str, dict[str, float]] = {}
+        for r in fam:
+            g = sums.setdefault(r["graph"], {"el": 0.0, "ml": 0.0, "ef": 0.0, "mf": 0.0})
+            g["el"] += r["estimate"]["lut"]
+            g["ml"] += r["measured"]["lut"]
+            g["ef"] += r["estimate"]["ff"]
+            g["mf"] += r["measured"]["ff"]
+        lut = [_pct(g["el"], g["ml"]) for g in sums.values()]
+        ff = [_pct(g["ef"], g["mf"]) for g in sums.values()]
+        print(f"{family:8s} {len(sums):6d} {np.median(lut):9.1f}% {max(lut):8.1f}% "
+              f"{np.median(ff):8.1f}% {max(ff):7.1f}%")
     for family in ("ice40", "ecp5"):
         graphs = {r["graph"] for r in rows if r["family"] == family and r["abc9_fallbacks"]}
         print(f"{family}: ABC9 died on a stage of {len(graphs)} graphs, mapped with abc there")

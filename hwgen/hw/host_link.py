@@ -128,7 +128,7 @@ class HostLink(wiring.Component):
 
     def _receive(self, m, rx, buf, error_code, error_pending) -> None:
         frame_bytes = self.inp.tdata_bits // 8 * self.inp.beats
-        length = Signal(8)
+        length, second = Signal(8), Signal()  # the length's first byte; it has come
         count = Signal(range(frame_bytes + 1))
         timed_out = rx.idle >= self.timeout_cycles
         byte = rx.o.payload
@@ -143,24 +143,21 @@ class HostLink(wiring.Component):
             with m.State("IDLE"):
                 with m.If(rx.o.valid):
                     with m.If(byte == link.START):
-                        m.next = "LEN0"
+                        m.d.sync += second.eq(0)
+                        m.next = "LENGTH"
                     with m.Else():
                         fail(link.BAD_START)
                 with m.Elif(rx.frame_error):
                     fail(link.BAD_START)
-            with m.State("LEN0"):
+            with m.State("LENGTH"):  # two bytes, little-endian
                 with m.If(rx.o.valid):
-                    m.d.sync += length.eq(byte)
-                    m.next = "LEN1"
-                with m.Elif(timed_out | rx.frame_error):
-                    fail(link.TIMEOUT)
-            with m.State("LEN1"):
-                with m.If(rx.o.valid):
-                    with m.If((byte == frame_bytes >> 8) & (length == frame_bytes & 0xff)):
-                        m.d.sync += count.eq(0)
-                        m.next = "PAYLOAD"
-                    with m.Else():
-                        fail(link.BAD_LENGTH)
+                    m.d.sync += [length.eq(byte), second.eq(1), count.eq(0)]
+                    with m.If(second):
+                        with m.If((byte == frame_bytes >> 8)
+                                  & (length == frame_bytes & 0xff)):
+                            m.next = "PAYLOAD"
+                        with m.Else():
+                            fail(link.BAD_LENGTH)
                 with m.Elif(timed_out | rx.frame_error):
                     fail(link.TIMEOUT)
             with m.State("PAYLOAD"):
