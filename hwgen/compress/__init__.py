@@ -1,0 +1,2 @@
+"""Compression that the generated hardware cashes in (issue 13): channel pruning by LASSO
+and least squares (:mod:`.channels`)."""
