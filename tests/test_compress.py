@@ -41,7 +41,7 @@ def test_lasso_selection_reconstructs_better_than_first_k_and_max_response(cnn, 
 
 def test_channel_selection_refuses_bad_arguments():
     x, w = np.zeros((5, 4, 1)), np.zeros((3, 4, 1))
-    with pytest.raises(ValueError, match="keep must be 1..4"):
+    with pytest.raises(ValueError, match=r"keep must be 1\.\.4"):
         select_channels(x, w, 0)
     with pytest.raises(ValueError, match="unknown method 'random'"):
         select_channels(x, w, 2, "random")
