@@ -42,3 +42,8 @@ def test_wheel_builds_and_simulates_an_example_outside_the_checkout(tmp_path):
     sim = hwgen("sim", "mlp", "--frames", "3")
     assert sim.returncode == 0, sim.stdout + sim.stderr
     assert "bit-exact" in sim.stdout
+    # the Vivado templates (Tcl, Verilog, the driver's .in) ship with the wheel
+    vivado = hwgen("build", "mlp/graph.json", "--board", "pynq-z2", "--bitstream", "--out",
+                   "pynq")
+    assert vivado.returncode == 0, vivado.stderr
+    assert (work / "pynq" / "vivado" / "digits_mlp.py").is_file()
