@@ -18,7 +18,8 @@ Modules (tensors channels-last, like the graph): :class:`QuantInput`,
 0.7*mean|w|; ``intK``: symmetric uniform k-bit, DoReFa-style straight-through
 estimator), :class:`BatchNorm` (or ``nn.BatchNorm1d``), :class:`BinaryAct`
 (sign, hard-tanh straight-through estimator), :class:`QuantReLU` (DoReFa k-bit
-activation), :class:`MaxPool`, :class:`GlobalSumPool`, ``nn.Flatten``.
+activation), :class:`QuantAct` (signed k-bit), :class:`MaxPool`,
+:class:`GlobalSumPool`, ``nn.Flatten``.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from .ir import INPUT, Graph, GraphError, Layer, Tensor, Threshold
 from .ops import Add, ArgMax, Conv2d, Dense, MaxPool2d
 from .ops import GlobalSumPool as IrGlobalSumPool
 
-__all__ = ["BatchNorm", "BinaryAct", "GlobalSumPool", "MaxPool", "QuantConv2d", "QuantDense",
-           "QuantInput", "QuantReLU", "Residual", "export", "integer_trace"]
+__all__ = ["BatchNorm", "BinaryAct", "GlobalSumPool", "MaxPool", "QuantAct", "QuantConv2d",
+           "QuantDense", "QuantInput", "QuantReLU", "Residual", "export", "integer_trace"]
 
 FLOAT32_EXACT = 1 << 24  # integers up to here are exact in float32
 
@@ -227,6 +228,24 @@ class QuantReLU(nn.Module):
         return list(range(1, self.dtype.max + 1))
 
 
+class QuantAct(nn.Module):
+    """Signed symmetric k-bit activation, for a linear bottleneck such as the middle of a
+    low-rank split: code = round(clamp(x, -1, 1) * (2^(k-1) - 1))."""
+
+    def __init__(self, bits: int = 4):
+        super().__init__()
+        if bits < 2:
+            raise ValueError(f"QuantAct: bits must be 2 or more, got {bits}")
+        self.dtype = DType("int", bits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.clamp(-1, 1) * self.dtype.max
+        return _ste(c, torch.round(c))
+
+    def levels(self) -> list[int]:
+        return list(range(self.dtype.min + 1, self.dtype.max + 1))
+
+
 class Residual(nn.Module):
     """A residual block: ``act(bn(body(x) + shortcut(x)))``.
 
@@ -249,7 +268,7 @@ class Residual(nn.Module):
         return self.act(self.bn(self.body(x) + skip))
 
 
-_ACTS = (BinaryAct, QuantReLU)
+_ACTS = (BinaryAct, QuantReLU, QuantAct)
 
 
 _POOLS = (MaxPool, GlobalSumPool)
@@ -274,7 +293,7 @@ def _stages(model: nn.Module) -> tuple[DType | None, list[tuple]]:
         if not isinstance(mod, _Weighted):
             raise GraphError(f"export: module #{k - 1} ({type(mod).__name__}) is not supported "
                              "here; allowed: QuantInput first, then QuantDense/QuantConv2d "
-                             "(optionally followed by BatchNorm and BinaryAct/QuantReLU), "
+                             "(optionally followed by BatchNorm and BinaryAct/QuantReLU/QuantAct), "
                              "MaxPool, GlobalSumPool, Residual, Flatten")
         bn = act = None
         if k < len(mods) and isinstance(mods[k], nn.BatchNorm1d):

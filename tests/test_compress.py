@@ -47,3 +47,40 @@ def test_channel_selection_refuses_bad_arguments():
         select_channels(x, w, 2, "random")
     with pytest.raises(ValueError, match="same channels and k"):
         select_channels(x, np.zeros((3, 5, 1)), 2)
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    return get_example("digits-mlp")(progress=lambda s: None)
+
+
+def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path):
+    """fc2 (64 x 64) at rank 16: two layers of 16 x 64 and 64 x 16 with an int4
+    bottleneck; fine-tuned, the export equals torch on every tensor, and the graph is
+    bit-exact in cocotb."""
+    import torch
+
+    from hwgen import quant
+    from hwgen.compress import finetune
+    from hwgen.compress.lowrank import choose_rank, factorize_dense
+    from hwgen.examples.digits import load
+
+    from .conftest import simulate_graph
+
+    train_x, train_y, test_x, _ = load(0)
+    model, k = factorize_dense(mlp.model, 4, rank=16)
+    assert k == 16
+    finetune(model, train_x, train_y, epochs=10, progress=lambda s: None)
+    graph = quant.export(model, name="lowrank", input_shape=(64,))
+    shapes = [layer.weights.shape for layer in graph.layers if hasattr(layer, "weights")]
+    assert shapes == [(64, 64), (16, 64), (64, 16), (10, 64)]
+    assert graph.layers[1].activation.dtype.name == "int4"
+    torch_trace = quant.integer_trace(model, torch.tensor(test_x, dtype=torch.float32))
+    for a, b in zip(torch_trace, reference.trace(graph, test_x), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert simulate_graph(graph, tmp_path, frames=6).mismatches == 0
+    # the rank from an energy or a parameter budget
+    s = np.array([4.0, 2.0, 1.0, 1.0])
+    # squares 16, 4, 1, 1 of 22: 72.7 %, 90.9 %, 95.5 %
+    assert [choose_rank(s, energy=e) for e in (0.7, 0.9, 0.95)] == [1, 2, 3]
+    assert choose_rank(s, params=0.5, shape=(64, 64)) == 16

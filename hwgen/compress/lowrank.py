@@ -1,0 +1,76 @@
+"""Low-rank factorization of a dense layer by truncated SVD: an M x N weight matrix becomes
+an M x K and a K x N one, ``K(M + N)`` weights instead of ``MN``, two chained MVUs in
+hardware with a signed ``bits``-bit bottleneck (:class:`hwgen.quant.QuantAct`) between.
+
+The two factors start from ``U_K sqrt(S_K)`` and ``sqrt(S_K) V_K^T`` of the layer's
+latent float weights, scaled for the modules' own ``1/sqrt(fan_in)`` and quantizers;
+fine-tuning (:func:`hwgen.compress.finetune`) recovers what the quantization of the
+factors and of the bottleneck loses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["choose_rank", "factorize_dense"]
+
+
+def choose_rank(singular: np.ndarray, energy: float | None = None,
+                params: float | None = None, shape: tuple[int, int] | None = None) -> int:
+    """The rank that keeps ``energy`` of the squared singular values, or the largest whose
+    ``K(M + N)`` weights stay within ``params`` times ``MN``."""
+    if (energy is None) == (params is None):
+        raise ValueError("give exactly one of energy (0..1] or params (0..1]")
+    if energy is not None:
+        if not 0 < energy <= 1:
+            raise ValueError(f"energy must be in (0, 1], got {energy}")
+        kept = np.cumsum(singular ** 2) / np.sum(singular ** 2)
+        return int(np.searchsorted(kept, energy - 1e-12) + 1)
+    if not 0 < params <= 1:
+        raise ValueError(f"params must be in (0, 1], got {params}")
+    m, n = shape
+    return max(1, math.floor(params * m * n / (m + n)))
+
+
+def _fold(units: int, want: int) -> int:
+    """The largest divisor of ``units`` not above ``want``."""
+    return max(d for d in range(1, min(units, max(want, 1)) + 1) if units % d == 0)
+
+
+def factorize_dense(model, index: int, *, rank: int | None = None,
+                    energy: float | None = None, params: float | None = None,
+                    bits: int = 4, weight_dtype: str | None = None):
+    """A copy of ``model`` (an ``nn.Sequential`` of :mod:`hwgen.quant` modules) with its
+    module ``index`` (a ``QuantDense``) replaced by two: N -> K (``weight_dtype``, default
+    the layer's) with BatchNorm and a signed ``bits``-bit activation, then K -> M; the
+    rank from ``rank``, an ``energy`` to keep or a ``params`` budget. Returns (model, K)."""
+    import copy
+
+    import torch
+    from torch import nn
+
+    from .. import quant
+
+    layer = model[index]
+    if not isinstance(layer, quant.QuantDense):
+        raise ValueError(f"module {index} is a {type(layer).__name__}, not a QuantDense")
+    w = layer.weight.detach().numpy().astype(np.float64)
+    m, n = w.shape
+    u, s, vt = np.linalg.svd(w, full_matrices=False)
+    k = rank if rank is not None else choose_rank(s, energy, params, (m, n))
+    if not 1 <= k < min(m, n):
+        raise ValueError(f"rank must be 1..{min(m, n) - 1} for a {m} x {n} layer, got {k}")
+    dtype = weight_dtype or layer.weight_dtype.name
+    first = quant.QuantDense(n, k, dtype, pe=_fold(k, layer.pe), simd=_fold(n, layer.simd))
+    second = quant.QuantDense(k, m, dtype, pe=_fold(m, layer.pe), simd=_fold(k, layer.simd))
+    root = np.sqrt(s[:k])
+    a, b = root[:, None] * vt[:k], u[:, :k] * root[None, :]  # w ~= b @ a
+    with torch.no_grad():  # latent weights in the quantizers' range, [-1, 1]
+        first.weight.copy_(torch.tensor(a / np.abs(a).max(), dtype=torch.float32))
+        second.weight.copy_(torch.tensor(b / np.abs(b).max(), dtype=torch.float32))
+    mods = list(model.children())
+    middle = [first, nn.BatchNorm1d(k), quant.QuantAct(bits), second]
+    return nn.Sequential(*copy.deepcopy(mods[:index]), *middle,
+                         *copy.deepcopy(mods[index + 1:])), k
