@@ -66,7 +66,9 @@ class _Weighted(nn.Module):
 
     ``forward(x) = post(accumulate(x))``: ``accumulate`` is the exact integer
     accumulator, ``post`` adds the bias and scales by 1/sqrt(fan_in).
-    ``pe`` and ``simd`` are the hardware folding carried into the graph.
+    ``pe`` and ``simd`` are the hardware folding carried into the graph. A ``mask``
+    (0/1, the weight's shape; set by pruning) forces weights to zero: a pruned binary
+    layer exports as ternary, the dtype that holds its zeros.
     """
 
     def __init__(self, shape: tuple[int, ...], fan_in: int, weight_dtype: str, bias: bool,
@@ -79,8 +81,13 @@ class _Weighted(nn.Module):
         self.bias = nn.Parameter(torch.zeros(shape[0])) if bias else None
         self.scale = 1.0 / math.sqrt(fan_in)
         self.pe, self.simd = pe, simd
+        self.register_buffer("mask", None)
 
     def int_weight(self) -> torch.Tensor:
+        q = self._quantized()
+        return q if self.mask is None else q * self.mask
+
+    def _quantized(self) -> torch.Tensor:
         w, dt = self.weight, self.weight_dtype
         if dt.kind == "bin":
             return _ste(w.clamp(-1, 1), torch.where(w >= 0, 1.0, -1.0))
@@ -90,6 +97,13 @@ class _Weighted(nn.Module):
         top = dt.max  # symmetric: -max..max
         v = w / (w.abs().max().detach() / top + 1e-12)
         return _ste(v, torch.round(v).clamp(-top, top))
+
+    @property
+    def export_dtype(self) -> DType:
+        """The weight dtype of the exported layer: ternary for a pruned binary layer."""
+        pruned = self.mask is not None and bool((self.mask == 0).any())
+        return DType("tern", 2) if pruned and self.weight_dtype.kind == "bin" else (
+            self.weight_dtype)
 
     def int_bias(self) -> torch.Tensor | None:
         return None if self.bias is None else _ste(self.bias, torch.round(self.bias))
@@ -124,7 +138,7 @@ class QuantDense(_Weighted):
         return F.linear(x.reshape(len(x), -1), self.int_weight())
 
     def ir_layer(self, name: str) -> Dense:
-        return Dense(name, weight_dtype=self.weight_dtype, weights=self._ints(self.int_weight()),
+        return Dense(name, weight_dtype=self.export_dtype, weights=self._ints(self.int_weight()),
                      bias=self._bias_ints(), pe=self.pe, simd=self.simd)
 
 
@@ -163,7 +177,7 @@ class QuantConv2d(_Weighted):
         return acc.reshape(n, out, oh, -1).permute(0, 2, 3, 1)
 
     def ir_layer(self, name: str) -> Conv2d:
-        return Conv2d(name, weight_dtype=self.weight_dtype,
+        return Conv2d(name, weight_dtype=self.export_dtype,
                       weights=self._ints(self.int_weight().permute(0, 2, 3, 1)),
                       bias=self._bias_ints(), stride=self.stride, padding=self.padding,
                       pad_value=self.pad_value, groups=self.groups, pe=self.pe, simd=self.simd)

@@ -1,5 +1,7 @@
 """Compression (issue 13): channel selection by LASSO against the paper's baselines on the
-trained digits CNN's own feature maps."""
+trained digits CNN's own feature maps; low-rank splits, magnitude pruning and distillation
+on the trained examples, the compressed graphs exact against torch and bit-exact in
+cocotb."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 from hwgen import reference
 from hwgen.compress.channels import reconstruct, relative_error, select_channels
 from hwgen.examples import get_example
+from hwgen.examples.digits import load as load_digits
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +66,10 @@ def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path)
     from hwgen import quant
     from hwgen.compress import finetune
     from hwgen.compress.lowrank import choose_rank, factorize_dense
-    from hwgen.examples.digits import load
 
     from .conftest import simulate_graph
 
-    train_x, train_y, test_x, _ = load(0)
+    train_x, train_y, test_x, _ = load_digits()
     model, k = factorize_dense(mlp.model, 4, rank=16)
     assert k == 16
     finetune(model, train_x, train_y, epochs=10, progress=lambda s: None)
@@ -84,3 +86,55 @@ def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path)
     # squares 16, 4, 1, 1 of 22: 72.7 %, 90.9 %, 95.5 %
     assert [choose_rank(s, energy=e) for e in (0.7, 0.9, 0.95)] == [1, 2, 3]
     assert choose_rank(s, params=0.5, shape=(64, 64)) == 16
+
+
+def test_magnitude_pruning_zeroes_weights_exports_ternary_and_stays_exact(mlp, tmp_path):
+    import torch
+
+    from hwgen import quant
+    from hwgen.compress import finetune
+    from hwgen.compress.prune import prune_magnitude, sparsity
+
+    from .conftest import simulate_graph
+
+    train_x, train_y, test_x, _ = load_digits()
+    model = prune_magnitude(mlp.model, 0.75)
+    assert sparsity(mlp.model) == 0.0  # the original is left alone
+    finetune(model, train_x, train_y, epochs=5, progress=lambda s: None)
+    graph = quant.export(model, name="pruned", input_shape=(64,))
+    dense = [layer for layer in graph.layers if hasattr(layer, "weights")]
+    assert [layer.weight_dtype.name for layer in dense] == ["bin", "tern", "tern"]
+    for layer in dense[1:]:  # 75 % of each pruned layer's weights are zero, and stay so
+        assert (layer.weights == 0).mean() == pytest.approx(0.75, abs=1 / layer.weights.size)
+    torch_trace = quant.integer_trace(model, torch.tensor(test_x, dtype=torch.float32))
+    for a, b in zip(torch_trace, reference.trace(graph, test_x), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert simulate_graph(graph, tmp_path, frames=4).mismatches == 0
+
+
+def test_distillation_alone_teaches_a_student_the_teachers_function(cnn):
+    """alpha = 1: no labels, only the teacher's softened outputs; the student (a 64-16-10
+    binarized MLP on the flat image) ends up agreeing with the teacher (a CNN on the
+    8x8 image) on most held-out digits. The teacher is not changed."""
+    import torch
+    from torch import nn
+
+    from hwgen import quant
+    from hwgen.compress.distill import distill
+
+    train_x, train_y, test_x, _ = load_digits()
+    torch.manual_seed(1)
+    student = nn.Sequential(quant.QuantInput("uint4"), quant.QuantDense(64, 16, "bin"),
+                            nn.BatchNorm1d(16), quant.BinaryAct(),
+                            quant.QuantDense(16, 10, "bin"))
+    before = {k: v.clone() for k, v in cnn.model.state_dict().items()}
+    distill(student, cnn.model, train_x, train_y, alpha=1.0, epochs=30,
+            teacher_x=train_x.reshape(-1, 8, 8, 1), progress=lambda s: None)
+    assert all(torch.equal(v, cnn.model.state_dict()[k]) for k, v in before.items())
+    student.eval()
+    cnn.model.eval()
+    with torch.no_grad():
+        said = student(torch.tensor(test_x, dtype=torch.float32)).argmax(1)
+        told = cnn.model(torch.tensor(test_x.reshape(-1, 8, 8, 1),
+                                      dtype=torch.float32)).argmax(1)
+    assert float((said == told).float().mean()) > 0.7

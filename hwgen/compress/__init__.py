@@ -1,6 +1,7 @@
-"""Compression that the generated hardware cashes in (issue 13): channel pruning by LASSO
+"""Compression that the generated hardware cashes in (issue 13): channel selection by LASSO
 and least squares (:mod:`.channels`), low-rank factorization of dense layers
-(:mod:`.lowrank`), and fine-tuning of the compressed model."""
+(:mod:`.lowrank`), magnitude pruning (:mod:`.prune`), distillation (:mod:`.distill`),
+and fine-tuning of a compressed model."""
 
 from __future__ import annotations
 

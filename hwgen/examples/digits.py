@@ -36,8 +36,9 @@ def load(seed: int = 0, test_fraction: float = 0.25
 
 
 def train(model, x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int,
-          progress: Callable[[str], None], lr: float = 1e-2) -> None:
-    """Adam with cosine decay on cross-entropy; deterministic for a seed."""
+          progress: Callable[[str], None], lr: float = 1e-2, loss=None) -> None:
+    """Adam with cosine decay on cross-entropy (or ``loss(logits, labels, indices)`` of a
+    batch); deterministic for a seed."""
     import torch
     from torch.nn import functional as F
 
@@ -51,11 +52,12 @@ def train(model, x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int,
         total = 0.0
         for start in range(0, len(xt), 64):
             idx = order[start:start + 64]
-            loss = F.cross_entropy(model(xt[idx]), yt[idx])
+            out = model(xt[idx])
+            value = F.cross_entropy(out, yt[idx]) if loss is None else loss(out, yt[idx], idx)
             opt.zero_grad()
-            loss.backward()
+            value.backward()
             opt.step()
-            total += float(loss.detach()) * len(idx)
+            total += float(value.detach()) * len(idx)
         sched.step()
         if (epoch + 1) % 10 == 0 or epoch == epochs - 1:
             progress(f"  epoch {epoch + 1}/{epochs}: loss {total / len(xt):.3f}")
