@@ -138,3 +138,33 @@ def test_distillation_alone_teaches_a_student_the_teachers_function(cnn):
         told = cnn.model(torch.tensor(test_x.reshape(-1, 8, 8, 1),
                                       dtype=torch.float32)).argmax(1)
     assert float((said == told).float().mean()) > 0.7
+
+
+def test_channel_pruning_removes_channels_through_the_chain_and_stays_exact(cnn, tmp_path):
+    """The pointwise conv reads 16 of its 32 channels: conv1, its batch-norm and the
+    depthwise conv lose the other 16; the graph is exact against torch and bit-exact in
+    cocotb."""
+    import torch
+
+    from hwgen import quant
+    from hwgen.compress.channels import prune_channels
+
+    from .conftest import simulate_graph
+
+    train_x, _, test_x, _ = load_digits()
+    pointwise = 8  # QuantInput, conv1, BN, ReLU, pool, dw1, BN, ReLU, conv2
+    model, kept = prune_channels(cnn.model, pointwise, 16, train_x.reshape(-1, 8, 8, 1))
+    assert len(kept) == 16
+    graph = quant.export(model, name="pruned", input_shape=(8, 8, 1))
+    shapes = {layer.name: layer.weights.shape for layer in graph.layers
+              if hasattr(layer, "weights")}
+    assert shapes == {"conv1": (16, 3, 3, 1), "dw1": (16, 3, 3, 1), "conv2": (32, 1, 1, 16),
+                      "fc1": (10, 128)}
+    # conv1 and the depthwise conv keep the kept channels' own filters
+    for k in (1, 5):
+        assert torch.equal(model[k].weight, cnn.model[k].weight[torch.as_tensor(kept)])
+    x = test_x.reshape(-1, 8, 8, 1)
+    torch_trace = quant.integer_trace(model, torch.tensor(x, dtype=torch.float32))
+    for a, b in zip(torch_trace, reference.trace(graph, x), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert simulate_graph(graph, tmp_path, frames=2).mismatches == 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METHODS", "reconstruct", "relative_error", "select_channels"]
+__all__ = ["METHODS", "prune_channels", "reconstruct", "relative_error", "select_channels"]
 
 METHODS = ("lasso", "first_k", "max_response")
 
@@ -77,3 +77,140 @@ def relative_error(x: np.ndarray, y: np.ndarray, kept: np.ndarray, w: np.ndarray
     """|| y - kept channels through w || / || y || (Frobenius)."""
     got = np.einsum("nck,ock->no", x[:, kept, :], w)
     return float(np.linalg.norm(y - got) / (np.linalg.norm(y) or 1.0))
+
+
+def _divisor(units: int, want: int) -> int:
+    """The largest divisor of ``units`` not above ``want`` (a legal PE or SIMD)."""
+    return max(d for d in range(1, min(units, max(want, 1)) + 1) if units % d == 0)
+
+
+def _samples(model, consumer, channels: int, x: np.ndarray, limit: int, seed: int):
+    """The consumer's inputs on ``x`` as (samples, channels, k), its weights as (outputs,
+    channels, k), in eval mode; at most ``limit`` samples, drawn with ``seed``."""
+    import torch
+    from torch.nn import functional as F
+
+    from ..quant import QuantDense
+
+    seen = []
+    hook = consumer.register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.tensor(x, dtype=torch.float32))
+    finally:
+        hook.remove()
+        model.train(was_training)
+    h, w = seen[0], consumer.int_weight().detach()
+    if isinstance(consumer, QuantDense):
+        c = channels
+        xs = h.reshape(len(h), -1, c).permute(0, 2, 1)  # features are channels-last
+        ws = w.reshape(len(w), -1, c).permute(0, 2, 1)
+    else:
+        xc = h.permute(0, 3, 1, 2)
+        if consumer.padding:
+            p = consumer.padding
+            xc = F.pad(xc, (p, p, p, p), value=float(consumer.pad_value))
+        cols = F.unfold(xc, consumer.kernel, stride=consumer.stride)  # (N, C*kh*kw, L)
+        c = w.shape[1]
+        xs = cols.permute(0, 2, 1).reshape(-1, c, cols.shape[1] // c)
+        ws = w.reshape(len(w), c, -1)
+    xs = xs.numpy().astype(np.float64)
+    if len(xs) > limit:
+        xs = xs[np.sort(np.random.default_rng(seed).choice(len(xs), limit, replace=False))]
+    return xs, ws.numpy().astype(np.float64)
+
+
+def prune_channels(model, consumer: int, keep: int, x: np.ndarray, *, method: str = "lasso",
+                   samples: int = 4000, seed: int = 0):
+    """A copy of ``model`` (an ``nn.Sequential`` of :mod:`hwgen.quant` modules) in which
+    module ``consumer`` (a dense or non-depthwise conv layer) reads only ``keep`` of its
+    input channels, chosen by ``method`` on its inputs over ``x`` and refit by least
+    squares; the channels go from everything between it and the weighted layer that
+    produces them (batch-norms, a depthwise conv, that layer's outputs). Returns (model,
+    the kept channel indices)."""
+    import copy
+
+    from torch import nn
+
+    from ..quant import _ACTS, BatchNorm, MaxPool, QuantConv2d, QuantDense, _Weighted
+
+    model = copy.deepcopy(model)
+    mods = list(model.children())
+    cons = mods[consumer]
+    if not isinstance(cons, (QuantDense, QuantConv2d)) or getattr(cons, "groups", 1) != 1:
+        raise ValueError(f"module {consumer} ({type(cons).__name__}) is not a dense or "
+                         "standard conv layer")
+    between, k = [], consumer - 1
+    while k >= 0 and not (isinstance(mods[k], _Weighted) and getattr(mods[k], "groups", 1)
+                          == 1):
+        if not isinstance(mods[k], (nn.BatchNorm1d, *_ACTS, MaxPool, nn.Flatten, QuantConv2d)):
+            raise ValueError(f"module {k} ({type(mods[k]).__name__}) between the producer "
+                             f"and module {consumer} does not keep channels apart")
+        between.append(k)
+        k -= 1
+    if k < 0:
+        raise ValueError(f"no weighted layer produces the channels module {consumer} reads")
+    producer = mods[k]
+    xs, ws = _samples(model, cons, producer.weight.shape[0], x, samples, seed)
+    y = np.einsum("nck,ock->no", xs, ws)
+    kept = select_channels(xs, ws, keep, method)
+    refit = reconstruct(xs, y, kept)
+    refit /= np.abs(refit).max() or 1.0  # the quantizers read the latent weights' range
+    _keep_outputs(producer, kept)
+    for j in between:
+        if isinstance(mods[j], nn.BatchNorm1d):
+            model[j] = _sliced_bn(mods[j], kept, BatchNorm if isinstance(mods[j], BatchNorm)
+                                  else nn.BatchNorm1d)
+        elif isinstance(mods[j], QuantConv2d):  # depthwise: one filter per channel
+            _keep_outputs(mods[j], kept)
+            mods[j].groups = keep
+    _refit_inputs(cons, refit, keep)
+    return model, kept
+
+
+def _keep_outputs(layer, kept: np.ndarray) -> None:
+    import torch
+
+    idx = torch.as_tensor(kept)
+    layer.weight = torch.nn.Parameter(layer.weight.detach()[idx].clone())
+    if layer.bias is not None:
+        layer.bias = torch.nn.Parameter(layer.bias.detach()[idx].clone())
+    if layer.mask is not None:
+        layer.mask = layer.mask[idx].clone()
+    layer.pe = _divisor(len(kept), layer.pe)
+
+
+def _sliced_bn(bn, kept: np.ndarray, cls):
+    import torch
+
+    idx = torch.as_tensor(kept)
+    new = cls(len(kept), eps=bn.eps, momentum=bn.momentum, affine=bn.affine)
+    with torch.no_grad():
+        new.running_mean.copy_(bn.running_mean[idx])
+        new.running_var.copy_(bn.running_var[idx])
+        if bn.affine:
+            new.weight.copy_(bn.weight[idx])
+            new.bias.copy_(bn.bias[idx])
+    return new
+
+
+def _refit_inputs(layer, refit: np.ndarray, keep: int) -> None:
+    """Give ``layer`` the least-squares weights of its kept input channels."""
+    import math
+
+    import torch
+
+    from ..quant import QuantDense
+
+    out, _, k = refit.shape
+    if isinstance(layer, QuantDense):
+        w = refit.transpose(0, 2, 1).reshape(out, k * keep)  # back to channels-last features
+        layer.simd = _divisor(k * keep, layer.simd)
+    else:
+        w = refit.reshape(out, keep, *layer.kernel)
+        layer.simd = _divisor(keep, layer.simd)
+    layer.weight = torch.nn.Parameter(torch.tensor(w, dtype=torch.float32))
+    layer.mask = None
+    layer.scale = 1.0 / math.sqrt(w[0].size)
