@@ -1,7 +1,7 @@
 """Compression (issue 13): channel selection by LASSO against the paper's baselines on the
-trained digits CNN's own feature maps; low-rank splits, magnitude pruning and distillation
-on the trained examples, the compressed graphs exact against torch and bit-exact in
-cocotb."""
+trained digits CNN's own feature maps; low-rank splits, magnitude and channel pruning and
+distillation on the trained examples, the compressed graphs exact against torch and
+bit-exact in cocotb (those fine-tune: marked slow, run by make test-slow)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ def mlp():
     return get_example("digits-mlp")(progress=lambda s: None)
 
 
+@pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path):
     """fc2 (64 x 64) at rank 16: two layers of 16 x 64 and 64 x 16 with an int4
     bottleneck; fine-tuned, the export equals torch on every tensor, and the graph is
@@ -88,6 +89,7 @@ def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path)
     assert choose_rank(s, params=0.5, shape=(64, 64)) == 16
 
 
+@pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_magnitude_pruning_zeroes_weights_exports_ternary_and_stays_exact(mlp, tmp_path):
     import torch
 
@@ -112,6 +114,7 @@ def test_magnitude_pruning_zeroes_weights_exports_ternary_and_stays_exact(mlp, t
     assert simulate_graph(graph, tmp_path, frames=4).mismatches == 0
 
 
+@pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_distillation_alone_teaches_a_student_the_teachers_function(cnn):
     """alpha = 1: no labels, only the teacher's softened outputs; the student (a 64-16-10
     binarized MLP on the flat image) ends up agreeing with the teacher (a CNN on the
@@ -140,6 +143,7 @@ def test_distillation_alone_teaches_a_student_the_teachers_function(cnn):
     assert float((said == told).float().mean()) > 0.7
 
 
+@pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_channel_pruning_removes_channels_through_the_chain_and_stays_exact(cnn, tmp_path):
     """The pointwise conv reads 16 of its 32 channels: conv1, its batch-norm and the
     depthwise conv lose the other 16; the graph is exact against torch and bit-exact in
