@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
+from .bitstream import BitstreamError
 from .boards import Board
 from .hw.board_top import BoardTop
 from .hw.uart import bit_cycles
@@ -54,7 +55,10 @@ def write_project(p: Plan, board: Board, core: str, core_file: str, out: Path,
     common = {"generated": stamp, "part": board.device, "project": core}
     files: dict[str, str] = {}
     if board.vivado == "arty_a7":
-        cycles = bit_cycles(board.clock_mhz * 1e6, baud or board.baud)
+        try:
+            cycles = bit_cycles(board.clock_mhz * 1e6, baud or board.baud)
+        except ValueError as err:
+            raise BitstreamError(f"--baud: {err}") from None
         files["board_top.v"] = convert(BoardTop(p, cycles), "board_top")
         files["arty_a7_top.v"] = render("arty_a7_top.v", generated=stamp,
                                         board_top="board_top")

@@ -88,7 +88,9 @@ def test_bitstream_refusals_name_the_flag_and_the_board(tmp_path, capsys):
             (["--board", "icebreaker", "--fit"], "--fit folds until nextpnr"),
             (["--board", "icebreaker", "--baud", "9600"], "--baud sets the host link"),
             (["--board", "icebreaker", "--bitstream", "--baud", "4000000"],
-             "baud 4,000,000 is too fast for a 12 MHz clock")):
+             "baud 4,000,000 is too fast for a 12 MHz clock"),
+            (["--board", "arty-a7-35", "--bitstream", "--baud", "30000000"],
+             "baud 30,000,000 is too fast for a 100 MHz clock")):
         assert main(["build", str(path), "--out", str(tmp_path / "o"), *args]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "o").exists()
