@@ -197,6 +197,66 @@ def cmd_fold(args) -> int:
     return 0
 
 
+def cmd_compress(args) -> int:
+    from . import compress, quant, reference
+    from .compress import channels, lowrank, prune
+
+    if args.method == "prune" and args.sparsity is None:
+        raise CliError("--method prune needs --sparsity (0 to 1)")
+    if args.method in ("channels", "lowrank") and not args.layer:
+        raise CliError(f"--method {args.method} needs --layer (the layer that reads the "
+                       "channels, or the dense layer to split)")
+    source = Path(args.source)
+    if source.suffix in (".json", ".npz") or source.with_suffix(".json").exists():
+        if args.method != "prune":
+            raise CliError(f"--method {args.method} fine-tunes: it needs a model (an "
+                           f"example: {', '.join(EXAMPLES)}); a graph alone takes prune")
+        graph = compress.prune_graph(load_graph(source), args.sparsity)
+        _say(f"pruned {graph.name} to {args.sparsity:.0%} zero weights per layer (the first "
+             "left whole), without fine-tuning: accuracy is not kept")
+        _say(f"wrote {graph.save(args.out)} (and .npz)")
+        return 0
+    if args.source not in EXAMPLES:
+        raise CliError(f"{args.source}: neither a graph file (NAME.json) nor an example "
+                       f"(examples: {', '.join(EXAMPLES)})")
+    from .examples import get_example
+    from .examples.digits import load
+
+    ex = get_example(args.source)(seed=args.seed, progress=_say)
+    shape = ex.graph.input.shape
+    train_x, train_y, test_x, test_y = load(args.seed)
+    train_x, test_x = train_x.reshape(-1, *shape), test_x.reshape(-1, *shape)
+    try:
+        if args.method == "prune":
+            model = prune.prune_magnitude(ex.model, args.sparsity)
+        elif args.method == "channels":
+            index = compress.module_index(ex.model, args.layer)
+            model, kept = channels.prune_channels(ex.model, index, args.keep, train_x)
+            compress.recalibrate(model, train_x)
+            _say(f"{args.layer} reads {len(kept)} channels now: {kept.tolist()}")
+        else:
+            index = compress.module_index(ex.model, args.layer)
+            model, rank = lowrank.factorize_dense(ex.model, index, rank=args.rank,
+                                                  energy=args.energy)
+            _say(f"{args.layer} split at rank {rank}")
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    _say(f"fine-tuning {args.epochs} epochs")
+    compress.finetune(model, train_x, train_y, epochs=args.epochs, seed=args.seed,
+                      progress=_say)
+    graph = quant.export(model, name=f"{ex.graph.name}_{args.method}", input_shape=shape)
+    for label, g in (("before", ex.graph), ("after", graph)):
+        got = reference.run(g, test_x).reshape(-1)
+        weighted = [layer for layer in g.layers if hasattr(layer, "weights")]
+        size = sum(layer.weights.size for layer in weighted)
+        zeros = sum(int((layer.weights == 0).sum()) for layer in weighted)
+        bits = sum(layer.weights.size * layer.weight_dtype.bits for layer in weighted)
+        _say(f"  {label:<6} accuracy {np.mean(got == test_y):.2%} on {len(test_y)} test "
+             f"digits; {size:,} weights, {zeros:,} zero, {bits:,} weight bits")
+    _say(f"wrote {graph.save(args.out)} (and .npz); hwgen build takes it as any graph")
+    return 0
+
+
 def _load_inputs(path: str) -> np.ndarray:
     """The array ``x`` (or the only array) of an npz file; nothing pickled is loaded."""
     return _load_frames(path)[0]
@@ -455,6 +515,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--stall", type=float, default=0.3,
                    help="probability of a tvalid gap / tready stall per cycle (default 0.3)")
     s.set_defaults(func=cmd_sim)
+    c = sub.add_parser("compress", help="prune, split or thin an example model or a graph")
+    c.add_argument("source", help="an example (trained, compressed, fine-tuned) or a graph "
+                   "NAME.json (prune only, no fine-tuning)")
+    c.add_argument("--method", required=True, choices=["prune", "channels", "lowrank"],
+                   help="prune: magnitude pruning to --sparsity; channels: LASSO channel "
+                   "pruning of the channels --layer reads, to --keep; lowrank: truncated SVD "
+                   "of dense --layer at --rank or --energy")
+    c.add_argument("--sparsity", type=float, help="fraction of each layer's weights to zero")
+    c.add_argument("--layer", help="layer name in the exported graph (fc2, conv2, ...)")
+    c.add_argument("--keep", type=int, default=16, help="channels to keep (default 16)")
+    c.add_argument("--rank", type=int, help="rank of the split")
+    c.add_argument("--energy", type=float, help="squared singular values to keep (0..1]")
+    c.add_argument("--epochs", type=int, default=20, help="fine-tuning epochs (default 20)")
+    c.add_argument("--seed", type=_seed, default=0)
+    c.add_argument("--out", required=True, help="the compressed graph (NAME.json and .npz)")
+    c.set_defaults(func=cmd_compress)
     r = sub.add_parser("run", help="classify frames on a board over its UART")
     r.add_argument("dir", help="a folder written by 'hwgen build --bitstream'")
     r.add_argument("inputs", help="npz with an array 'x' of input values (frames, ...) and "

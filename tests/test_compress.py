@@ -172,3 +172,30 @@ def test_channel_pruning_removes_channels_through_the_chain_and_stays_exact(cnn,
     for a, b in zip(torch_trace, reference.trace(graph, x), strict=True):
         np.testing.assert_array_equal(a, b)
     assert simulate_graph(graph, tmp_path, frames=2).mismatches == 0
+
+
+def test_compress_command_splits_a_layer_and_prunes_a_graph(mlp, tmp_path, capsys):
+    from hwgen.cli import main
+    from hwgen.ir import load_graph
+
+    assert main(["compress", "digits-mlp", "--method", "lowrank", "--layer", "fc2",
+                 "--rank", "8", "--epochs", "2", "--out", str(tmp_path / "lr")]) == 0
+    said = capsys.readouterr().out
+    assert "fc2 split at rank 8" in said and "after  accuracy" in said
+    graph = load_graph(tmp_path / "lr.json")
+    assert [layer.weights.shape for layer in graph.layers if hasattr(layer, "weights")] == [
+        (64, 64), (8, 64), (64, 8), (10, 64)]
+    # a graph alone: magnitude pruning without fine-tuning; binary layers turn ternary
+    path = mlp.graph.save(tmp_path / "g")
+    assert main(["compress", str(path), "--method", "prune", "--sparsity", "0.5",
+                 "--out", str(tmp_path / "p")]) == 0
+    pruned = [layer for layer in load_graph(tmp_path / "p.json").layers
+              if hasattr(layer, "weights")]
+    assert (pruned[0].weights != 0).all()  # the first layer is left whole
+    for layer in pruned[1:]:
+        assert layer.weight_dtype.name == "tern" and (layer.weights == 0).mean() == 0.5
+    for args, message in ((["--method", "lowrank"], "needs --layer"),
+                          (["--method", "channels", "--layer", "fc9"], "no layer 'fc9'")):
+        source = str(path) if "fc9" not in args else "digits-mlp"
+        assert main(["compress", source, *args, "--out", str(tmp_path / "x")]) == 2
+        assert message in capsys.readouterr().err

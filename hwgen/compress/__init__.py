@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["finetune", "recalibrate"]
+__all__ = ["METHODS", "finetune", "module_index", "prune_graph", "recalibrate"]
 
 
 def finetune(model, x: np.ndarray, y: np.ndarray, *, epochs: int = 20, seed: int = 0,
@@ -42,3 +42,49 @@ def recalibrate(model, x: np.ndarray, batch: int = 256) -> None:
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum
         model.train(was_training)
+
+
+METHODS = ("prune", "channels", "lowrank")
+
+
+def module_index(model, name: str) -> int:
+    """The position in ``model`` (a flat ``nn.Sequential``) of the module exported as layer
+    ``name`` (fc2, conv1, dw1, ...: the names :func:`hwgen.quant.export` gives)."""
+    from .. import quant
+
+    counts: dict[str, int] = {}
+    names = []
+    for k, mod in enumerate(model.children()):
+        if isinstance(mod, (quant._Weighted, quant.MaxPool, quant.GlobalSumPool,
+                            quant.Residual)):
+            names.append(quant._name(mod, counts))
+            if names[-1] == name:
+                return k
+    raise ValueError(f"no layer {name!r} at the top level of the model; its layers: "
+                     f"{', '.join(names)}")
+
+
+def prune_graph(graph, target: float):
+    """``graph`` with the fraction ``target`` of each weighted layer's weights (but the
+    first's) set to zero, smallest magnitude first; binary layers become ternary. For a
+    graph alone, without the model to fine-tune: accuracy is not kept."""
+    import copy
+
+    from ..dtypes import DType
+    from ..ir import Graph
+
+    if not 0 <= target < 1:
+        raise ValueError(f"sparsity must be in [0, 1), got {target}")
+    out = copy.deepcopy(graph)
+    weighted = [layer for layer in out.layers if getattr(layer, "weights", None) is not None]
+    for layer in weighted[1:]:
+        w = layer.weights
+        drop = round(target * w.size)
+        if drop:
+            flat = w.reshape(-1).copy()
+            # binary weights have one magnitude: the stable order drops the first ones
+            flat[np.argsort(np.abs(flat), kind="stable")[:drop]] = 0
+            layer.weights = flat.reshape(w.shape)
+        if layer.weight_dtype.kind == "bin":
+            layer.weight_dtype = DType("tern", 2)
+    return Graph(out.name, out.input, out.layers, out.meta)  # validated again
