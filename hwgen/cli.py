@@ -344,7 +344,7 @@ def cmd_run(args) -> int:
     try:
         done = link.run_frames(port, x, graph.input.dtype, packing_in, graph.output.dtype,
                                packing_out, tuple(graph.output.shape),
-                               progress=lambda k: k % 100 == 0 and _say(f"  {k} frames"))
+                               progress=_every_hundred)
     finally:
         port.close()
     for k, got in enumerate(done.outputs[:args.show]):
@@ -363,6 +363,11 @@ def cmd_run(args) -> int:
         np.savez(args.save, y=done.outputs)
         _say(f"wrote {args.save}")
     return 0
+
+
+def _every_hundred(frames: int) -> None:
+    if frames % 100 == 0:
+        _say(f"  {frames} frames")
 
 
 def _open_port(name: str, baud: int):
@@ -607,6 +612,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Interrupted):
         # blocks half-built when the signal came would warn at exit that they went unused
         warnings.filterwarnings("ignore", category=UnusedElaboratable)
+        if main_thread:  # a second interrupt at shutdown (torch's threads can deliver one
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # late) must not end us by SIGINT
         _kill_children()
         print(f"hwgen: error: {args.command} interrupted; nothing half-written was kept",
               file=sys.stderr)
