@@ -211,7 +211,10 @@ def cmd_compress(args) -> int:
         if args.method != "prune":
             raise CliError(f"--method {args.method} fine-tunes: it needs a model (an "
                            f"example: {', '.join(EXAMPLES)}); a graph alone takes prune")
-        graph = compress.prune_graph(load_graph(source), args.sparsity)
+        try:
+            graph = compress.prune_graph(load_graph(source), args.sparsity)
+        except ValueError as err:
+            raise CliError(str(err)) from None
         _say(f"pruned {graph.name} to {args.sparsity:.0%} zero weights per layer (the first "
              "left whole), without fine-tuning: accuracy is not kept")
         _say(f"wrote {graph.save(args.out)} (and .npz)")
