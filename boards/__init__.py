@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from hwgen.formulas import Timing
+from hwgen.link import DEFAULT_BAUD
 
 __all__ = ["BOARDS", "Board", "BoardError", "load_board"]
 
@@ -32,7 +33,7 @@ class Board:
     nextpnr: tuple[str, ...]  # device arguments of yowasp-nextpnr-<family>
     capacity: dict[str, float]  # lut, ff, bram, dsp (bram_bits: bits per block); empty: ASIC
     platform: str | None = None  # "module:Class" of its amaranth-boards platform
-    baud: int = 115_200  # the host link's default
+    baud: int = DEFAULT_BAUD  # the host link's
     vivado: str | None = None  # the Vivado project flow of a Xilinx board (hwgen.vivado)
 
     @property
@@ -69,7 +70,7 @@ def load_board(name: str | Path) -> Board:
                       family=doc["family"], clock_mhz=float(doc["clock_mhz"]),
                       toolchain=doc["toolchain"], nextpnr=tuple(doc.get("nextpnr", ())),
                       capacity={k: float(v) for k, v in doc.get("capacity", {}).items()},
-                      platform=doc.get("platform"), baud=int(doc.get("baud", 115_200)),
+                      platform=doc.get("platform"), baud=int(doc.get("baud", DEFAULT_BAUD)),
                       vivado=doc.get("vivado"))
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise BoardError(f"board {label}: malformed board file ({e})") from None

@@ -28,7 +28,7 @@ from .hw.board_top import BoardTop
 from .hw.uart import bit_cycles
 from .ir import Graph
 from .plan import Plan, plan
-from .synth import _MAP_LUTS, ABC9_FALLBACKS, _tool, overflow
+from .synth import ABC9_FALLBACKS, _tool, classic_abc_tail, overflow, synth_flags
 
 __all__ = ["BitstreamError", "BitstreamReport", "NoFit", "flash", "make_bitstream",
            "place_on_board"]
@@ -151,17 +151,14 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
 
 def _run_flow(top: BoardTop, board: Board, work: Path, env: dict, abc9: bool) -> Path:
     """The platform's build script in ``work``: yosys with each family's flags as the
-    estimator is calibrated (``-dsp`` on iCE40), nextpnr, the packer. Returns ``work``
+    estimator is calibrated (:func:`hwgen.synth.synth_flags`), nextpnr, the packer. Returns ``work``
     when nextpnr ran, or when yosys died (no netlist: the caller retries without ABC9);
     raises the flow's failure otherwise."""
     overrides = {"nextpnr_opts": "--report timing.json --timing-allow-fail --seed 1",
-                 "synth_opts": "-dsp" if board.family == "ice40" else ""}
-    family = board.family
+                 "synth_opts": synth_flags(board.family)}
     if not abc9:
-        synth = "synth_ice40 -dsp" if family == "ice40" else "synth_ecp5"
         overrides["synth_opts"] += " -run begin:map_luts"
-        overrides["script_after_synth"] = "\n".join(
-            [*_MAP_LUTS[family], f"{synth} -top {NAME} -run map_cells:"])
+        overrides["script_after_synth"] = "\n".join(classic_abc_tail(board.family, NAME))
     # a platform builds once: a fresh one for each try
     plan_ = platform_of(board).build(_Platform(top), name=NAME, do_build=False, **overrides)
     work = plan_.extract(str(work))

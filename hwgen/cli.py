@@ -23,6 +23,7 @@ from amaranth.hdl import UnusedElaboratable
 from .bitstream import BitstreamError
 from .boards import BOARDS, BoardError, load_board
 from .build import BuildError, BuildResult, build
+from .compress import METHODS as COMPRESS_METHODS
 from .examples import EXAMPLES
 from .files import write_atomic
 from .fold import FoldError
@@ -353,8 +354,7 @@ def cmd_run(args) -> int:
     for k, got in enumerate(done.outputs[:args.show]):
         _say(f"  frame {k}: {got.ravel().tolist()}"
              + (f" (label {int(y[k])})" if y is not None else ""))
-    wire = link.line_seconds(packing_in.tdata_bits // 8 * packing_in.beats,
-                             packing_out.tdata_bits // 8 * packing_out.beats, baud)
+    wire = link.line_seconds(packing_in.frame_bytes, packing_out.frame_bytes, baud)
     compute = bits["clock_mhz"] * 1e6 / report.cycles_per_frame
     _say(f"{len(x)} frames in {done.seconds:.2f} s: {done.fps:,.1f} frames/s measured; the "
          f"UART allows {1 / wire:,.1f} frames/s at {baud:,} baud, the accelerator "
@@ -526,7 +526,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compress", help="prune, split or thin an example model or a graph")
     c.add_argument("source", help="an example (trained, compressed, fine-tuned) or a graph "
                    "NAME.json (prune only, no fine-tuning)")
-    c.add_argument("--method", required=True, choices=["prune", "channels", "lowrank"],
+    c.add_argument("--method", required=True, choices=COMPRESS_METHODS,
                    help="prune: magnitude pruning to --sparsity; channels: LASSO channel "
                    "pruning of the channels --layer reads, to --keep; lowrank: truncated SVD "
                    "of dense --layer at --rank or --energy")

@@ -43,14 +43,13 @@ class LinkError(RuntimeError):
 def encode_payload(values: np.ndarray, dtype: DType, packing: StreamPacking) -> bytes:
     """One frame of input values -> the bytes of its beats."""
     codes = dtype.encode(np.asarray(values, dtype=np.int64).ravel())
-    size = packing.tdata_bits // 8
-    return b"".join(beat.to_bytes(size, "little")
+    return b"".join(beat.to_bytes(packing.beat_bytes, "little")
                     for beat in pack(codes, packing.bits, packing.elems))
 
 
 def decode_payload(payload: bytes, dtype: DType, packing: StreamPacking) -> np.ndarray:
     """The bytes of one output frame's beats -> its values (flat)."""
-    size = packing.tdata_bits // 8
+    size = packing.beat_bytes
     beats = [int.from_bytes(payload[k:k + size], "little")
              for k in range(0, len(payload), size)]
     return dtype.decode(unpack(beats, packing.bits, packing.elems))
@@ -106,12 +105,11 @@ def run_frames(port, inputs: np.ndarray, input_dtype: DType, in_packing: StreamP
                progress: Callable[[int], None] | None = None) -> Run:
     """Send each frame of ``inputs`` through ``port`` (``write``/``read`` of a serial port)
     and read its result, one frame at a time."""
-    out_bytes = out_packing.tdata_bits // 8 * out_packing.beats
     outputs = []
     start = time.monotonic()
     for k, frame in enumerate(inputs):
         port.write(request(encode_payload(frame, input_dtype, in_packing)))
-        payload = read_response(port.read, out_bytes)
+        payload = read_response(port.read, out_packing.frame_bytes)
         outputs.append(decode_payload(payload, output_dtype, out_packing).reshape(output_shape))
         if progress:
             progress(k + 1)

@@ -25,6 +25,15 @@ class StreamPacking:
     def tdata_bits(self) -> int:
         return -(-self.payload_bits // 8) * 8
 
+    @property
+    def beat_bytes(self) -> int:
+        return self.tdata_bits // 8
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes of a frame's beats, back to back (the host link's payload)."""
+        return self.beat_bytes * self.beats
+
     def as_dict(self) -> dict[str, int]:
         return {"elements_per_beat": self.elems, "bits_per_element": self.bits,
                 "beats_per_frame": self.beats, "tdata_bits": self.tdata_bits}

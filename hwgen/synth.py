@@ -33,8 +33,8 @@ from amaranth.lib.wiring import In, Out
 from .verilog import convert
 
 __all__ = ["ABC9_FALLBACKS", "FAMILIES", "Placed", "Resources", "SynthError", "asic_netlist",
-           "overflow",
-           "place_and_route", "resources", "synth_cells", "synth_resources"]
+           "classic_abc_tail", "overflow", "place_and_route", "resources", "synth_cells",
+           "synth_flags", "synth_resources"]
 
 _SYNTH = {"ice40": "synth_ice40 -dsp -flatten", "ecp5": "synth_ecp5 -flatten",
           "xilinx": "synth_xilinx -noiopad -flatten"}
@@ -127,6 +127,17 @@ def _run(args: list[str], work: Path, what: str, timeout: float | None = None) -
 ABC9_FALLBACKS: Counter = Counter()
 
 
+def synth_flags(family: str) -> str:
+    """The options of the family's ``synth_*`` command in the flow that builds bitstreams."""
+    return _SYNTH[family].split(" ", 1)[1]
+
+
+def classic_abc_tail(family: str, name: str) -> list[str]:
+    """What follows ``synth_<family> ... -run begin:map_luts`` where ABC9 dies: the
+    family's ``map_luts`` with the classic abc, then the script from ``map_cells`` on."""
+    return [*_MAP_LUTS[family], f"{_SYNTH[family]} -top {name} -run map_cells:"]
+
+
 def _script(family: str, name: str, netlist: str | None, abc9: bool = True) -> str:
     if family not in FAMILIES:
         raise SynthError(f"unknown family {family!r}; allowed: {', '.join(FAMILIES)}")
@@ -135,9 +146,8 @@ def _script(family: str, name: str, netlist: str | None, abc9: bool = True) -> s
     elif abc9:
         steps = [f"{_SYNTH[family]} -top {name}"]
     else:
-        synth = f"{_SYNTH[family]} -top {name}"
-        steps = [f"{synth} -run begin:map_luts", *_MAP_LUTS[family],
-                 f"{synth} -run map_cells:"]
+        steps = [f"{_SYNTH[family]} -top {name} -run begin:map_luts",
+                 *classic_abc_tail(family, name)]
     steps.append("tee -q -o stat.json stat -json")
     if netlist:
         steps.append(f"write_json {netlist}")

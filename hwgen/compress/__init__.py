@@ -9,7 +9,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["METHODS", "finetune", "module_index", "prune_graph", "recalibrate"]
+__all__ = ["METHODS", "finetune", "legal_fold", "module_index", "prune_graph", "recalibrate"]
+
+
+def legal_fold(units: int, want: int) -> int:
+    """The largest divisor of ``units`` not above ``want``: the PE or SIMD closest to a
+    layer's old one that its new size allows."""
+    from ..ops.weighted import divisors
+
+    return max(d for d in divisors(units) if d <= max(want, 1))
 
 
 def finetune(model, x: np.ndarray, y: np.ndarray, *, epochs: int = 20, seed: int = 0,

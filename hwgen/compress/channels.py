@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import legal_fold
+
 __all__ = ["METHODS", "prune_channels", "reconstruct", "relative_error", "select_channels"]
 
 METHODS = ("lasso", "first_k", "max_response")
@@ -77,11 +79,6 @@ def relative_error(x: np.ndarray, y: np.ndarray, kept: np.ndarray, w: np.ndarray
     """|| y - kept channels through w || / || y || (Frobenius)."""
     got = np.einsum("nck,ock->no", x[:, kept, :], w)
     return float(np.linalg.norm(y - got) / (np.linalg.norm(y) or 1.0))
-
-
-def _divisor(units: int, want: int) -> int:
-    """The largest divisor of ``units`` not above ``want`` (a legal PE or SIMD)."""
-    return max(d for d in range(1, min(units, max(want, 1)) + 1) if units % d == 0)
 
 
 def _samples(model, consumer, channels: int, x: np.ndarray, limit: int, seed: int):
@@ -179,7 +176,7 @@ def _keep_outputs(layer, kept: np.ndarray) -> None:
         layer.bias = torch.nn.Parameter(layer.bias.detach()[idx].clone())
     if layer.mask is not None:
         layer.mask = layer.mask[idx].clone()
-    layer.pe = _divisor(len(kept), layer.pe)
+    layer.pe = legal_fold(len(kept), layer.pe)
 
 
 def _sliced_bn(bn, kept: np.ndarray, cls):
@@ -207,10 +204,10 @@ def _refit_inputs(layer, refit: np.ndarray, keep: int) -> None:
     out, _, k = refit.shape
     if isinstance(layer, QuantDense):
         w = refit.transpose(0, 2, 1).reshape(out, k * keep)  # back to channels-last features
-        layer.simd = _divisor(k * keep, layer.simd)
+        layer.simd = legal_fold(k * keep, layer.simd)
     else:
         w = refit.reshape(out, keep, *layer.kernel)
-        layer.simd = _divisor(keep, layer.simd)
+        layer.simd = legal_fold(keep, layer.simd)
     layer.weight = torch.nn.Parameter(torch.tensor(w, dtype=torch.float32))
     layer.mask = None
     layer.scale = 1.0 / math.sqrt(w[0].size)

@@ -3,7 +3,7 @@ an M x K and a K x N one, ``K(M + N)`` weights instead of ``MN``, two chained MV
 hardware with a signed ``bits``-bit bottleneck (:class:`hwgen.quant.QuantAct`) between.
 
 The two factors start from ``U_K sqrt(S_K)`` and ``sqrt(S_K) V_K^T`` of the layer's
-latent float weights, scaled for the modules' own ``1/sqrt(fan_in)`` and quantizers;
+latent float weights, each scaled into the quantizers' range [-1, 1];
 fine-tuning (:func:`hwgen.compress.finetune`) recovers what the quantization of the
 factors and of the bottleneck loses.
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from . import legal_fold
 
 __all__ = ["choose_rank", "factorize_dense"]
 
@@ -32,11 +34,6 @@ def choose_rank(singular: np.ndarray, energy: float | None = None,
         raise ValueError(f"params must be in (0, 1], got {params}")
     m, n = shape
     return max(1, math.floor(params * m * n / (m + n)))
-
-
-def _fold(units: int, want: int) -> int:
-    """The largest divisor of ``units`` not above ``want``."""
-    return max(d for d in range(1, min(units, max(want, 1)) + 1) if units % d == 0)
 
 
 def factorize_dense(model, index: int, *, rank: int | None = None,
@@ -63,8 +60,9 @@ def factorize_dense(model, index: int, *, rank: int | None = None,
     if not 1 <= k < min(m, n):
         raise ValueError(f"rank must be 1..{min(m, n) - 1} for a {m} x {n} layer, got {k}")
     dtype = weight_dtype or layer.weight_dtype.name
-    first = quant.QuantDense(n, k, dtype, pe=_fold(k, layer.pe), simd=_fold(n, layer.simd))
-    second = quant.QuantDense(k, m, dtype, pe=_fold(m, layer.pe), simd=_fold(k, layer.simd))
+    pe, simd = layer.pe, layer.simd
+    first = quant.QuantDense(n, k, dtype, pe=legal_fold(k, pe), simd=legal_fold(n, simd))
+    second = quant.QuantDense(k, m, dtype, pe=legal_fold(m, pe), simd=legal_fold(k, simd))
     root = np.sqrt(s[:k])
     a, b = root[:, None] * vt[:k], u[:, :k] * root[None, :]  # w ~= b @ a
     with torch.no_grad():  # latent weights in the quantizers' range, [-1, 1]

@@ -54,19 +54,19 @@ class FrameBuffer(wiring.Component):
                      self.o.valid.eq(ready != 0)]
         with m.If(take_out):
             m.d.sync += rp.eq(succ(rp))
-        pending = Signal(range(self.depth + 1))  # written since the last commit
+        # held - ready: the beats written since the last commit
         with m.If(self.rollback):
-            m.d.sync += [wp.eq(cp), pending.eq(0), held.eq(held - pending - take_out)]
+            m.d.sync += [wp.eq(cp), held.eq(ready - take_out)]
         with m.Else():
             with m.If(take_in):
                 m.d.sync += wp.eq(succ(wp))
             m.d.sync += held.eq(held + take_in - take_out)
             with m.If(self.commit):
-                m.d.sync += [cp.eq(Mux(take_in, succ(wp), wp)), pending.eq(0)]
-            with m.Else():
-                m.d.sync += pending.eq(pending + take_in)
-        m.d.sync += ready.eq(ready - take_out + Mux(self.commit & ~self.rollback,
-                                                    pending + take_in, 0))
+                m.d.sync += cp.eq(Mux(take_in, succ(wp), wp))
+        with m.If(self.commit & ~self.rollback):
+            m.d.sync += ready.eq(held + take_in - take_out)
+        with m.Else():
+            m.d.sync += ready.eq(ready - take_out)
         return m
 
 
@@ -101,10 +101,9 @@ class HostLink(wiring.Component):
         idle_bits = (self.timeout_cycles + 1).bit_length()
         m.submodules.rx = rx = UartRx(self.cycles_per_bit, idle_bits)
         m.submodules.tx = tx = UartTx(self.cycles_per_bit)
-        in_bytes = self.inp.tdata_bits // 8
-        m.submodules.buffer = buf = FrameBuffer(8, in_bytes * self.inp.beats)
+        m.submodules.buffer = buf = FrameBuffer(8, self.inp.frame_bytes)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
-        self._assemble(m, buf, in_bytes)
+        self._assemble(m, buf, self.inp.beat_bytes)
         error_code = Signal(8)
         error_pending = Signal()
         # the receiver comes second: an error it raises wins over the responder clearing
@@ -127,7 +126,7 @@ class HostLink(wiring.Component):
             m.d.sync += got.eq(0)
 
     def _receive(self, m, rx, buf, error_code, error_pending) -> None:
-        frame_bytes = self.inp.tdata_bits // 8 * self.inp.beats
+        frame_bytes = self.inp.frame_bytes
         length, second = Signal(8), Signal()  # the length's first byte; it has come
         count = Signal(range(frame_bytes + 1))
         timed_out = rx.idle >= self.timeout_cycles
@@ -177,8 +176,7 @@ class HostLink(wiring.Component):
                     m.next = "IDLE"
 
     def _respond(self, m, tx, error_code, error_pending) -> None:
-        out_bytes = self.out.tdata_bits // 8
-        frame_bytes = out_bytes * self.out.beats
+        out_bytes, frame_bytes = self.out.beat_bytes, self.out.frame_bytes
         header = [link.RESULT, frame_bytes & 0xff, frame_bytes >> 8]
         step = Signal(range(3))
         shift = Signal(self.out.tdata_bits)  # the beat being sent, lowest byte next
