@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import inspect
 import json
 import math
 import os
@@ -24,6 +25,7 @@ from .bitstream import BitstreamError
 from .boards import BOARDS, BoardError, load_board
 from .build import BuildError, BuildResult, build
 from .compress import METHODS as COMPRESS_METHODS
+from .dtypes import DType
 from .examples import EXAMPLES
 from .files import write_atomic
 from .fold import FoldError
@@ -200,65 +202,129 @@ def cmd_fold(args) -> int:
 
 def cmd_compress(args) -> int:
     from . import compress, quant, reference
-    from .compress import channels, lowrank, prune
+    from .compress import channels, codebook, distill, lowrank, prune
 
-    if args.method == "prune" and args.sparsity is None:
-        raise CliError("--method prune needs --sparsity (0 to 1)")
-    if args.method in ("channels", "lowrank") and not args.layer:
-        raise CliError(f"--method {args.method} needs --layer (the layer that reads the "
-                       "channels, or the dense layer to split)")
+    needs = {"prune": ("sparsity", "--sparsity (0 to 1)"),
+             "codebook": ("bits", "--bits (index bits, 1 to 8)"),
+             "channels": ("layer", "--layer (the layer that reads the channels)"),
+             "lowrank": ("layer", "--layer (the dense layer to split)"),
+             "distill": ("teacher", f"--teacher (an example: {', '.join(EXAMPLES)})")}
+    field, what = needs[args.method]
+    if getattr(args, field) is None:
+        raise CliError(f"--method {args.method} needs {what}")
     source = Path(args.source)
     if source.suffix in (".json", ".npz") or source.with_suffix(".json").exists():
-        if args.method != "prune":
-            raise CliError(f"--method {args.method} fine-tunes: it needs a model (an "
-                           f"example: {', '.join(EXAMPLES)}); a graph alone takes prune")
-        try:
-            graph = compress.prune_graph(load_graph(source), args.sparsity)
-        except ValueError as err:
-            raise CliError(str(err)) from None
-        _say(f"pruned {graph.name} to {args.sparsity:.0%} zero weights per layer (the first "
-             "left whole), without fine-tuning: accuracy is not kept")
-        _say(f"wrote {graph.save(args.out)} (and .npz)")
-        return 0
+        return _compress_graph(args, load_graph(source))
     if args.source not in EXAMPLES:
         raise CliError(f"{args.source}: neither a graph file (NAME.json) nor an example "
                        f"(examples: {', '.join(EXAMPLES)})")
-    from .examples import get_example
     from .examples.digits import load
 
-    ex = get_example(args.source)(seed=args.seed, progress=_say)
+    make, options = _example_maker(args.source, args.weight_dtype)
+    ex = make(seed=args.seed, progress=_say, **options)
     shape = ex.graph.input.shape
     train_x, train_y, test_x, test_y = load(args.seed)
     train_x, test_x = train_x.reshape(-1, *shape), test_x.reshape(-1, *shape)
+    epochs = args.epochs
     try:
         if args.method == "prune":
             model = prune.prune_magnitude(ex.model, args.sparsity)
+        elif args.method == "codebook":
+            model = codebook.share_weights(ex.model, args.bits)
         elif args.method == "channels":
             index = compress.module_index(ex.model, args.layer)
             model, kept = channels.prune_channels(ex.model, index, args.keep, train_x)
             compress.recalibrate(model, train_x)
             _say(f"{args.layer} reads {len(kept)} channels now: {kept.tolist()}")
-        else:
+        elif args.method == "lowrank":
             index = compress.module_index(ex.model, args.layer)
             model, rank = lowrank.factorize_dense(ex.model, index, rank=args.rank,
                                                   energy=args.energy)
             _say(f"{args.layer} split at rank {rank}")
+        else:
+            teacher_make, teacher_options = _example_maker(args.teacher, None)
+            teacher = teacher_make(seed=args.seed, progress=_say, **teacher_options)
+            model = make(seed=args.seed, epochs=0, progress=lambda _: None, **options).model
+            epochs = epochs or inspect.signature(make).parameters["epochs"].default
+            _say(f"distilling {args.teacher} into a fresh {args.source}: {epochs} epochs, "
+                 f"T={args.temperature}, alpha={args.alpha}")
+            distill.distill(model, teacher.model, train_x, train_y, epochs=epochs,
+                            seed=args.seed, temperature=args.temperature, alpha=args.alpha,
+                            teacher_x=train_x.reshape(-1, *teacher.graph.input.shape),
+                            progress=_say)
     except ValueError as err:
         raise CliError(str(err)) from None
-    _say(f"fine-tuning {args.epochs} epochs")
-    compress.finetune(model, train_x, train_y, epochs=args.epochs, seed=args.seed,
-                      progress=_say)
+    if args.method != "distill":
+        epochs = epochs or 20
+        _say(f"fine-tuning {epochs} epochs")
+        compress.finetune(model, train_x, train_y, epochs=epochs, seed=args.seed,
+                          progress=_say)
     graph = quant.export(model, name=f"{ex.graph.name}_{args.method}", input_shape=shape)
     for label, g in (("before", ex.graph), ("after", graph)):
         got = reference.run(g, test_x).reshape(-1)
-        weighted = [layer for layer in g.layers if hasattr(layer, "weights")]
-        size = sum(layer.weights.size for layer in weighted)
-        zeros = sum(int((layer.weights == 0).sum()) for layer in weighted)
-        bits = sum(layer.weights.size * layer.weight_dtype.bits for layer in weighted)
         _say(f"  {label:<6} accuracy {np.mean(got == test_y):.2%} on {len(test_y)} test "
-             f"digits; {size:,} weights, {zeros:,} zero, {bits:,} weight bits")
+             f"digits; {_weights_summary(g)}")
     _say(f"wrote {graph.save(args.out)} (and .npz); hwgen build takes it as any graph")
     return 0
+
+
+def _example_maker(name: str, weight_dtype: str | None):
+    """An example's ``make`` and the options to pass it (``--weight-dtype``)."""
+    from .examples import get_example
+
+    if name not in EXAMPLES:
+        raise CliError(f"{name}: not an example (examples: {', '.join(EXAMPLES)})")
+    make = get_example(name)
+    if weight_dtype is None:
+        return make, {}
+    if "weight_dtype" not in inspect.signature(make).parameters:
+        raise CliError(f"--weight-dtype: {name} has fixed weight dtypes; allowed with "
+                       "digits-mlp and digits-cnn")
+    try:
+        dtype = DType.parse(weight_dtype)
+    except ValueError as err:
+        raise CliError(f"--weight-dtype: {err}") from None
+    if dtype.kind == "uint":
+        raise CliError(f"--weight-dtype {weight_dtype}: weights are bin, tern or intK")
+    return make, {"weight_dtype": dtype.name}
+
+
+def _compress_graph(args, graph) -> int:
+    """Compress a graph alone: the methods that need no model to fine-tune."""
+    from . import compress
+    from .compress import codebook
+
+    if args.method not in ("prune", "codebook"):
+        raise CliError(f"--method {args.method} fine-tunes: it needs a model (an example: "
+                       f"{', '.join(EXAMPLES)}); a graph alone takes prune or codebook")
+    if args.weight_dtype is not None:
+        raise CliError("--weight-dtype trains an example; a graph keeps its own weights")
+    try:
+        if args.method == "prune":
+            out = compress.prune_graph(graph, args.sparsity)
+            _say(f"pruned {graph.name} to {args.sparsity:.0%} zero weights per layer (the "
+                 "first left whole), without fine-tuning: accuracy is not kept")
+        else:
+            out = codebook.share_graph(graph, args.bits)
+            _say(f"shared the weights of {graph.name} through {args.bits}-bit codebooks, "
+                 "without fine-tuning: accuracy is not kept")
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    for label, g in (("before", graph), ("after", out)):
+        _say(f"  {label:<6} {_weights_summary(g)}")
+    _say(f"wrote {out.save(args.out)} (and .npz)")
+    return 0
+
+
+def _weights_summary(graph) -> str:
+    from .compress.codebook import storage_bits
+
+    weighted = [layer for layer in graph.layers if getattr(layer, "weights", None) is not None]
+    size = sum(layer.weights.size for layer in weighted)
+    zeros = sum(int((layer.weights == 0).sum()) for layer in weighted)
+    stored, plain = storage_bits(graph)
+    shared = f" ({stored:,} stored with codebooks)" if stored != plain else ""
+    return f"{size:,} weights, {zeros:,} zero, {plain:,} weight bits{shared}"
 
 
 def _load_inputs(path: str) -> np.ndarray:
@@ -523,19 +589,31 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--stall", type=float, default=0.3,
                    help="probability of a tvalid gap / tready stall per cycle (default 0.3)")
     s.set_defaults(func=cmd_sim)
-    c = sub.add_parser("compress", help="prune, split or thin an example model or a graph")
+    c = sub.add_parser("compress", help="prune, split, share or distill an example model, or "
+                       "prune or share a graph")
     c.add_argument("source", help="an example (trained, compressed, fine-tuned) or a graph "
-                   "NAME.json (prune only, no fine-tuning)")
+                   "NAME.json (prune or codebook, no fine-tuning)")
     c.add_argument("--method", required=True, choices=COMPRESS_METHODS,
                    help="prune: magnitude pruning to --sparsity; channels: LASSO channel "
                    "pruning of the channels --layer reads, to --keep; lowrank: truncated SVD "
-                   "of dense --layer at --rank or --energy")
+                   "of dense --layer at --rank or --energy; codebook: weights shared through "
+                   "2^--bits k-means centroids per layer; distill: a fresh copy of the "
+                   "example trained from --teacher's softened outputs")
     c.add_argument("--sparsity", type=float, help="fraction of each layer's weights to zero")
     c.add_argument("--layer", help="layer name in the exported graph (fc2, conv2, ...)")
     c.add_argument("--keep", type=int, default=16, help="channels to keep (default 16)")
     c.add_argument("--rank", type=int, help="rank of the split")
     c.add_argument("--energy", type=float, help="squared singular values to keep (0..1]")
-    c.add_argument("--epochs", type=int, default=20, help="fine-tuning epochs (default 20)")
+    c.add_argument("--bits", type=int, help="codebook index bits (1..8)")
+    c.add_argument("--teacher", help="the example that teaches (distill)")
+    c.add_argument("--temperature", type=float, default=4.0,
+                   help="distillation temperature (default 4)")
+    c.add_argument("--alpha", type=float, default=0.7,
+                   help="weight of the teacher's targets against the labels (default 0.7)")
+    c.add_argument("--weight-dtype", help="train the example with these weights (bin, "
+                   "tern, intK) before compressing; default its own")
+    c.add_argument("--epochs", type=int, help="fine-tuning epochs (default 20; distill: "
+                   "the example's own)")
     c.add_argument("--seed", type=_seed, default=0)
     c.add_argument("--out", required=True, help="the compressed graph (NAME.json and .npz)")
     c.set_defaults(func=cmd_compress)

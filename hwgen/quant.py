@@ -68,7 +68,10 @@ class _Weighted(nn.Module):
     accumulator, ``post`` adds the bias and scales by 1/sqrt(fan_in).
     ``pe`` and ``simd`` are the hardware folding carried into the graph. A ``mask``
     (0/1, the weight's shape; set by pruning) forces weights to zero: a pruned binary
-    layer exports as ternary, the dtype that holds its zeros.
+    layer exports as ternary, the dtype that holds its zeros. Shared weights (set by
+    :func:`hwgen.compress.codebook.share_weights`): each weight is ``centroids[index]``,
+    so training moves a centroid by the summed gradients of its members, and the layer
+    exports with the codebook of its distinct integer weights.
     """
 
     def __init__(self, shape: tuple[int, ...], fan_in: int, weight_dtype: str, bias: bool,
@@ -82,13 +85,19 @@ class _Weighted(nn.Module):
         self.scale = 1.0 / math.sqrt(fan_in)
         self.pe, self.simd = pe, simd
         self.register_buffer("mask", None)
+        self.register_buffer("index", None)
+        self.register_parameter("centroids", None)
+
+    def latent(self) -> torch.Tensor:
+        """The float weights the quantizer sees: the shared centroids, or the own ones."""
+        return self.weight if self.centroids is None else self.centroids[self.index]
 
     def int_weight(self) -> torch.Tensor:
         q = self._quantized()
         return q if self.mask is None else q * self.mask
 
     def _quantized(self) -> torch.Tensor:
-        w, dt = self.weight, self.weight_dtype
+        w, dt = self.latent(), self.weight_dtype
         if dt.kind == "bin":
             return _ste(w.clamp(-1, 1), torch.where(w >= 0, 1.0, -1.0))
         if dt.kind == "tern":
@@ -126,6 +135,11 @@ class _Weighted(nn.Module):
         b = self.int_bias()
         return None if b is None else self._ints(b)
 
+    def _codebook(self, ints: np.ndarray) -> np.ndarray | None:
+        """The exported codebook: the distinct integer weights of a layer that shares them."""
+        book = np.unique(ints)
+        return book if self.centroids is not None and len(book) > 1 else None
+
 
 class QuantDense(_Weighted):
     """Fully-connected layer on (N, features)."""
@@ -138,8 +152,9 @@ class QuantDense(_Weighted):
         return F.linear(x.reshape(len(x), -1), self.int_weight())
 
     def ir_layer(self, name: str) -> Dense:
-        return Dense(name, weight_dtype=self.export_dtype, weights=self._ints(self.int_weight()),
-                     bias=self._bias_ints(), pe=self.pe, simd=self.simd)
+        w = self._ints(self.int_weight())
+        return Dense(name, weight_dtype=self.export_dtype, weights=w, bias=self._bias_ints(),
+                     pe=self.pe, simd=self.simd, codebook=self._codebook(w))
 
 
 class QuantConv2d(_Weighted):
@@ -177,10 +192,11 @@ class QuantConv2d(_Weighted):
         return acc.reshape(n, out, oh, -1).permute(0, 2, 3, 1)
 
     def ir_layer(self, name: str) -> Conv2d:
-        return Conv2d(name, weight_dtype=self.export_dtype,
-                      weights=self._ints(self.int_weight().permute(0, 2, 3, 1)),
-                      bias=self._bias_ints(), stride=self.stride, padding=self.padding,
-                      pad_value=self.pad_value, groups=self.groups, pe=self.pe, simd=self.simd)
+        w = self._ints(self.int_weight().permute(0, 2, 3, 1))
+        return Conv2d(name, weight_dtype=self.export_dtype, weights=w, bias=self._bias_ints(),
+                      stride=self.stride, padding=self.padding, pad_value=self.pad_value,
+                      groups=self.groups, pe=self.pe, simd=self.simd,
+                      codebook=self._codebook(w))
 
 
 class BatchNorm(nn.BatchNorm1d):

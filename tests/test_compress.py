@@ -10,6 +10,7 @@ import pytest
 
 from hwgen import reference
 from hwgen.compress.channels import reconstruct, relative_error, select_channels
+from hwgen.dtypes import DType
 from hwgen.examples import get_example
 from hwgen.examples.digits import load as load_digits
 
@@ -114,6 +115,90 @@ def test_magnitude_pruning_zeroes_weights_exports_ternary_and_stays_exact(mlp, t
     assert simulate_graph(graph, tmp_path, frames=4).mismatches == 0
 
 
+def test_kmeans_finds_clusters_from_a_linear_start():
+    from hwgen.compress.codebook import kmeans_1d
+
+    rng = np.random.default_rng(4)
+    centers = np.array([-3.0, -0.5, 0.25, 2.0])
+    v = np.concatenate([c + rng.normal(0, 0.05, 50) for c in centers])
+    got, index = kmeans_1d(v, 4)
+    np.testing.assert_allclose(got, centers, atol=0.03)
+    assert (index == np.repeat(np.arange(4), 50)).all()
+    with pytest.raises(ValueError, match="at least 2 entries"):
+        kmeans_1d(v, 1)
+
+
+def _int8_graph(rng):
+    """A conv (groups=1, weights in a ROM of 4 words) and a dense layer in block RAM, int8
+    weights of many distinct values."""
+    from hwgen import ir
+
+    conv_w = rng.integers(-128, 128, (8, 3, 3, 2))
+    conv_w[0, 0, 0, 0], conv_w[1, 0, 0, 0] = -128, 127
+    return ir.Graph("int8", ir.Tensor((6, 6, 2), DType.parse("uint4")), [
+        ir.Conv2d("conv", weight_dtype="int8", weights=conv_w, padding=1, pe=2, simd=2,
+                  activation=ir.Threshold("uint2", np.sort(rng.integers(-3000, 3000, (8, 3)),
+                                                           axis=1))),
+        ir.Dense("fc", weight_dtype="int8", weights=rng.integers(-128, 128, (4, 288)),
+                 pe=2, simd=8, weight_storage="bram"),
+    ])
+
+
+def test_codebook_graph_decodes_bit_exact_in_cocotb(tmp_path):
+    """A graph alone given 2-bit codebooks: every weight becomes its nearest of at most
+    four integers, the ROMs hold 2-bit indices, and the decode in front of the lanes is
+    bit-exact against the reference in cocotb, with stalls."""
+    from hwgen.compress.codebook import share_graph, storage_bits
+
+    from .conftest import simulate_graph
+
+    graph = _int8_graph(np.random.default_rng(8))
+    shared = share_graph(graph, 2)
+    for old, new in zip(graph.layers, shared.layers, strict=True):
+        book = new.codebook
+        assert len(book) <= 4 and new.index_bits == 2 and set(np.unique(new.weights)) <= set(
+            book.tolist())
+        nearest = book[np.abs(old.weights[..., None] - book).argmin(-1)]
+        assert np.array_equal(np.abs(new.weights - old.weights),
+                              np.abs(nearest - old.weights))
+    stored, plain = storage_bits(shared)
+    assert plain == (144 + 1152) * 8 and stored == (144 + 1152) * 2 + 2 * 4 * 8
+    assert simulate_graph(shared, tmp_path, frames=3).mismatches == 0
+
+
+@pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
+def test_shared_weights_train_their_centroids_and_export_codebooks(tmp_path):
+    """An int8 MLP shares 3-bit codebooks: fine-tuning moves the centroids (the summed
+    gradients of their members) while every weight keeps its cluster; the export carries
+    at most 8 distinct weights a layer with their codebook, equals torch on every tensor
+    and is bit-exact in cocotb."""
+    import torch
+
+    from hwgen import quant
+    from hwgen.compress import finetune
+    from hwgen.compress.codebook import share_weights
+
+    from .conftest import simulate_graph
+
+    base = get_example("digits-mlp")(epochs=10, weight_dtype="int8", progress=lambda s: None)
+    train_x, train_y, test_x, _ = load_digits()
+    model = share_weights(base.model, 3)
+    layers = [m for m in model.modules() if isinstance(m, quant.QuantDense)]
+    start = [layer.centroids.detach().clone() for layer in layers]
+    index = [layer.index.clone() for layer in layers]
+    finetune(model, train_x, train_y, epochs=3, progress=lambda s: None)
+    for layer, c0, i0 in zip(layers, start, index, strict=True):
+        assert not torch.equal(layer.centroids, c0) and torch.equal(layer.index, i0)
+    graph = quant.export(model, name="shared", input_shape=(64,))
+    for layer in [g for g in graph.layers if hasattr(g, "weights")]:
+        assert layer.codebook is not None and len(layer.codebook) <= 8
+        assert np.array_equal(layer.codebook, np.unique(layer.weights))
+    torch_trace = quant.integer_trace(model, torch.tensor(test_x, dtype=torch.float32))
+    for a, b in zip(torch_trace, reference.trace(graph, test_x), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert simulate_graph(graph, tmp_path, frames=4).mismatches == 0
+
+
 @pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_distillation_alone_teaches_a_student_the_teachers_function(cnn):
     """alpha = 1: no labels, only the teacher's softened outputs; the student (a 64-16-10
@@ -194,8 +279,26 @@ def test_compress_command_splits_a_layer_and_prunes_a_graph(mlp, tmp_path, capsy
     assert (pruned[0].weights != 0).all()  # the first layer is left whole
     for layer in pruned[1:]:
         assert layer.weight_dtype.name == "tern" and (layer.weights == 0).mean() == 0.5
+    # a graph alone takes a codebook too; a binary one has nothing to share
+    assert main(["compress", str(path), "--method", "codebook", "--bits", "1",
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "no layer of digits_mlp has weights wider than 1 bits" in capsys.readouterr().err
+    ternary = str(tmp_path / "p.json")
+    assert main(["compress", ternary, "--method", "codebook", "--bits", "1",
+                 "--out", str(tmp_path / "c")]) == 0
+    shared = [layer for layer in load_graph(tmp_path / "c.json").layers
+              if hasattr(layer, "weights")]
+    assert [layer.codebook is not None for layer in shared] == [False, True, True]
+    # distillation: a fresh MLP from the trained one's softened outputs
+    assert main(["compress", "digits-mlp", "--method", "distill", "--teacher", "digits-mlp",
+                 "--epochs", "2", "--out", str(tmp_path / "d")]) == 0
+    assert "distilling digits-mlp into a fresh digits-mlp: 2 epochs" in (
+        capsys.readouterr().out)
     for args, message in ((["--method", "lowrank"], "needs --layer"),
+                          (["--method", "distill"], "needs --teacher"),
+                          (["--method", "codebook", "--bits", "2", "--weight-dtype", "uint4"],
+                           "weights are bin, tern or intK"),
                           (["--method", "channels", "--layer", "fc9"], "no layer 'fc9'")):
-        source = str(path) if "fc9" not in args else "digits-mlp"
+        source = "digits-mlp" if {"fc9", "--weight-dtype"} & set(args) else str(path)
         assert main(["compress", source, *args, "--out", str(tmp_path / "x")]) == 2
         assert message in capsys.readouterr().err

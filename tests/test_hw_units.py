@@ -103,6 +103,39 @@ def test_mvu(in_name, w_name, mh, mw, pe, simd, levels):
     assert run["o"][1][0] - run["i"][1][mw // simd - 1] == dut.latency
 
 
+CODEBOOK_CASES = [  # in, weights, codebook, PE, SIMD, storage
+    ("uint4", "int8", [-128, -7, 0, 3, 127], 2, 3, "logic"),  # 5 entries: 3-bit indices
+    ("uint8", "int8", [-100, 9], 3, 9, "bram"),  # 1-bit indices, one word per row group
+    ("int4", "int4", [-8, -3, -1, 0, 2, 5, 6, 7], 1, 1, "bram"),
+    ("int4", "tern", [-1, 1], 2, 1, "logic"),  # unsigned codes through the table
+    ("bin", "int4", [-8, 7], 6, 9, "logic"),  # constants: one ROM word
+    ("bin", "bin", [-1, 1], 3, 3, "logic"),
+]
+
+
+@pytest.mark.parametrize("levels", [1, 1 << 16])
+@pytest.mark.parametrize("in_name,w_name,book,pe,simd,storage", CODEBOOK_CASES)
+def test_mvu_codebook(in_name, w_name, book, pe, simd, storage, levels):
+    """Weights stored as codebook indices and decoded in front of the lanes: the same sums
+    as the plain MVU, with a ROM word of index_bits per weight."""
+    rng = np.random.default_rng(len(book) * pe + simd)
+    in_dt, w_dt, book = DType.parse(in_name), DType.parse(w_name), np.array(book)
+    mh, mw = 6, 9
+    weights = rng.choice(book, (mh, mw))
+    weights[0], weights[1] = book[-1], book[0]  # rows at the accumulator's extremes
+    bias = rng.integers(-9, 10, mh)
+    x = values(in_dt, (8, mw), rng)
+    x[0], x[1] = in_dt.min, in_dt.max
+    dut = MVU(weights, in_dt, w_dt, pe=pe, simd=simd, bias=bias, storage=storage,
+              levels=levels, codebook=book)
+    assert dut.index_bits == max(1, (len(book) - 1).bit_length())
+    out_dt = DType("int", dut.acc_bits)
+    out, _ = run_stream(dut, pack(in_dt.encode(x), in_dt.bits, simd), len(x) * mh // pe,
+                        p_in=0.4, p_out=0.4, seed=5)
+    got = out_dt.decode(unpack(out, out_dt.bits, pe)).reshape(len(x), mh)
+    assert np.array_equal(got, x @ weights.T + bias)
+
+
 @pytest.mark.parametrize("mw,simd", [(16, 16), (16, 4), (8, 8), (32, 8)])
 def test_binary_mvu_full_match_at_power_of_two_widths(mw, simd):
     """A popcount of MW ones when MW is a power of two needs log2(MW) + 1 bits: every

@@ -263,3 +263,39 @@ def test_conv_simd_legality_is_checked_when_the_graph_loads():
     g = ir.Graph("g", x, [conv])
     legal = {(pe, simd) for _, pe, simd in conv.foldings([x], g.output)}
     assert legal == {(1, 1), (2, 1), (1, 3), (2, 3)}
+
+
+@pytest.mark.parametrize("book,weights,message", [
+    ([3, 1], [[1, 3]], "codebook values must be distinct and ascending"),
+    ([1, 1, 3], [[1, 3]], "codebook values must be distinct and ascending"),
+    ([5], [[5, 5]], "codebook must be a list of 2..256 values"),
+    ([[1, 3]], [[1, 3]], "codebook must be a list of 2..256 values"),
+    ([-9, 1], [[1, 1]], r"codebook has values outside int4 \(allowed -8..7"),
+    ([-2, 1], [[1, 2]], r"weight 2 is not in the codebook \(-2, 1\)"),
+    ([0.5, 1.0], [[1, 1]], "codebook must be an integer array"),
+])
+def test_codebook_errors(book, weights, message):
+    x = ir.Tensor((2,), DType.parse("uint4"))
+    layer = ir.Dense("fc", weight_dtype="int4", weights=np.array(weights), codebook=book)
+    with pytest.raises(hwgen.GraphError, match=f"layer 'fc' \\(dense\\): {message}"):
+        layer.infer([x])
+
+
+def test_codebook_roundtrip_and_storage(tmp_path):
+    """A codebook survives save/load; a layer stores index bits, so the same weights that
+    go to block RAM as int8 stay in logic as 2-bit indices (AUTO_BRAM_BITS)."""
+    book = np.array([-90, -3, 4, 101])
+    w = rng.choice(book, (64, 64))
+    x = ir.Tensor((64,), DType.parse("uint4"))
+    plain = ir.Dense("fc", weight_dtype="int8", weights=w)
+    shared = ir.Dense("fc", weight_dtype="int8", weights=w, codebook=book)
+    g = ir.Graph("cb", x, [shared])
+    g.save(tmp_path / "cb")
+    loaded = hwgen.load_graph(tmp_path / "cb.json").layers[0]
+    assert np.array_equal(loaded.codebook, book) and loaded.index_bits == 2
+    plain.infer([x])
+    assert (plain.storage, shared.storage) == ("bram", "logic")
+    conv = ir.Conv2d("dw", weight_dtype="int8", weights=rng.choice(book, (4, 3, 3, 1)),
+                     groups=4, codebook=book)
+    with pytest.raises(hwgen.GraphError, match="depthwise conv takes no codebook"):
+        conv.infer([ir.Tensor((5, 5, 4), DType.parse("uint4"))])

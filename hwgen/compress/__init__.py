@@ -1,7 +1,7 @@
 """Compression that the generated hardware cashes in (issue 13): channel selection by LASSO
 and least squares (:mod:`.channels`), low-rank factorization of dense layers
-(:mod:`.lowrank`), magnitude pruning (:mod:`.prune`), distillation (:mod:`.distill`),
-and fine-tuning of a compressed model."""
+(:mod:`.lowrank`), magnitude pruning (:mod:`.prune`), weight sharing (:mod:`.codebook`),
+distillation (:mod:`.distill`), and fine-tuning of a compressed model."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def recalibrate(model, x: np.ndarray, batch: int = 256) -> None:
         model.train(was_training)
 
 
-METHODS = ("prune", "channels", "lowrank")
+METHODS = ("prune", "channels", "lowrank", "codebook", "distill")
 
 
 def module_index(model, name: str) -> int:

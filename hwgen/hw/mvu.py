@@ -4,7 +4,8 @@ Per frame the unit walks ``nf`` over MH/PE row groups and, inside each, ``sf``
 over MW/SIMD column slices: one step per cycle, (MH/PE)*(MW/SIMD) cycles per
 frame and no idle cycle between frames. The input vector arrives during the
 first row group and is replayed from a buffer for the others. Each step reads
-one ROM word of PE x SIMD weights and feeds PE lanes of either the popcount MAC
+one ROM word of PE x SIMD weights (or of their codebook indices, decoded by a table of
+constants in front of each lane) and feeds PE lanes of either the popcount MAC
 array (binary weights and inputs) or the fixed-point PE.
 
 Pipeline (all stages advance together when the output register is free):
@@ -57,6 +58,8 @@ class MVU(wiring.Component):
     storage : "logic" (constants in LUTs) or "bram" (block RAM); a synthesis attribute
         on the same synchronous ROM, so the cycles are the same.
     levels : logic levels allowed between two registers (:class:`hwgen.formulas.Timing`).
+    codebook : optional ascending values every weight is one of: the ROM then holds each
+        weight's index into it, ``index_bits`` wide, and the lanes decode it.
 
     Members
     -------
@@ -66,8 +69,11 @@ class MVU(wiring.Component):
 
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
                  simd: int, bias: np.ndarray | None = None, storage: str = "logic",
-                 levels: int = UNLIMITED):
+                 levels: int = UNLIMITED, codebook: np.ndarray | None = None):
         self.weights = np.asarray(weights, dtype=np.int64)
+        self.codebook = None if codebook is None else np.asarray(codebook, np.int64)
+        self.index_bits = (w_dtype.bits if codebook is None
+                           else bits_unsigned(len(self.codebook) - 1))
         mh, mw = self.weights.shape
         if mh % pe or mw % simd:
             raise ValueError(f"pe={pe} must divide {mh} rows and simd={simd} must divide {mw}")
@@ -87,11 +93,22 @@ class MVU(wiring.Component):
             "o": Out(vector_stream(signed(self.acc_bits), pe)),
         })
 
-    def _rom_init(self) -> list[int]:
-        """One word per (nf, sf): lane p holds row nf*PE+p, columns sf*SIMD..+SIMD."""
-        codes = self.w_dtype.encode(self.weights)
+    def _stored(self) -> np.ndarray:
+        """What the ROM holds per weight, (nf*sf, PE*SIMD): word nf*SF+sf, lane p holds row
+        nf*PE+p, columns sf*SIMD..+SIMD; a weight's code, or its codebook index."""
+        if self.codebook is None:
+            codes = self.w_dtype.encode(self.weights)
+        else:
+            codes = np.searchsorted(self.codebook, self.weights)
         tiles = codes.reshape(self.nf, self.pe, self.sf, self.simd).transpose(0, 2, 1, 3)
-        return pack(tiles, self.w_dtype.bits, self.pe * self.simd)
+        return tiles.reshape(self.nf * self.sf, self.pe * self.simd)
+
+    def _decode_table(self) -> np.ndarray:
+        """The codebook as the lanes' weight elements: values where the element shape is
+        signed, codes where it is not (bin, tern)."""
+        if self.w_dtype.signed:
+            return self.codebook
+        return self.w_dtype.encode(self.codebook).astype(np.int64)
 
     def _offsets(self) -> np.ndarray:
         """Per row constant added to the lane sum: bias, and -MW for popcounts."""
@@ -101,8 +118,10 @@ class MVU(wiring.Component):
         """A dot-product lane: its inputs come through the ROM (logic: a mux of
         constants) and the replay buffer select, so those levels count against its first
         stage."""
-        used = max(rom_levels(self.nf * self.sf) if rom_style(self.attrs) == "logic" else 0,
-                   int(self.nf > 1))
+        weights = rom_levels(self.nf * self.sf) if rom_style(self.attrs) == "logic" else 0
+        if self.codebook is not None:
+            weights += rom_levels(len(self.codebook))
+        used = max(weights, int(self.nf > 1))
         if self.binary:
             return XnorPopcount(self.simd, self.levels, used)
         return DotPE(self.simd, self.in_dtype, self.w_dtype, self.levels, used)
@@ -131,11 +150,21 @@ class MVU(wiring.Component):
             with m.Else():
                 m.d.sync += sf.eq(sf + 1)
 
-        m.submodules.rom = rom = Memory(shape=w_layout.size, depth=nf_n * sf_n,
-                                        init=self._rom_init(), attrs=self.attrs)
+        stored = self._stored()
+        m.submodules.rom = rom = Memory(shape=stored.shape[1] * self.index_bits,
+                                        depth=nf_n * sf_n, attrs=self.attrs,
+                                        init=pack(stored, self.index_bits, stored.shape[1]))
         rom_rd = rom.read_port()
         m.d.comb += [rom_rd.addr.eq(nf * sf_n + sf), rom_rd.en.eq(en)]
-        w_tile = w_layout(rom_rd.data)
+        if self.codebook is None:
+            w_tile = w_layout(rom_rd.data)
+        else:  # each lane's indices through the table of constants
+            index = data.ArrayLayout(data.ArrayLayout(unsigned(self.index_bits), simd), pe)
+            index = index(rom_rd.data)
+            w_tile = Signal(w_layout)
+            table = self._decode_table()
+            m.d.comb += [w_tile[p][k].eq(lookup(table, index[p][k], element_shape(self.w_dtype)))
+                         for p in range(pe) for k in range(simd)]
 
         x1 = Signal(in_layout)
         v1, first1, last1, pass1 = Signal(), Signal(), Signal(), Signal()
@@ -216,9 +245,11 @@ class MVU(wiring.Component):
         lanes = self.latency - 3  # registers inside the lanes, and the flags beside them
         f["reg"] += pe * self.lane_register_bits + lanes * (3 + log2(nf))
         f["acc"] += pe * self.acc_bits
-        codes = w.encode(self.weights).reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3)
-        memory(c, varying_bits(codes.reshape(nf * sf, pe * simd), w.bits), nf * sf, family,
+        memory(c, varying_bits(self._stored(), self.index_bits), nf * sf, family,
                storage=rom_style(self.attrs), sync=True, rom=True)
+        if self.codebook is not None and not const:  # a table of constants per weight
+            memory(c, pe * simd * varying_bits(self._decode_table()[:, None], w.bits),
+                   len(self.codebook), family, storage="logic", sync=False, rom=True)
         if nf > 1:
             bits = simd * a.bits
             memory(c, bits, sf, family, storage=buffer_storage(bits, sf), sync=True)

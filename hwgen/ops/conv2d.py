@@ -102,6 +102,9 @@ class Conv2d(Weighted):
         if self.depthwise and self.weight_storage == "bram":
             raise GraphError(f"{where}: depthwise weights live in logic; weight_storage must "
                              "be logic or auto")
+        if self.depthwise and self.codebook is not None:
+            raise GraphError(f"{where}: a depthwise conv takes no codebook (its weights are "
+                             "constants in logic); allowed on dense and groups=1 conv")
         if isinstance(self.pad_value, bool) or not isinstance(self.pad_value, int | np.integer):
             raise GraphError(f"{where}: pad_value must be an integer, got {self.pad_value!r}")
         if (any(self.padding) or self.pad_value) and not x.dtype.contains(
@@ -183,6 +186,7 @@ class Conv2d(Weighted):
         else:
             blocks.append(MVU(self.weights.reshape(self.channels, -1), lp.x.dtype,
                               self.weight_dtype, pe=self.pe, simd=self.simd, bias=self.bias,
-                              storage=self.storage, levels=lp.timing.levels))
+                              storage=self.storage, levels=lp.timing.levels,
+                              codebook=self.codebook))
         return blocks + activation_blocks(self.activation, self.pe, self.bounds.out, lp.timing,
                                           self.storage)

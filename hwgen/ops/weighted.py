@@ -29,9 +29,10 @@ from ..ir import (
 )
 from .activation import apply, check_activation
 
-__all__ = ["AUTO_BRAM_BITS", "Weighted", "divisors"]
+__all__ = ["AUTO_BRAM_BITS", "MAX_CODEBOOK", "Weighted", "divisors"]
 
 AUTO_BRAM_BITS = 16384  # "auto" weight storage: block RAM from this many weight bits up
+MAX_CODEBOOK = 256  # entries of a weight codebook: indices of at most 8 bits
 
 
 def divisors(n: int) -> list[int]:
@@ -49,6 +50,9 @@ class Weighted(Layer):
     pe: int = 1
     simd: int = 1
     weight_storage: str = "auto"  # logic (constants in LUTs), bram (block RAM), auto (by size)
+    # Shared weights: the distinct values every weight is one of, ascending; hardware stores
+    # each weight as an index into it (index_bits) and decodes it in the PE.
+    codebook: np.ndarray | None = None
     bounds: AccBounds | None = field(default=None, init=False, repr=False)
     folds: ClassVar[tuple[str, ...]] = ("pe", "simd")
     count_field: ClassVar[str] = ""  # "units" or "channels": the JSON name of the row count
@@ -67,7 +71,8 @@ class Weighted(Layer):
         common = dict(weight_dtype=parse_dtype(where, spec.pop("weight_dtype", None)),
                       weights=weights, bias=arrays.get(where, spec, "bias", optional=True),
                       pe=spec.pop("pe", 1), simd=spec.pop("simd", 1),
-                      weight_storage=spec.pop("weight_storage", "auto"))
+                      weight_storage=spec.pop("weight_storage", "auto"),
+                      codebook=arrays.get(where, spec, "codebook", optional=True))
         act = spec.pop("activation", None)
         if act is not None:
             common["activation"] = activation_from_json(where, act, arrays)
@@ -86,6 +91,9 @@ class Weighted(Layer):
             spec["bias"] = f"{self.name}.b"
         if self.activation is not None:
             spec["activation"] = activation_to_json(self.activation, self.name, out)
+        if self.codebook is not None:
+            out[f"{self.name}.cb"] = self.codebook
+            spec["codebook"] = f"{self.name}.cb"
         spec.update(pe=self.pe, simd=self.simd, weight_storage=self.weight_storage)
         return spec
 
@@ -97,6 +105,8 @@ class Weighted(Layer):
                              f"allowed: {', '.join(STORAGES)}")
         self.weights = int_array(where, "weights", self.weights, shape)
         check_in_dtype(where, "weights", self.weights, self.weight_dtype)
+        if self.codebook is not None:
+            self._check_codebook()
         if self.bias is not None:
             self.bias = int_array(where, "bias", self.bias, (shape[0],))
         self.bounds = acc_bounds(self.weights, x.dtype, self.bias)
@@ -106,12 +116,33 @@ class Weighted(Layer):
                              f"{MAX_ACC_BITS} bits")
         check_activation(where, self.activation, shape[0], self.bounds.out)
 
+    def _check_codebook(self) -> None:
+        where = self.where
+        book = self.codebook = int_array(where, "codebook", self.codebook, None)
+        if book.ndim != 1 or not 2 <= book.size <= MAX_CODEBOOK:
+            raise GraphError(f"{where}: codebook must be a list of 2..{MAX_CODEBOOK} values, "
+                             f"got shape {list(book.shape)}")
+        if np.any(np.diff(book) <= 0):
+            raise GraphError(f"{where}: codebook values must be distinct and ascending")
+        check_in_dtype(where, "codebook", book, self.weight_dtype)
+        outside = ~np.isin(self.weights, book)
+        if outside.any():
+            raise GraphError(f"{where}: weight {int(self.weights[outside][0])} is not in the "
+                             f"codebook ({', '.join(map(str, book.tolist()))})")
+
+    @property
+    def index_bits(self) -> int:
+        """Bits a stored weight takes: its codebook index, or its own code."""
+        if self.codebook is None:
+            return self.weight_dtype.bits
+        return max(1, (len(self.codebook) - 1).bit_length())
+
     def word_error(self, x: Tensor, pe: int, simd: int, lanes: int,
                    in_elems: int) -> str | None:
         """Why a folding makes a word wider than hardware may have (a weight ROM word of
         ``lanes`` weights, an input beat of ``in_elems``, an output beat of PE
         accumulators), or None."""
-        words = (("weight word", lanes * self.weight_dtype.bits),
+        words = (("weight word", lanes * self.index_bits),
                  ("input beat", in_elems * x.dtype.bits),
                  ("output beat", pe * self.bounds.out_bits))
         for what, bits in words:
@@ -137,5 +168,5 @@ class Weighted(Layer):
         """Where the weights live: as asked, or for "auto" block RAM once they are large."""
         if self.weight_storage != "auto":
             return self.weight_storage
-        bits = self.weights.size * self.weight_dtype.bits
+        bits = self.weights.size * self.index_bits
         return "bram" if bits >= AUTO_BRAM_BITS else "logic"
