@@ -97,6 +97,11 @@ def requant_bounds(acc: tuple[int, int], m: np.ndarray, s: np.ndarray) -> tuple[
 
 
 BUFFER_BRAM_BITS = 1024  # read/write buffers of this many bits or more go to block RAM
+# Stream FIFOs of this many bits or more go to block RAM, where a family has no LUT RAM:
+# on iCE40 a FIFO read asynchronously is flip-flops and a read mux (2 x 256 bits: 801 LUT
+# + 537 FF, against 65 LUT + 39 FF + 1 block RAM read synchronously). With LUT RAM (ECP5,
+# Xilinx) the asynchronous FIFO costs what the synchronous one does, and stays in logic.
+FIFO_BRAM_BITS = {"ice40": 256}
 
 
 def buffer_storage(width: int, depth: int) -> str:
@@ -104,6 +109,14 @@ def buffer_storage(width: int, depth: int) -> str:
     ``BUFFER_BRAM_BITS`` up, else "logic" (flip-flops). Stated explicitly so that every
     family maps it the same way and the estimator need not guess synthesis heuristics."""
     return "bram" if width * depth >= BUFFER_BRAM_BITS else "logic"
+
+
+def fifo_storage(width: int, depth: int, family: str) -> str:
+    """Where a stream FIFO of ``depth`` entries of ``width`` bits lives for ``family``:
+    "bram" (read synchronously) or "logic" (read asynchronously). Two-entry FIFOs, the
+    register cuts between blocks, stay in logic."""
+    limit = FIFO_BRAM_BITS.get(family)
+    return "bram" if limit is not None and depth > 2 and width * depth >= limit else "logic"
 
 
 def mvu_cycles(rows: int, cols: int, pe: int, simd: int, pixels: int = 1) -> int:

@@ -234,8 +234,17 @@ def test_width_converter_keeps_order(n_in, n_out):
         assert set(np.diff(cycles)) == {per_out_beat}
 
 
-def test_fifo_passes_everything_in_order():
-    dut = StreamFIFO(12, 3)
+@pytest.mark.parametrize("depth,storage,levels", [
+    (1, "logic", 1 << 16), (3, "logic", 1 << 16), (16, "logic", 1), (3, "bram", 1 << 16),
+    (16, "bram", 1)])
+def test_fifo_passes_everything_in_order(depth, storage, levels):
+    """In order under stalls; free-running one beat a cycle (a one-entry FIFO every other
+    cycle); the first beat out ``latency`` cycles after it went in."""
+    dut = StreamFIFO(12, depth, levels, storage)
     beats = list(range(100, 160))
     out, _ = run_stream(dut, beats, len(beats), p_in=0.5, p_out=0.5, seed=2)
     assert out == beats
+    run = run_streams(dut, {"i": beats}, {"o": len(beats)})
+    assert run["o"][0] == beats
+    assert run["o"][1][0] - run["i"][1][0] == dut.latency
+    assert set(np.diff(run["o"][1])) == ({2} if depth == 1 else {1})

@@ -9,7 +9,7 @@ from amaranth import Module, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..formulas import Timing
+from ..formulas import Timing, fifo_storage
 from ..ir import INPUT, Graph
 from ..plan import LayerPlan, Plan, plan
 from .dwc import WidthConverter
@@ -50,8 +50,9 @@ class Stage(wiring.Component):
             if src != elems:
                 chain.append(WidthConverter(shape, src, elems))
             if depth:
-                chain.append(StreamFIFO(data.ArrayLayout(shape, elems), depth,
-                                        lp.timing.levels))
+                layout = data.ArrayLayout(shape, elems)
+                chain.append(StreamFIFO(layout, depth, lp.timing.levels, fifo_storage(
+                    layout.size, depth, lp.timing.family)))
             self.glue.append(chain)
         fast = lp.timing.levels < REGISTER_BELOW
         # where the clock is fast, a FIFO after every block: its ready comes from a
