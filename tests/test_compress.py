@@ -200,15 +200,18 @@ def test_shared_weights_train_their_centroids_and_export_codebooks(tmp_path):
 
 
 @pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
-def test_distillation_alone_teaches_a_student_the_teachers_function(cnn):
+def test_distillation_alone_teaches_a_student_the_teachers_function(cnn, tmp_path):
     """alpha = 1: no labels, only the teacher's softened outputs; the student (a 64-16-10
     binarized MLP on the flat image) ends up agreeing with the teacher (a CNN on the
-    8x8 image) on most held-out digits. The teacher is not changed."""
+    8x8 image) on most held-out digits, and its graph is bit-exact in cocotb. The
+    teacher is not changed."""
     import torch
     from torch import nn
 
     from hwgen import quant
     from hwgen.compress.distill import distill
+
+    from .conftest import simulate_graph
 
     train_x, train_y, test_x, _ = load_digits()
     torch.manual_seed(1)
@@ -226,6 +229,8 @@ def test_distillation_alone_teaches_a_student_the_teachers_function(cnn):
         told = cnn.model(torch.tensor(test_x.reshape(-1, 8, 8, 1),
                                       dtype=torch.float32)).argmax(1)
     assert float((said == told).float().mean()) > 0.7
+    graph = quant.export(student, name="student", input_shape=(64,))
+    assert simulate_graph(graph, tmp_path, frames=4).mismatches == 0
 
 
 @pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow

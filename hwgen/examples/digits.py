@@ -36,9 +36,10 @@ def load(seed: int = 0, test_fraction: float = 0.25
 
 
 def train(model, x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int,
-          progress: Callable[[str], None], lr: float = 1e-2, loss=None) -> None:
+          progress: Callable[[str], None], lr: float = 1e-2, loss=None,
+          after_epoch: Callable[[int], None] | None = None) -> None:
     """Adam with cosine decay on cross-entropy (or ``loss(logits, labels, indices)`` of a
-    batch); deterministic for a seed."""
+    batch); deterministic for a seed. ``after_epoch(k)`` is called after epoch k (1..)."""
     import torch
     from torch.nn import functional as F
 
@@ -61,6 +62,9 @@ def train(model, x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int,
         sched.step()
         if (epoch + 1) % 10 == 0 or epoch == epochs - 1:
             progress(f"  epoch {epoch + 1}/{epochs}: loss {total / len(xt):.3f}")
+        if after_epoch is not None:
+            after_epoch(epoch + 1)
+            model.train()
 
 
 def fit(name: str, model, shape: tuple[int, ...], *, seed: int, epochs: int,
