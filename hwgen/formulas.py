@@ -102,6 +102,9 @@ BUFFER_BRAM_BITS = 1024  # read/write buffers of this many bits or more go to bl
 # + 537 FF, against 65 LUT + 39 FF + 1 block RAM read synchronously). With LUT RAM (ECP5,
 # Xilinx) the asynchronous FIFO costs what the synchronous one does, and stays in logic.
 FIFO_BRAM_BITS = {"ice40": 256}
+# ... and hold this many entries or more: yosys keeps shallower memories (4 entries, of
+# any width) in flip-flops, and maps 8 and more to block RAM (measured for 2..256 bits).
+FIFO_BRAM_DEPTH = 8
 
 
 def buffer_storage(width: int, depth: int) -> str:
@@ -113,10 +116,10 @@ def buffer_storage(width: int, depth: int) -> str:
 
 def fifo_storage(width: int, depth: int, family: str) -> str:
     """Where a stream FIFO of ``depth`` entries of ``width`` bits lives for ``family``:
-    "bram" (read synchronously) or "logic" (read asynchronously). Two-entry FIFOs, the
-    register cuts between blocks, stay in logic."""
+    "bram" (read synchronously) or "logic" (read asynchronously)."""
     limit = FIFO_BRAM_BITS.get(family)
-    return "bram" if limit is not None and depth > 2 and width * depth >= limit else "logic"
+    deep = depth >= FIFO_BRAM_DEPTH and width * depth >= (limit or 0)
+    return "bram" if limit is not None and deep else "logic"
 
 
 def mvu_cycles(rows: int, cols: int, pe: int, simd: int, pixels: int = 1) -> int:
