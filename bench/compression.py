@@ -7,8 +7,10 @@ computes), weights and stored weight bits (codebook layers: indices plus the tab
 estimated and yosys-measured LUTs / flip-flops / block RAMs for ``--family`` at the
 graph's own folding, and cycles per frame. A second table folds the baseline and each
 channel-pruned graph (``hwgen fold`` on ``--budget-board``) and gives, for each folding of
-the baseline, the fewest cycles per frame each graph reaches with no more estimated LUTs,
-block RAMs and DSPs: the cycle win of pruning at equal area.
+the baseline, the fewest cycles per frame each graph reaches with no more estimated LUTs
+(and no more block RAMs and DSPs than the baseline's largest folding): the cycle win of
+pruning at equal area. A third gives the fastest folding of each that fits
+``--fit-board``.
 
 Fine-tuning protocol, the same for every method: the training split is cut 80/20 into
 fit and held-out samples (seeded); the compressed model trains ``--epochs`` epochs on the
@@ -22,7 +24,7 @@ of the example from that int8 model's softened outputs (T=4, alpha 0.7) on the w
 training split for the example's own epochs, against the example trained on labels alone.
 
     .venv/bin/python bench/compression.py [--examples digits-mlp,digits-cnn] [--epochs 30]
-        [--family ice40] [--no-synth]
+        [--family ice40] [--no-synth] [--save DIR]
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from __future__ import annotations
 import argparse
 import copy
 import inspect
+import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -42,7 +46,7 @@ from hwgen.compress.codebook import storage_bits
 from hwgen.estimate import estimate
 from hwgen.examples import get_example
 from hwgen.examples.digits import load
-from hwgen.fold import fold
+from hwgen.fold import FoldError, fold
 from hwgen.hw.top import Accelerator
 from hwgen.plan import plan
 from hwgen.synth import SynthError, synth_resources
@@ -167,7 +171,8 @@ def pareto(graph, board) -> list[tuple[tuple[float, float, float], int]]:
 
 
 def fastest_within(points, budget: tuple[float, float, float]) -> int | None:
-    """The fewest cycles of a folding that needs no more of any resource than ``budget``."""
+    """The fewest cycles of a folding that needs no more of any resource than ``budget``
+    (LUTs, block RAMs, DSPs)."""
     within = [cycles for need, cycles in points
               if all(n <= b for n, b in zip(need, budget, strict=True))]
     return min(within) if within else None
@@ -180,6 +185,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--family", default="ice40", choices=sorted(FAMILY_BOARD))
     ap.add_argument("--budget-board", default="ulx3s-85f")
+    ap.add_argument("--fit-board", default="icebreaker")
+    ap.add_argument("--save", help="write every row's graph into this folder")
     ap.add_argument("--no-synth", action="store_true")
     args = ap.parse_args()
     board = load_board(FAMILY_BOARD[args.family])
@@ -208,16 +215,19 @@ def main() -> None:
 
     budget_board = load_board(args.budget_board)
     log(f"\ncycles per frame at equal estimated budgets ({budget_board.name}, "
-        f"{budget_board.family}): the fastest folding of each graph that needs no more LUTs, "
-        "block RAMs and DSPs than each of the baseline's foldings (x: the baseline's cycles "
-        "over the graph's)")
+        f"{budget_board.family}): the fastest folding of each graph that needs no more LUTs "
+        "than each of the baseline's foldings and no more block RAMs and DSPs than its "
+        "largest (x: the baseline's cycles over the graph's)")
     for name in args.examples.split(","):
         graphs = [r for r in rows if r.example == name
                   and (r.method == "channels" or r.setting.startswith("fine-tuned"))]
         curves = [pareto(r.graph, budget_board) for r in graphs]
         own = estimate(graphs[0].graph, budget_board)
-        mine = (own.total.lut, own.total.bram, own.total.dsp)
-        budgets = sorted({need for need, _ in curves[0]} | {mine})
+        # block RAMs and DSPs up to the most any folding of the baseline uses: a pruned
+        # graph's buffers may leave block RAM for logic, which its LUTs then pay for
+        cap = [max(need[k] for need, _ in curves[0]) for k in (1, 2)]
+        mine = (own.total.lut, *cap)
+        budgets = sorted({(need[0], *cap) for need, _ in curves[0]} | {mine})
         log(f"(* the baseline's own folding: {own.cycles:,} cycles)")
         log(f"{name}: {'LUT':>7} {'BRAM':>4} {'DSP':>3} " + " ".join(
             f"{r.setting:>16}" for r in graphs))
@@ -229,6 +239,27 @@ def main() -> None:
             log(f"{'':<{len(name)}}{mark} {lut:>7,.0f} {bram:>4.0f} {dsp:>3.0f} " + " ".join(
                 f"{'-':>16}" if c is None else
                 f"{c:>8,} ({base_cycles / c:>4.2f}x)" for c in cells))
+    fit_board = load_board(args.fit_board)
+    log(f"\nthe fastest folding that fits {fit_board.name} (hwgen fold, estimated; build "
+        "the saved graph with --bitstream --fit for nextpnr's word)")
+    for row in rows:
+        if row.method != "channels" and not row.setting.startswith("fine-tuned"):
+            continue
+        try:
+            est = fold(row.graph, fit_board).estimate
+            use = est.utilization()
+            most = max(use, key=use.get)
+            said = (f"{est.cycles:>7,} cycles/frame, {est.fps:>9,.0f} frames/s at "
+                    f"{fit_board.clock_mhz:g} MHz, {use[most]:.0%} of the {most}")
+        except FoldError as err:
+            said = str(err)
+        log(f"  {row.example:<11} {row.method:<9} {row.setting:<22} {said}")
+    if args.save:
+        folder = Path(args.save)
+        for row in rows:
+            slug = re.sub(r"[^a-z0-9]+", "_", f"{row.method} {row.setting}".lower()).strip("_")
+            row.graph.save(folder / f"{row.example.replace('-', '_')}_{slug}")
+        log(f"graphs written to {folder}/")
     log(f"\ntotal {time.monotonic() - start:.0f} s")
 
 

@@ -23,7 +23,6 @@ from amaranth import Elaboratable, Module
 from amaranth.build import ResourceError
 
 from .boards import Board
-from .estimate import CELL_MARGIN
 from .fold import fold, refold
 from .hw.board_top import BoardTop
 from .hw.uart import bit_cycles
@@ -187,26 +186,20 @@ def place_on_board(graph: Graph, board: Board, out: Path, *, fit: bool = False,
                    baud: int | None = None, progress=None
                    ) -> tuple[Graph, BitstreamReport]:
     """The bitstream of ``graph`` as folded, or with ``fit`` of the fastest folding that
-    nextpnr really places: first the next faster folding when it fits before the iCE40
-    cell margin (the margin is the worst ratio measured; most designs pack better), then
-    the fastest the estimate says fits (``hwgen fold``) and each slower folding the search
-    explored in turn. Returns the graph it used."""
+    nextpnr really places: from the fastest the estimate says fits (``hwgen fold``), each
+    slower folding the search explored in turn. Returns the graph it used."""
     if not fit:
         return graph, make_bitstream(plan(graph, board.timing), board, out, baud, progress)
     platform_of(board)  # refuse a board without a flow before folding
     best = fold(graph, board)
-    tries = [e for e in best.explored if e.fps > best.estimate.fps and _fits_unmargined(e)]
-    tries = tries[:1] + [e for e in reversed(best.explored) if e.fps <= best.estimate.fps]
+    tries = [e for e in reversed(best.explored) if e.fps <= best.estimate.fps]
     for k, est in enumerate(tries):
         folded = refold(graph, {e.name: (e.pe, e.simd or 1) for e in est.layers if e.pe})
         if progress:
             use = est.utilization()
             most = max(use, key=use.get)
-            over = "" if est.fits() else (
-                f" with the margin, {use['cells'] / CELL_MARGIN[board.family]:.0%} without: "
-                "nextpnr may place it")
             progress(f"--fit: trying {est.cycles:,} cycles/frame ({_folding(est)}), "
-                     f"estimated at {use[most]:.0%} of the {most}{over}")
+                     f"estimated at {use[most]:.0%} of the {most}")
         try:
             return folded, make_bitstream(plan(folded, board.timing), board, out, baud,
                                           progress)
@@ -217,13 +210,6 @@ def place_on_board(graph: Graph, board: Board, out: Path, *, fit: bool = False,
     raise NoFit(f"--fit: none of the {len(tries)} foldings from the estimate's fastest "
                 f"({tries[0].cycles:,} cycles/frame) to its slowest places on {board.name}; "
                 "use narrower types or a larger board")
-
-
-def _fits_unmargined(est) -> bool:
-    """Every resource within the board, the logic cells as estimated, without the margin."""
-    margin = CELL_MARGIN.get(est.board.family, 1.0)
-    return all(use <= (margin if kind == "cells" else 1.0)
-               for kind, use in est.utilization().items())
 
 
 def _folding(est) -> str:

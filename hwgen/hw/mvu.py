@@ -60,6 +60,8 @@ class MVU(wiring.Component):
     levels : logic levels allowed between two registers (:class:`hwgen.formulas.Timing`).
     codebook : optional ascending values every weight is one of: the ROM then holds each
         weight's index into it, ``index_bits`` wide, and the lanes decode it.
+    family : the FPGA family, which decides where the replay buffer lives
+        (:func:`hwgen.formulas.buffer_storage`).
 
     Members
     -------
@@ -69,7 +71,8 @@ class MVU(wiring.Component):
 
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
                  simd: int, bias: np.ndarray | None = None, storage: str = "logic",
-                 levels: int = UNLIMITED, codebook: np.ndarray | None = None):
+                 levels: int = UNLIMITED, codebook: np.ndarray | None = None,
+                 family: str | None = None):
         self.weights = np.asarray(weights, dtype=np.int64)
         self.codebook = None if codebook is None else np.asarray(codebook, np.int64)
         self.index_bits = (w_dtype.bits if codebook is None
@@ -85,6 +88,7 @@ class MVU(wiring.Component):
         self.bounds = acc_bounds(self.weights, in_dtype, bias)
         self.acc_bits = self.bounds.out_bits
         self.levels = levels
+        self.family = family  # where the replay buffer lives (formulas.buffer_storage)
         lane = silenced([self._lane()])[0]
         self.latency = 3 + lane.latency  # pipeline registers from input to output
         self.lane_register_bits = lane.register_bits
@@ -173,7 +177,7 @@ class MVU(wiring.Component):
             m.d.sync += [v1.eq(step), first1.eq(sf == 0), last1.eq(sf == sf_n - 1),
                          pass1.eq(first_pass), nf1.eq(nf), x1.eq(self.i.payload)]
         if nf_n > 1:  # replay buffer for row groups after the first
-            style = storage_attrs(buffer_storage(in_layout.size, sf_n))
+            style = storage_attrs(buffer_storage(in_layout.size, sf_n, self.family))
             m.submodules.buf = buf = Memory(shape=in_layout, depth=sf_n, init=[], attrs=style)
             buf_wr, buf_rd = buf.write_port(), buf.read_port()
             m.d.comb += [buf_wr.addr.eq(sf), buf_wr.data.eq(self.i.payload),
@@ -252,7 +256,8 @@ class MVU(wiring.Component):
                    len(self.codebook), family, storage="logic", sync=False, rom=True)
         if nf > 1:
             bits = simd * a.bits
-            memory(c, bits, sf, family, storage=buffer_storage(bits, sf), sync=True)
+            memory(c, bits, sf, family, storage=buffer_storage(bits, sf, self.family),
+                   sync=True)
             f["mux"] += bits
         f["ctl"] += log2(nf) + log2(sf)
         c.dsp += const_dsps([sf] if nf > 2 else [], family)  # ROM address nf * sf + sf

@@ -57,13 +57,14 @@ class SlidingWindow(wiring.Component):
 
     def __init__(self, shape: tuple[int, int, int], elems: int, kernel: tuple[int, int],
                  stride: tuple[int, int], padding: tuple[int, int], pad_code: int,
-                 elem_shape: Shape):
+                 elem_shape: Shape, family: str | None = None):
         h, w, c = shape
         if c % elems:
             raise ValueError(f"elems={elems} must divide {c} channels")
         self.shape, self.elems, self.kernel = shape, elems, kernel
         self.stride, self.padding, self.pad_code = stride, padding, pad_code
         self.elem_shape = Shape.cast(elem_shape)
+        self.family = family  # where the line buffer lives (formulas.buffer_storage)
         self.cf = c // elems
         self.hp, self.wp = h + 2 * padding[0], w + 2 * padding[1]
         self.oh, self.ow = conv_out_size((h, w), kernel, stride, padding)
@@ -77,7 +78,7 @@ class SlidingWindow(wiring.Component):
         (h, w, _), (kh, kw), (sh, sw), (ph, pw) = self.shape, self.kernel, self.stride, self.padding
         cf, hp, wp, oh, ow, slots = self.cf, self.hp, self.wp, self.oh, self.ow, self.slots
         width = self.elems * self.elem_shape.width
-        style = storage_attrs(buffer_storage(width, slots * wp * cf))
+        style = storage_attrs(buffer_storage(width, slots * wp * cf, self.family))
         m.submodules.lines = lines = Memory(shape=width, depth=slots * wp * cf, init=[],
                                             attrs=style)
         wr, rd = lines.write_port(), lines.read_port()
@@ -139,7 +140,8 @@ class SlidingWindow(wiring.Component):
         f = c.features
         width = self.elems * self.elem_shape.width
         depth = self.slots * self.wp * self.cf
-        memory(c, width, depth, family, storage=buffer_storage(width, depth), sync=True)
+        memory(c, width, depth, family, storage=buffer_storage(width, depth, self.family),
+               sync=True)
         f["reg"] += width
         c.dsp += const_dsps([self.wp, self.cf, self.wp, self.stride[1], self.cf], family)
         f["ctl"] += 2 * (log2(self.hp) + log2(self.wp) + log2(self.cf)

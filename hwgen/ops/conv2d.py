@@ -179,7 +179,7 @@ class Conv2d(Weighted):
         if self.needs_window:
             blocks.append(SlidingWindow(lp.x.shape, lp.in_elems, self.kernel, self.stride,
                                         self.padding, int(lp.x.dtype.encode(self.pad_value)),
-                                        element_shape(lp.x.dtype)))
+                                        element_shape(lp.x.dtype), lp.timing.family))
         if self.depthwise:
             blocks.append(VVU(self.weights, lp.x.dtype, self.weight_dtype, pe=self.pe,
                               bias=self.bias, levels=lp.timing.levels))
@@ -187,6 +187,6 @@ class Conv2d(Weighted):
             blocks.append(MVU(self.weights.reshape(self.channels, -1), lp.x.dtype,
                               self.weight_dtype, pe=self.pe, simd=self.simd, bias=self.bias,
                               storage=self.storage, levels=lp.timing.levels,
-                              codebook=self.codebook))
+                              codebook=self.codebook, family=lp.timing.family))
         return blocks + activation_blocks(self.activation, self.pe, self.bounds.out, lp.timing,
                                           self.storage)

@@ -74,6 +74,6 @@ class MaxPool2d(Layer):
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         shape = element_shape(lp.x.dtype)
         return [SlidingWindow(lp.x.shape, lp.in_elems, self.kernel, self.stride, (0, 0), 0,
-                              shape),
+                              shape, lp.timing.family),
                 ChannelReduce("max", self.kernel[0] * self.kernel[1], lp.x.shape[2],
                               lp.in_elems, shape, shape)]
