@@ -162,3 +162,20 @@ def test_the_folding_fold_says_fits_the_icebreaker_places(digits):
                              list(board.nextpnr), board.clock_mhz)
     used, available = placed.utilization["ICESTORM_LC"]
     assert used <= available
+
+
+@pytest.mark.parametrize("log,said", [
+    ("ERROR: Failed to expand region (0, 0) |_> (25, 31) of 5473 ICESTORM_LCs",
+     "needs 5473 ICESTORM_LCs"),
+    ("ERROR: Unable to place cell 'x', no BELs remaining to implement cell type "
+     "'ICESTORM_LC'", "out of ICESTORM_LC"),
+    ("ERROR: Unable to find legal placement for all cells, design is probably at "
+     "utilisation limit.", "no legal placement (at the utilization limit)"),
+    ("ERROR: Max frequency for clock 'clk': 9.1 MHz (FAIL at 12.0 MHz)", None),
+])
+def test_nextpnr_words_for_a_design_that_does_not_fit(log, said):
+    """The three ways nextpnr says a design does not fit are each a no-fit (so --fit moves
+    on to a slower folding); a missed clock is not."""
+    from hwgen.synth import overflow
+
+    assert overflow(f"Info: placing\n{log}\n0 warnings, 1 error") == said
