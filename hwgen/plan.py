@@ -138,13 +138,22 @@ def plan(graph: Graph, timing: Timing | None = None) -> Plan:
                        len(graph.consumers(layer.name)), timing=timing)
         layers.append(dataclasses.replace(lp, depth=_depth(lp, k == len(parts) - 1)))
     p = Plan(graph, layers, produced[INPUT], timing)
-    joins = [lp for lp in layers if lp.layer.arity > 1]  # add, concat: sized FIFOs
-    if not joins:
+    if not any(lp.layer.arity > 1 for lp in layers):
         return p
-    times = beat_schedule(p, gap=p.cycles / p.input.beats, frames=SCHEDULE_FRAMES)
-    sized = {lp.layer.name: dataclasses.replace(lp, fifo_depths=tuple(
-        join_fifo_depth(p, times, lp, k) for k in range(len(lp.xs)))) for lp in joins}
-    return Plan(graph, [sized.get(lp.layer.name, lp) for lp in layers], p.input_elems, timing)
+    # add, concat: FIFOs sized by the beat schedule. Their size may move them between
+    # logic and block RAM (formulas.fifo_storage), which changes the stage's pipeline
+    # depth and so the schedule: size twice, each time with the depths the sizes give.
+    for _ in range(2):
+        times = beat_schedule(p, gap=p.cycles / p.input.beats, frames=SCHEDULE_FRAMES)
+        resized = []
+        for k, lp in enumerate(p.layers):
+            if lp.layer.arity > 1:
+                lp = dataclasses.replace(lp, fifo_depths=tuple(
+                    join_fifo_depth(p, times, lp, j) for j in range(len(lp.xs))))
+                lp = dataclasses.replace(lp, depth=_depth(lp, k == len(p.layers) - 1))
+            resized.append(lp)
+        p = Plan(graph, resized, p.input_elems, timing)
+    return p
 
 
 # -- the beat schedule ------------------------------------------------------------------------
