@@ -151,8 +151,7 @@ def rows_for(name: str, epochs: int, seed: int) -> list[Row]:
 def hardware(row: Row, board, synth: bool) -> dict:
     est = estimate(row.graph, board)
     stored, _ = storage_bits(row.graph)
-    got = {"weights": sum(layer.weights.size for layer in row.graph.layers
-                          if getattr(layer, "weights", None) is not None),
+    got = {"weights": sum(layer.weights.size for layer in compress.weighted_layers(row.graph)),
            "bits": stored, "est": est.total, "cycles": est.cycles, "synth": None}
     if synth:
         try:

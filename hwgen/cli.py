@@ -317,9 +317,10 @@ def _compress_graph(args, graph) -> int:
 
 
 def _weights_summary(graph) -> str:
+    from .compress import weighted_layers
     from .compress.codebook import storage_bits
 
-    weighted = [layer for layer in graph.layers if getattr(layer, "weights", None) is not None]
+    weighted = weighted_layers(graph)
     size = sum(layer.weights.size for layer in weighted)
     zeros = sum(int((layer.weights == 0).sum()) for layer in weighted)
     stored, plain = storage_bits(graph)

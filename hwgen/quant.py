@@ -137,8 +137,10 @@ class _Weighted(nn.Module):
 
     def _codebook(self, ints: np.ndarray) -> np.ndarray | None:
         """The exported codebook: the distinct integer weights of a layer that shares them."""
+        if self.centroids is None:
+            return None
         book = np.unique(ints)
-        return book if self.centroids is not None and len(book) > 1 else None
+        return book if len(book) > 1 else None
 
 
 class QuantDense(_Weighted):

@@ -11,7 +11,12 @@ from collections.abc import Callable
 import numpy as np
 
 __all__ = ["METHODS", "accuracy", "finetune", "legal_fold", "module_index", "prune_graph",
-           "recalibrate"]
+           "recalibrate", "weighted_layers"]
+
+
+def weighted_layers(graph) -> list:
+    """The layers of ``graph`` that carry weights (dense and conv)."""
+    return [layer for layer in graph.layers if getattr(layer, "weights", None) is not None]
 
 
 def legal_fold(units: int, want: int) -> int:
@@ -116,8 +121,7 @@ def prune_graph(graph, target: float):
     if not 0 <= target < 1:
         raise ValueError(f"sparsity must be in [0, 1), got {target}")
     out = copy.deepcopy(graph)
-    weighted = [layer for layer in out.layers if getattr(layer, "weights", None) is not None]
-    for layer in weighted[1:]:
+    for layer in weighted_layers(out)[1:]:
         w = layer.weights
         drop = round(target * w.size)
         if drop:

@@ -15,6 +15,8 @@ import copy
 
 import numpy as np
 
+from . import weighted_layers
+
 __all__ = ["kmeans_1d", "share_graph", "share_weights", "storage_bits"]
 
 
@@ -83,8 +85,7 @@ def share_graph(graph, bits: int, *, iters: int = 100):
     from ..ir import Graph
 
     out = copy.deepcopy(graph)
-    weighted = [layer for layer in out.layers if getattr(layer, "weights", None) is not None]
-    for layer in _shareable(weighted, bits, graph.name):
+    for layer in _shareable(weighted_layers(out), bits, graph.name):
         w, dt = layer.weights, layer.weight_dtype
         book = np.unique(w)
         if len(book) > 1 << bits:
@@ -99,9 +100,7 @@ def storage_bits(graph) -> tuple[int, int]:
     """(bits the weights take as stored, bits as plain codes): a codebook layer stores
     index_bits a weight plus its table."""
     stored = plain = 0
-    for layer in graph.layers:
-        if getattr(layer, "weights", None) is None:
-            continue
+    for layer in weighted_layers(graph):
         plain += layer.weights.size * layer.weight_dtype.bits
         stored += layer.weights.size * layer.index_bits
         if layer.codebook is not None:
