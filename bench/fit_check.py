@@ -6,7 +6,11 @@ estimate's LUTs, flip-flops and logic cells (before the margin) beside what yosy
 and nextpnr places (or needs, when it does not fit), and the ratio of the two, whose
 largest value is the margin ``hwgen.estimate.CELL_MARGIN`` should hold.
 
-    .venv/bin/python bench/fit_check.py [--per-example N]
+    .venv/bin/python bench/fit_check.py [--per-example N] [--save bench/fit_check.json]
+
+``--save`` writes every measured design (estimated LUTs and flip-flops, nextpnr's cells)
+with the commit and date to the file that ``tests/test_margins.py`` holds the margin to:
+the margin changes only with the measurement it comes from.
 
 The pins wrapper around each design (hwgen.synth.PinWrapper) adds a flip-flop per
 port bit that packs with no LUT; the logic cells are printed with those taken out.
@@ -15,12 +19,16 @@ port bit that packs with no LUT; the logic cells are printed with those taken ou
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import re
+import subprocess
+from pathlib import Path
 
 import numpy as np
 
 from hwgen.boards import load_board
-from hwgen.estimate import CELL_MARGIN, estimate
+from hwgen.estimate import CELL_MARGIN, FF_UNPACKED, estimate
 from hwgen.examples import get_example
 from hwgen.fold import FoldError, fold, refold
 from hwgen.hw.top import Accelerator
@@ -31,7 +39,9 @@ from hwgen.synth import SynthError, place_and_route, synth_resources
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-example", type=int, default=3)
+    ap.add_argument("--save", type=Path, help="write the measurements (JSON) here")
     args = ap.parse_args()
+    rows = []
     board = load_board("icebreaker")
     cap = board.capacity["cells"]
     print(f"margin in hwgen/estimate.py: {CELL_MARGIN.get('ice40', 1.0):g}")
@@ -66,6 +76,8 @@ def main() -> None:
                 # nextpnr counts the cells only where it fails to expand a region
                 cells, fits = (int(need[1]) - pins if need[1] else None), False
             ratio = cells / est.cells if cells else None
+            rows.append({"graph": name, "cycles": est.cycles, "est_lut": est.total.lut,
+                         "est_ff": est.total.ff, "nextpnr_cells": cells, "places": fits})
             if ratio:
                 ratios.append(ratio)
             shown = f">{cap:,.0f}" if cells is None else f"{cells:,}"
@@ -76,6 +88,15 @@ def main() -> None:
     if ratios:
         print(f"nextpnr cells / estimated cells: median {np.median(ratios):.2f}, largest "
               f"{max(ratios):.2f} over {len(ratios)} designs")
+    if args.save:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip()
+        doc = {"what": "bench/fit_check.py: estimated logic cells against nextpnr's on the "
+               "iCEBreaker (iCE40UP5K), pins taken out", "commit": commit,
+               "date": datetime.date.today().isoformat(), "board": board.name,
+               "ff_unpacked": FF_UNPACKED["ice40"], "rows": rows}
+        args.save.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {args.save}")
 
 
 if __name__ == "__main__":

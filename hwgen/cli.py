@@ -373,10 +373,13 @@ def _print_sim(result) -> None:
     _say(f"  cycles per frame: {result.cycles_per_frame} measured, "
          f"{result.expected_cycles_per_frame} by formula; latency {result.latency_cycles} "
          f"cycles; {result.wall_seconds} s wall")
+    for error in result.beat_errors:
+        _say(f"  {error}")
     if result.first_mismatch:
         fm = result.first_mismatch
+        got = "nothing" if fm["got"] is None else fm["got"]
         _say(f"  first mismatch: phase {fm['phase']}, frame {fm['frame']}, element "
-             f"{fm['index']}: expected {fm['expected']}, got {fm['got']}")
+             f"{fm['index']}: expected {fm['expected']}, got {got}")
 
 
 def cmd_sim(args) -> int:

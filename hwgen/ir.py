@@ -136,7 +136,7 @@ class Threshold:
         return 1 if dtype.kind == "bin" else dtype.max - dtype.min
 
     def check(self, where: str, channels: int) -> None:
-        self.dtype = parse_dtype(where, self.dtype)
+        self.dtype = parse_dtype(where, self.dtype, "threshold dtype")
         if self.dtype.bits > 8:
             raise GraphError(f"{where}: threshold output {self.dtype} has too many levels; "
                              "allowed: bin, tern, intK/uintK with K <= 8 (use requant for wider)")
@@ -163,7 +163,7 @@ class Requant:
     op: ClassVar[str] = "requant"
 
     def check(self, where: str, channels: int) -> None:
-        self.dtype = parse_dtype(where, self.dtype)
+        self.dtype = parse_dtype(where, self.dtype, "requant dtype")
         if self.dtype.kind not in ("int", "uint"):
             raise GraphError(f"{where}: requant output must be intN or uintN, got {self.dtype}")
         self.m = int_array(where, "requant m", self.m, (channels,))
@@ -183,11 +183,11 @@ def activation_from_json(where: str, spec: dict, arrays: Arrays) -> Activation:
     spec = dict(spec)
     op = spec.pop("op", None)
     if op == "threshold":
-        act = Threshold(parse_dtype(where, spec.pop("dtype", "bin")),
+        act = Threshold(parse_dtype(where, spec.pop("dtype", "bin"), "threshold dtype"),
                         arrays.get(where, spec, "thresholds"))
     elif op == "requant":
-        act = Requant(parse_dtype(where, spec.pop("dtype", None)), arrays.get(where, spec, "m"),
-                      arrays.get(where, spec, "s"))
+        act = Requant(parse_dtype(where, spec.pop("dtype", None), "requant dtype"),
+                      arrays.get(where, spec, "m"), arrays.get(where, spec, "s"))
     else:
         raise GraphError(f"{where}: unknown activation op {op!r}; allowed: threshold, requant")
     no_extra(f"{where} activation", spec)
@@ -248,13 +248,14 @@ def no_extra(where: str, spec: dict) -> None:
         raise GraphError(f"{where}: unknown field(s) {', '.join(sorted(spec))}")
 
 
-def parse_dtype(where: str, name: Any) -> DType:
+def parse_dtype(where: str, name: Any, what: str = "dtype") -> DType:
+    """``name`` as a DType; ``what`` names the field in the error ("weight_dtype"...)."""
     if name is None:
-        raise GraphError(f"{where}: missing dtype")
+        raise GraphError(f"{where}: missing {what}")
     try:
         return DType.parse(name)
-    except ValueError as err:
-        raise GraphError(f"{where}: {err}") from None
+    except ValueError as err:  # "unknown dtype 'int33'; ...": say which field
+        raise GraphError(f"{where}: {str(err).replace('dtype', what, 1)}") from None
 
 
 

@@ -28,7 +28,8 @@ def batch(graph: Graph, x: np.ndarray) -> np.ndarray:
                          f"got {x.shape}")
     dt = graph.input.dtype
     if x.size and (int(x.min()) < dt.min or int(x.max()) > dt.max or not dt.contains(x)):
-        raise GraphError(f"input: values outside {dt} ({dt.min}..{dt.max})")
+        allowed = "-1 or +1" if dt.kind == "bin" else f"{dt.min}..{dt.max}"
+        raise GraphError(f"input: values outside {dt} ({allowed})")
     return x.astype(np.int64)
 
 

@@ -32,7 +32,8 @@ async def reset(dut) -> None:
 
 @cocotb.test()
 async def stream_frames(dut):
-    """Every phase: reset, send all input beats, collect all output beats."""
+    """Every phase: reset, send all input beats, collect all output beats; a phase that
+    times out is recorded with the beats that did arrive, and ends the run."""
     cfg = json.loads(Path(os.environ["HWGEN_BENCH_CONFIG"]).read_text())
     in_beats = [int(b, 16) for b in cfg["in_beats"]]
     n_out = cfg["out_beats"]
@@ -47,15 +48,17 @@ async def stream_frames(dut):
         sending = cocotb.start_soon(source.send(in_beats))
         try:
             await sink.receive(n_out, cfg["max_cycles"])
-        except TimeoutError as err:
+        except TimeoutError as err:  # keep what arrived: the checker names what is missing
             results["error"] = f"phase {phase['name']}: {err}"
-            break
-        await sending
-        extra = await sink.drain(cfg["drain"])
+        else:
+            await sending
+        extra = 0 if "error" in results else await sink.drain(cfg["drain"])
         results[phase["name"]] = {
             "out_beats": [format(b, "x") for b in sink.beats],
             "in_cycles": source.cycles,
             "out_cycles": sink.cycles,
             "extra": extra,
         }
+        if "error" in results:
+            break
     Path(cfg["result"]).write_text(json.dumps(results))

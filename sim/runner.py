@@ -27,7 +27,8 @@ from ..ir import Graph, load_graph
 from ..packing import pack, unpack
 from .compiled import executable, run_compiled
 
-__all__ = ["SimError", "SimResult", "run_cocotb", "simulate", "simulator_env"]
+__all__ = ["PhaseCheck", "SimError", "SimResult", "check_phase", "run_cocotb", "simulate",
+           "simulator_env"]
 
 # "compiled": Verilator with the compiled bench (harness.cpp), no Python per cycle; the
 # others run the cocotb bench.
@@ -43,14 +44,16 @@ class SimError(RuntimeError):
 class SimResult:
     simulator: str
     frames: int
-    mismatches: int
-    first_mismatch: dict | None
+    mismatches: int  # output elements (both phases) that differ, are missing or extra
+    first_mismatch: dict | None  # phase, frame, index, expected, got of the first one
     cycles_per_frame: float | None  # steady state, free phase
     expected_cycles_per_frame: int
     latency_cycles: int | None  # first input beat to last output beat of frame 0, free phase
     wall_seconds: float
     outputs: np.ndarray = field(repr=False)  # (frames, *output shape) values from the RTL
     expected: np.ndarray = field(repr=False)
+    # what went wrong with whole beats, per phase: missing, extra or repeated ones
+    beat_errors: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         d = asdict(self)
@@ -118,14 +121,12 @@ def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, w
               drain: int = 0, test_module: str = "hwgen.sim.bench") -> dict:
     """Run the stream bench ``test_module`` on ``verilog``; return its recorded phases.
     After the expected beats, each phase keeps ``tready`` high ``drain`` cycles to catch
-    extra ones."""
+    extra ones. A phase that times out is recorded with the beats that arrived, and the
+    record has an ``error`` saying so (:func:`check_phase` names what is missing)."""
     recorded = run_cocotb(verilog, top, {
         "in_beats": [format(b, "x") for b in in_beats], "out_beats": out_beats,
         "phases": phases, "seed": seed, "max_cycles": max_cycles, "drain": drain},
         work_dir=work_dir, simulator=simulator, test_module=test_module)
-    if "error" in recorded:
-        raise SimError(f"{simulator}: {recorded['error']}: the design stopped (a deadlock, or "
-                       f"far slower than its cycles per frame); see {work_dir / 'sim.log'}")
     return recorded
 
 
@@ -175,13 +176,70 @@ def run_cocotb(verilog: Path, top: str, config: dict, *, work_dir: Path, simulat
     return json.loads(result.read_text())
 
 
-def _first_mismatch(got: np.ndarray, exp: np.ndarray, phase: str) -> dict | None:
-    bad = np.argwhere(got != exp)
-    if not len(bad):
-        return None
-    frame, *index = (int(v) for v in bad[0])
-    return {"phase": phase, "frame": frame, "index": index,
-            "expected": int(exp[frame][tuple(index)]), "got": int(got[frame][tuple(index)])}
+@dataclass(frozen=True)
+class PhaseCheck:
+    """One phase's output beats against the reference's."""
+
+    mismatches: int  # elements that differ, plus elements of missing and extra beats
+    first_mismatch: dict | None  # phase, frame, index (within the frame), expected, got
+    beat_error: str | None  # missing, extra or repeated beats, said in words
+    values: np.ndarray  # what arrived, decoded, (beats, elements per beat)
+
+
+def check_phase(phase: str, got: list[int], expected: list[int], dtype, elems: int,
+                frame_shape: tuple[int, ...], extra: int = 0,
+                stopped: str | None = None) -> PhaseCheck:
+    """Compare the output beats of one phase with the reference's, element by element.
+
+    Every element of every beat is compared. Beats that are missing (``stopped``: the
+    bench waited in vain) or extra (``extra`` more after the last expected one) count
+    all their elements as mismatches, and the first beat that differs is named: its
+    frame, its elements, and whether it repeats the beat before it or is the next
+    expected beat come early (a beat lost before it)."""
+    bits = dtype.bits
+    size = int(np.prod(frame_shape))
+    exp = dtype.decode(unpack(expected, bits, elems)).reshape(len(expected), elems)
+    arrived = dtype.decode(unpack(got, bits, elems)).reshape(len(got), elems)
+    n = min(len(got), len(expected))
+    differ = arrived[:n] != exp[:n]
+    mismatches = int(differ.sum()) + elems * (abs(len(got) - len(expected)) + extra)
+    first = None
+    bad = np.argwhere(differ)
+    if len(bad):
+        beat, elem = (int(v) for v in bad[0])
+    elif len(got) < len(expected):
+        beat, elem = len(got), 0
+    else:
+        beat = elem = None
+    if beat is not None:
+        flat = beat * elems + elem
+        frame, within = divmod(flat, size)
+        first = {"phase": phase, "frame": frame,
+                 "index": [int(i) for i in np.unravel_index(within, frame_shape)],
+                 "expected": int(exp[beat, elem]),
+                 "got": int(arrived[beat, elem]) if beat < len(got) else None}
+    words = []
+    if len(got) < len(expected):
+        words.append(f"{len(got)} of the {len(expected)} output beats arrived"
+                     + (f" ({stopped})" if stopped else ""))
+    if extra or len(got) > len(expected):
+        more = extra + max(0, len(got) - len(expected))
+        words.append(f"{more} output beats more than the {len(expected)} expected")
+    if beat is not None and (words or (len(bad) and differ[beat].all())):
+        per_frame = size // elems
+        what = ""
+        if 0 < beat < len(got) and got[beat] == got[beat - 1]:
+            what = ": it repeats the beat before it"
+        elif beat < len(got) and beat + 1 < len(expected) and got[beat] == expected[beat + 1]:
+            what = ": the next beat came in its place (this one was lost)"
+        elif beat >= len(got):
+            what = ": it never came"
+        words.append(f"the first beat that differs is beat {beat} (frame {beat // per_frame}, "
+                     f"beat {beat % per_frame} of the frame, elements "
+                     f"{(beat % per_frame) * elems}..{(beat % per_frame + 1) * elems - 1})"
+                     + what)
+    error = f"phase {phase}: " + "; ".join(words) if words else None
+    return PhaseCheck(mismatches, first, error, arrived)
 
 
 def steady_cycles(out_last: list[int]) -> float | None:
@@ -230,6 +288,12 @@ def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
     inputs = np.asarray(inputs).reshape(len(expected), *graph.input.shape)
     i, o = report.input, report.output
     in_dtype, out_dtype = graph.input.dtype, graph.output.dtype
+    for port, stream, tensor in (("input", i, graph.input), ("output", o, graph.output)):
+        if stream.elements_per_beat * stream.beats_per_frame != tensor.size or \
+                stream.bits_per_element != tensor.dtype.bits:
+            raise SimError(f"{build_dir / 'report.json'}: its {port} stream does not carry the "
+                           f"graph's {port} ({tensor.size} elements of {tensor.dtype.bits} bits); "
+                           "rebuild with hwgen build")
     beats = pack(in_dtype.encode(inputs.astype(np.int64)), in_dtype.bits, i.elements_per_beat)
     out_beats = len(inputs) * o.beats_per_frame
     cycles = report.cycles_per_frame
@@ -251,23 +315,33 @@ def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
                              simulator=simulator, seed=seed, phases=phases, max_cycles=budget,
                              drain=drain)
     wall = time.monotonic() - start
-    mismatches, first, outputs = 0, None, None
+    exp_beats = pack(out_dtype.encode(expected), out_dtype.bits, o.elements_per_beat)
+    mismatches, first, outputs, beat_errors = 0, None, None, []
     for phase in phases:
-        rec = recorded[phase["name"]]
-        if rec["extra"]:
-            raise SimError(f"{simulator}, phase {phase['name']}: {rec['extra']} output beats "
-                           f"more than the {out_beats} expected")
-        codes = unpack([int(b, 16) for b in rec["out_beats"]], out_dtype.bits,
-                       o.elements_per_beat)
-        got = out_dtype.decode(codes).reshape(expected.shape)
-        mismatches += int((got != expected).sum())
-        first = first or _first_mismatch(got, expected, phase["name"])
-        outputs = got if outputs is None else outputs
-    free = recorded["free"]
+        rec = recorded.get(phase["name"])
+        if rec is None:  # an earlier phase stopped the run
+            continue
+        stopped = recorded.get("error", "").startswith(f"phase {phase['name']}:")
+        check = check_phase(phase["name"], [int(b, 16) for b in rec["out_beats"]], exp_beats,
+                            out_dtype, o.elements_per_beat, tuple(graph.output.shape),
+                            rec["extra"], f"the bench gave up after {budget:,} cycles: the "
+                            "design stopped, or runs far slower than its cycles per frame"
+                            if stopped else None)
+        mismatches += check.mismatches
+        first = first or check.first_mismatch
+        if check.beat_error:
+            beat_errors.append(check.beat_error)
+        if outputs is None and check.values.size == expected.size:
+            outputs = check.values.reshape(expected.shape)
+    if outputs is None:
+        outputs = np.zeros_like(expected)
+    free = recorded.get("free", {"out_cycles": [], "in_cycles": []})
     last_beats = free["out_cycles"][o.beats_per_frame - 1::o.beats_per_frame]
-    latency = last_beats[0] - free["in_cycles"][0] if last_beats else None
-    return SimResult(simulator, len(inputs), mismatches, first, steady_cycles(last_beats),
-                     cycles, latency, round(wall, 2), outputs, expected)
+    complete = "error" not in recorded and len(free["out_cycles"]) == out_beats
+    latency = last_beats[0] - free["in_cycles"][0] if last_beats and complete else None
+    return SimResult(simulator, len(inputs), mismatches, first,
+                     steady_cycles(last_beats) if complete else None, cycles, latency,
+                     round(wall, 2), outputs, expected, beat_errors)
 
 
 def random_inputs(graph: Graph, frames: int, seed: int) -> np.ndarray:

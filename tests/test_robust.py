@@ -5,7 +5,7 @@ Grouped as in the robustness issue: tracebacks turned into one line (2), silentl
 accepted input now refused (3), interruption and races (5), size limits (6).
 Data loss (1) and stale builds (4) are in ``test_cli.py``, the export edge channel
 (7) in ``test_quant.py``, the test-suite fixes (8) in ``test_hw_units.py`` and
-here (extra output beats).
+here (a report that does not match its graph).
 """
 
 import json
@@ -325,22 +325,23 @@ def test_sigint_is_one_line_and_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-# -- group 8: the bench sees extra output beats -----------------------------------------------
+# -- group 8: a report that does not match its graph ---------------------------------------------
+# (extra, missing and repeated output beats: tests/test_sim_checker.py)
 
 
-def test_extra_output_beats_are_an_error(tmp_path, capsys):
+def test_a_report_whose_streams_do_not_match_the_graph_is_refused(tmp_path, capsys):
     g = ir.Graph("net", ir.Tensor((4,), DType.parse("int4")), [
         ir.Dense("fc", weight_dtype="int2", weights=np.ones((3, 4), int), pe=1, simd=4)])
     g.save(tmp_path / "net")
     built = tmp_path / "built"
     main(["build", str(tmp_path / "net.json"), "--out", str(built)])
-    # tell the bench a frame is one beat: the other two arrive after it is satisfied
+    # a frame of one beat, where the graph's output needs three
     report = json.loads((built / "report.json").read_text())
     report["output"]["beats_per_frame"] = 1
     (built / "report.json").write_text(json.dumps(report))
     np.savez(tmp_path / "x.npz", x=np.zeros((2, 4), int))
     code, err = run(["sim", built, "--inputs", tmp_path / "x.npz"], capsys)
-    assert_one_line_error(code, err, "4 output beats more than the 2 expected")
+    assert_one_line_error(code, err, "its output stream does not carry the graph's output")
 
 
 # -- the property: any mutation ends in success or one line -----------------------------------

@@ -30,6 +30,14 @@ def check_activation(where: str, act: Threshold | Requant | None, channels: int,
         return
     act.check(where, channels)
     if isinstance(act, Requant):
+        # requant_bounds works in int64: refuse first what would wrap there. |acc * m| past
+        # 2^62 stays past 62 bits whatever rounding (at most 2^61) is added.
+        acc_mag = max(-acc[0], acc[1])
+        m_mag = max(-int(act.m.min()), int(act.m.max()))
+        if acc_mag * m_mag > 1 << MAX_ACC_BITS:
+            raise GraphError(f"{where}: requant product acc*m needs more than "
+                             f"{MAX_ACC_BITS} bits (accumulator up to {acc_mag:,}, m up to "
+                             f"{m_mag:,} in magnitude)")
         plo, phi = requant_bounds(acc, act.m, act.s)
         if signed_bits(plo, phi) > MAX_ACC_BITS:
             raise GraphError(f"{where}: requant product acc*m needs more than "

@@ -85,9 +85,9 @@ class Conv2d(Weighted):
             raise GraphError(f"{where}: input must be (H, W, C), got {list(x.shape)}")
         h, w, c = x.shape
         self.groups = positive(where, "groups", self.groups)
-        if np.ndim(self.weights) != 4:
-            raise GraphError(f"{where}: weights must be (out_ch, kh, kw, in_ch/groups), got "
-                             f"shape {list(np.shape(self.weights))}")
+        if np.ndim(self.weights) != 4 or 0 in np.shape(self.weights):
+            raise GraphError(f"{where}: weights must be (out_ch, kh, kw, in_ch/groups), no "
+                             f"size 0, got shape {list(np.shape(self.weights))}")
         out_ch = int(self.weights.shape[0])
         if c % self.groups or out_ch % self.groups:
             raise GraphError(f"{where}: groups={self.groups} must divide in channels {c} and "

@@ -68,7 +68,8 @@ class Weighted(Layer):
     @classmethod
     def common_from_spec(cls, where: str, spec: dict, arrays: Arrays) -> dict[str, Any]:
         weights = arrays.get(where, spec, "weights")
-        common = dict(weight_dtype=parse_dtype(where, spec.pop("weight_dtype", None)),
+        common = dict(weight_dtype=parse_dtype(where, spec.pop("weight_dtype", None),
+                                                "weight_dtype"),
                       weights=weights, bias=arrays.get(where, spec, "bias", optional=True),
                       pe=spec.pop("pe", 1), simd=spec.pop("simd", 1),
                       weight_storage=spec.pop("weight_storage", "auto"),
@@ -99,7 +100,7 @@ class Weighted(Layer):
 
     def _check_weights(self, x: Tensor, shape: tuple[int, ...]) -> None:
         where = self.where
-        self.weight_dtype = parse_dtype(where, self.weight_dtype)
+        self.weight_dtype = parse_dtype(where, self.weight_dtype, "weight_dtype")
         if self.weight_storage not in STORAGES:
             raise GraphError(f"{where}: weight_storage {self.weight_storage!r} unknown; "
                              f"allowed: {', '.join(STORAGES)}")
@@ -109,6 +110,17 @@ class Weighted(Layer):
             self._check_codebook()
         if self.bias is not None:
             self.bias = int_array(where, "bias", self.bias, (shape[0],))
+        # acc_bounds works in int64, where a worst case past 2^63 would wrap into a range
+        # that looks small. A row's dot product spans at least sum|w| * max|x| and a bias
+        # of 2^62 or more is past any 62-bit accumulator, so either one this large is
+        # refused exactly when the accumulator would be (exact Python integers here).
+        in_mag = max(-x.dtype.min, x.dtype.max)
+        row_mag = int(np.abs(self.weights.reshape(shape[0], -1)).sum(axis=1).max())
+        bias_mag = 0 if self.bias is None else max(-int(self.bias.min()), int(self.bias.max()))
+        if max(row_mag * in_mag, bias_mag) >= 1 << MAX_ACC_BITS:
+            raise GraphError(f"{where}: accumulator range needs more than {MAX_ACC_BITS} bits "
+                             f"(weights up to {row_mag:,} in a row times inputs up to "
+                             f"{in_mag:,}, bias up to {bias_mag:,} in magnitude)")
         self.bounds = acc_bounds(self.weights, x.dtype, self.bias)
         lo, hi = self.bounds.out
         if max(self.bounds.dot_bits, self.bounds.out_bits) > MAX_ACC_BITS:

@@ -1,0 +1,292 @@
+"""Both sides of every check the host makes on the board's answers (hwgen.link), in pure
+Python: ``read_response`` over a byte buffer that runs short as a serial timeout does,
+``request``'s 16-bit length, the payload encoding at the dtype extremes, and ``hwgen run``
+end to end against a fake board on a pty that answers with chosen bytes (no HDL)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import threading
+import tty
+
+import numpy as np
+import pytest
+
+from hwgen import cli, ir, link
+from hwgen.build import build
+from hwgen.dtypes import DType
+from hwgen.packing import StreamPacking
+from hwgen.plan import plan
+
+from .conftest import draw
+
+EXPECTED = 4  # bytes of the output frame in the read_response tests
+PAYLOAD = bytes([0x01, link.RESULT, link.ERROR, 0xFF])
+
+
+def reader(data: bytes):
+    """``read(n)`` over ``data``: fewer bytes (down to none) once it runs out."""
+    return io.BytesIO(data).read
+
+
+def refusal(data: bytes, expected: int = EXPECTED) -> str:
+    with pytest.raises(link.LinkError) as info:
+        link.read_response(reader(data), expected)
+    return str(info.value)
+
+
+# --- read_response ---------------------------------------------------------------------
+
+def test_a_correct_answer_gives_its_payload_and_reads_no_further():
+    buf = io.BytesIO(link.request(PAYLOAD, head=link.RESULT) + b"\x99\x98")
+    assert link.read_response(buf.read, EXPECTED) == PAYLOAD
+    assert buf.read() == b"\x99\x98"  # the next answer's bytes are left alone
+
+
+def test_answers_back_to_back_are_each_read_whole():
+    second = bytes([7, 8, 9, 10])
+    buf = io.BytesIO(link.request(PAYLOAD, head=link.RESULT)
+                     + link.request(second, head=link.RESULT))
+    assert link.read_response(buf.read, EXPECTED) == PAYLOAD
+    assert link.read_response(buf.read, EXPECTED) == second
+    assert buf.read() == b""
+
+
+@pytest.mark.parametrize("first", [0x00, link.START, 0xFF, 0x13, link.RESULT ^ 0x01])
+def test_a_wrong_start_byte_is_refused(first):
+    # the rest is a well-formed answer, so only the first byte is wrong
+    data = bytes([first]) + link.request(PAYLOAD, head=link.RESULT)[1:]
+    message = refusal(data)
+    assert f"the board answered 0x{first:02x}, not a result (0x5a)" in message
+    assert "wrong baud rate or bitstream?" in message
+
+
+@pytest.mark.parametrize("length", [EXPECTED - 1, EXPECTED + 1, 0, 65535])
+def test_a_result_of_another_length_is_refused(length):
+    # the claimed number of bytes really follows: only the length disagrees
+    data = link.request(bytes(range(256)) * (length // 256) + bytes(length % 256),
+                        head=link.RESULT)
+    assert data[1:3] == length.to_bytes(2, "little")
+    message = refusal(data)
+    assert (f"the board answered {length} bytes where the model's output frame has "
+            f"{EXPECTED}: the bitstream is of another build") in message
+
+
+@pytest.mark.parametrize(("cut", "fragment"), [
+    (1, "stopped answering after 0 of 2 bytes of the result length"),
+    (2, "stopped answering after 1 of 2 bytes of the result length"),
+    (3, f"stopped answering after 0 of {EXPECTED} bytes of the result"),
+    (3 + EXPECTED - 1, f"stopped answering after {EXPECTED - 1} of {EXPECTED} bytes of the "
+                       "result"),
+], ids=["after start", "inside length", "before payload", "payload one short"])
+def test_a_truncated_answer_is_refused(cut, fragment):
+    data = link.request(PAYLOAD, head=link.RESULT)[:cut]
+    assert refusal(data).endswith(fragment)
+
+
+@pytest.mark.parametrize(("code", "fragment"), [
+    (link.BAD_START, "a byte that is not a frame start"),
+    (link.BAD_LENGTH, "a length that is not the model's input frame"),
+    (link.TIMEOUT, "a frame that stopped before its last byte"),
+    (link.OVERRUN, "a frame sent before the last one was taken"),
+], ids=["BAD_START", "BAD_LENGTH", "TIMEOUT", "OVERRUN"])
+def test_an_error_answer_names_its_code(code, fragment):
+    assert link.ERROR_NAMES[code] == fragment
+    assert refusal(bytes([link.ERROR, code])) == f"the board refused the frame: {fragment}"
+    # what follows an error (a late result) does not turn it into a success
+    later = link.request(PAYLOAD, head=link.RESULT)
+    assert fragment in refusal(bytes([link.ERROR, code]) + later)
+
+
+@pytest.mark.parametrize("code", [0, 5, link.RESULT, 0xFF])
+def test_an_error_answer_with_an_unknown_code_says_so(code):
+    assert refusal(bytes([link.ERROR, code])) == (f"the board refused the frame: unknown "
+                                                  f"error code {code}")
+
+
+def test_an_error_answer_without_its_code_is_refused():
+    assert refusal(bytes([link.ERROR])).endswith("stopped answering after 0 of 1 bytes of an "
+                                                 "error answer")
+
+
+def test_no_answer_at_all_is_refused():
+    assert refusal(b"").startswith("no answer from the board")
+
+
+# --- request, encode/decode ------------------------------------------------------------
+
+def test_request_frames_up_to_65535_bytes_and_refuses_65536():
+    biggest = bytes(range(256)) * 255 + bytes(range(255))
+    assert len(biggest) == 65535
+    frame = link.request(biggest)
+    assert frame[:3] == bytes([link.START, 0xFF, 0xFF]) and frame[3:] == biggest
+    assert link.read_response(reader(link.request(biggest, head=link.RESULT)),
+                              65535) == biggest
+    assert link.request(b"") == bytes([link.START, 0, 0])
+    with pytest.raises(link.LinkError, match="a frame of 65,536 bytes does not fit the "
+                                             "16-bit length"):
+        link.request(biggest + b"\x00")
+
+
+@pytest.mark.parametrize("name", ["bin", "tern", "int2", "int3", "int8", "int16", "int32",
+                                  "uint1", "uint4", "uint7", "uint8", "uint32"])
+@pytest.mark.parametrize("elems", [1, 3, 8])
+def test_a_frame_at_the_dtype_extremes_survives_encode_request_read_decode(name, elems):
+    dt = DType.parse(name)
+    packing = StreamPacking(elems, dt.bits, 5)
+    n = elems * packing.beats
+    rng = np.random.default_rng(elems * 100 + dt.bits)
+    for values in (np.full(n, dt.min), np.full(n, dt.max),
+                   np.resize([dt.min, dt.max], n), np.resize([dt.max, dt.min], n),
+                   draw(dt, n, rng)):
+        payload = link.encode_payload(values, dt, packing)
+        assert len(payload) == packing.frame_bytes
+        got = link.read_response(reader(link.request(payload, head=link.RESULT)),
+                                 packing.frame_bytes)
+        assert got == payload
+        decoded = link.decode_payload(got, dt, packing)
+        assert decoded.dtype == np.int64
+        np.testing.assert_array_equal(decoded, values)
+
+
+def test_padding_bits_of_a_beat_are_zero_and_ignored():
+    dt = DType.parse("int3")
+    packing = StreamPacking(3, 3, 2)  # 9 bits in a 2-byte beat: 7 padding bits
+    values = np.full(6, dt.min)  # code 0b100
+    payload = link.encode_payload(values, dt, packing)
+    assert payload == bytes([0x24, 0x01]) * 2
+    dirty = bytes(b | m for b, m in zip(payload, [0, 0xFE, 0, 0xFE], strict=True))
+    np.testing.assert_array_equal(link.decode_payload(dirty, dt, packing), values)
+
+
+# --- hwgen run against a fake board ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A build folder of uint4[12] -> dense 6 (uint2, 2 per beat): 6 bytes in, 3 out, with a
+    bitstream entry written by hand (no yosys/nextpnr, no board)."""
+    tmp = tmp_path_factory.mktemp("link")
+    rng = np.random.default_rng(3)
+    act = ir.Threshold("uint2", np.sort(rng.integers(-20, 20, (6, 3)), axis=1))
+    graph = ir.Graph("link", ir.Tensor((12,), DType.parse("uint4")),
+                     [ir.Dense("fc", weight_dtype="int2", weights=draw("int2", (6, 12), rng),
+                               pe=2, simd=4, activation=act)])
+    out = tmp / "build"
+    build(graph, out)
+    report = json.loads((out / "report.json").read_text())
+    report["bitstream"] = {"board": "icebreaker", "bitstream": "board_top.bin",
+                           "clock_mhz": 12.0, "fmax_mhz": 40.0, "baud": 115200,
+                           "utilization": {}, "seconds": 1.0}
+    (out / "report.json").write_text(json.dumps(report))  # the STAMP lists names only
+    p = plan(graph)
+    assert (p.input.frame_bytes, p.output.frame_bytes) == (6, 3)
+    np.savez(tmp / "frames.npz", x=np.full((2, 12), 15))
+    return out, tmp / "frames.npz", p
+
+
+class FakeBoard(threading.Thread):
+    """The board's end of a pty: reads each request whole, then answers with chosen bytes."""
+
+    def __init__(self, fd: int, request_bytes: int, answers: list[bytes]):
+        super().__init__(daemon=True)
+        self.fd, self.request_bytes, self.answers = fd, request_bytes, answers
+        self.requests: list[bytes] = []
+
+    def run(self) -> None:
+        try:
+            for answer in self.answers:
+                data = b""
+                while len(data) < self.request_bytes:
+                    chunk = os.read(self.fd, self.request_bytes - len(data))
+                    if not chunk:
+                        return
+                    data += chunk
+                self.requests.append(data)
+                os.write(self.fd, answer)
+        except OSError:
+            return
+
+
+def hwgen_run(built, answers, monkeypatch, capsys, *extra):
+    out, frames, p = built
+    board_end, host_end = pty.openpty()
+    tty.setraw(board_end)
+    tty.setraw(host_end)
+    opened = cli._open_port
+
+    def quick_port(name, baud):  # a short serial timeout: silence is found out quickly
+        port = opened(name, baud)
+        port.timeout = 0.3
+        return port
+
+    monkeypatch.setattr(cli, "_open_port", quick_port)
+    board = FakeBoard(board_end, 3 + p.input.frame_bytes, answers)
+    board.start()
+    capsys.readouterr()
+    try:
+        code = cli.main(["run", str(out), str(frames), "--port", os.ttyname(host_end), *extra])
+    finally:
+        os.close(host_end)
+        board.join(5)
+        os.close(board_end)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err, board.requests
+
+
+def test_hwgen_run_takes_correct_answers(built, monkeypatch, capsys, tmp_path):
+    _, _, p = built
+    dt = DType.parse("uint2")
+    ys = [np.array([0, 1, 2, 3, 3, 0]), np.array([3, 3, 3, 3, 3, 3])]
+    answers = [link.request(link.encode_payload(y, dt, p.output), head=link.RESULT)
+               for y in ys]
+    code, said, err, requests = hwgen_run(built, answers, monkeypatch, capsys,
+                                          "--save", str(tmp_path / "y.npz"))
+    assert (code, err) == (0, "")
+    assert "2 frames in" in said
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npz")["y"], np.stack(ys))
+    want = link.request(link.encode_payload(np.full(12, 15), DType.parse("uint4"), p.input))
+    assert requests == [want, want]
+
+
+@pytest.mark.parametrize(("answer", "fragment"), [
+    (link.request(bytes(4), head=link.RESULT),
+     "the board answered 4 bytes where the model's output frame has 3"),
+    (link.request(bytes(2), head=link.RESULT),
+     "the board answered 2 bytes where the model's output frame has 3"),
+    (bytes([0x00]) + link.request(bytes(3), head=link.RESULT)[1:],
+     "the board answered 0x00, not a result (0x5a)"),
+    (link.request(bytes(3), head=link.START), "the board answered 0xa5, not a result"),
+    (bytes([link.ERROR, link.BAD_LENGTH]),
+     "the board refused the frame: a length that is not the model's input frame"),
+    (bytes([link.ERROR, link.OVERRUN]),
+     "the board refused the frame: a frame sent before the last one was taken"),
+    (bytes([link.ERROR, 9]), "the board refused the frame: unknown error code 9"),
+    (link.request(bytes(3), head=link.RESULT)[:-1],
+     "the board stopped answering after 2 of 3 bytes of the result"),
+    (link.request(bytes(3), head=link.RESULT)[:2],
+     "the board stopped answering after 1 of 2 bytes of the result length"),
+    (b"", "no answer from the board"),
+], ids=["length+1", "length-1", "start 0x00", "start START", "BAD_LENGTH", "OVERRUN",
+        "unknown code", "payload short", "length cut", "silence"])
+def test_hwgen_run_refuses_a_bad_answer_with_one_error_line(built, monkeypatch, capsys,
+                                                             answer, fragment):
+    code, _, err, requests = hwgen_run(built, [answer], monkeypatch, capsys)
+    assert code == 2
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("hwgen: error: ")
+    assert fragment in lines[0]
+    assert len(requests) == 1  # the first frame's answer stops the run
+
+
+def test_hwgen_run_stops_at_a_bad_answer_after_good_ones(built, monkeypatch, capsys):
+    _, _, p = built
+    good = link.request(bytes(p.output.frame_bytes), head=link.RESULT)
+    code, _, err, requests = hwgen_run(built, [good, bytes([link.ERROR, link.TIMEOUT])],
+                                       monkeypatch, capsys)
+    assert code == 2 and len(requests) == 2
+    assert err == ("hwgen: error: the board refused the frame: a frame that stopped before "
+                   "its last byte\n")
