@@ -39,7 +39,9 @@ demo: setup
 demo-cnn: setup
 	$(BIN)/hwgen demo --example digits-cnn
 
+# the layering first (two seconds): imports go down only, no cycle (pyproject.toml)
 test: setup
+	$(BIN)/lint-imports --no-cache
 	$(PYTEST) -m "not slow"
 
 test-slow: setup
@@ -47,6 +49,7 @@ test-slow: setup
 
 lint: setup
 	$(BIN)/ruff check hwgen boards sim rtl_templates tests bench
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf build .pytest_cache

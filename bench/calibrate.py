@@ -2,12 +2,12 @@
 
 Draws random graphs (seed 1, ``sweep.random_graph``), synthesizes every layer
 stage for iCE40, ECP5, Xilinx 7-series and generic gates, and fits per family a
-non-negative linear model of LUTs over ``hwgen.estimate.FEATURES`` and of FFs
+non-negative linear model of LUTs over ``hwgen.analysis.estimate.FEATURES`` and of FFs
 over the register-holding ``FF_FEATURES``. Measurements are kept in
 ``bench/calibration_data.jsonl``, one line per graph and family, appended as
 they finish (a rerun skips what is there; ``--refit`` only fits, with the
 features recomputed by the current estimator); the constants go to
-``hwgen/estimate_model.json``.
+``hwgen/targets/estimate_model.json``.
 
     .venv/bin/python bench/calibrate.py --graphs 20      # about 30 minutes on 2 cores
 """
@@ -24,16 +24,16 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import nnls
 
-from hwgen.estimate import FEATURES, FF_FEATURES, stage_cost
-from hwgen.plan import plan
-from hwgen.synth import FAMILIES
+from hwgen.analysis.estimate import FEATURES, FF_FEATURES, stage_cost
+from hwgen.analysis.plan import plan
+from hwgen.flows.synth import FAMILIES
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sweep import measure, random_graph, timing
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "calibration_data.jsonl"
-MODEL = ROOT / "hwgen" / "estimate_model.json"
+MODEL = ROOT / "hwgen" / "targets" / "estimate_model.json"
 
 
 def _graph(index: int, family: str):

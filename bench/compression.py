@@ -39,17 +39,19 @@ from pathlib import Path
 
 import numpy as np
 
-from hwgen import compress, quant, reference
+from hwgen import compress, reference
+from hwgen.analysis.estimate import estimate
+from hwgen.analysis.fold import fold
+from hwgen.analysis.plan import plan
 from hwgen.boards import load_board
 from hwgen.compress import channels, codebook, distill, lowrank, prune
 from hwgen.compress.codebook import storage_bits
-from hwgen.estimate import estimate
+from hwgen.core.errors import FoldError, SynthError
 from hwgen.examples import get_example
 from hwgen.examples.digits import load
-from hwgen.fold import FoldError, fold
+from hwgen.flows.synth import synth_resources
+from hwgen.frontends import quant
 from hwgen.hw.top import Accelerator
-from hwgen.plan import plan
-from hwgen.synth import SynthError, synth_resources
 
 FAMILY_BOARD = {"ice40": "icebreaker", "ecp5": "ulx3s-85f", "xilinx": "pynq-z2"}
 SETTINGS = {  # example: (channel consumer and keeps, low-rank layer and ranks, sparsities)

@@ -24,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from hwgen.analysis.estimate import estimate, load_model
+from hwgen.analysis.plan import plan
 from hwgen.boards import load_board
-from hwgen.build import build
-from hwgen.estimate import estimate, load_model
 from hwgen.examples import get_example
-from hwgen.formulas import UNPIPELINED
-from hwgen.plan import plan
+from hwgen.flows.build import build
+from hwgen.flows.synth import ABC9_FALLBACKS
 from hwgen.sim.runner import simulate
-from hwgen.synth import ABC9_FALLBACKS
+from hwgen.targets import UNPIPELINED
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sweep import measure, random_graph, timing

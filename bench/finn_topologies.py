@@ -20,16 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from hwgen import ir
+from hwgen import ir, ops
+from hwgen.analysis.estimate import estimate
+from hwgen.analysis.fold import fold
+from hwgen.analysis.plan import plan
 from hwgen.boards import load_board
-from hwgen.build import build
-from hwgen.dtypes import DType
-from hwgen.estimate import estimate
-from hwgen.fold import fold
+from hwgen.core.dtypes import DType
+from hwgen.core.errors import SynthError
+from hwgen.flows.build import build
+from hwgen.flows.synth import place_and_route, synth_resources
 from hwgen.hw.top import Accelerator
-from hwgen.plan import plan
 from hwgen.sim.runner import simulate
-from hwgen.synth import SynthError, place_and_route, synth_resources
 
 FINN = {  # published: cycles/frame estimate, images/s measured at 100 MHz, post-synthesis
     "tfc": {"cycles": 64, "fps": 837_000, "lut": None, "ff": None, "bram36": None},
@@ -46,10 +47,10 @@ def tfc(rng) -> ir.Graph:
     layers: list[ir.Layer] = []
     for k, (pe, simd) in enumerate(folds):
         w = rng.choice([-1, 1], (sizes[k + 1], sizes[k]))
-        layers.append(ir.Dense(f"fc{k}", weight_dtype="bin", weights=w, pe=pe, simd=simd,
+        layers.append(ops.Dense(f"fc{k}", weight_dtype="bin", weights=w, pe=pe, simd=simd,
                                activation=_act(rng, sizes[k + 1], sizes[k]) if k < 3 else None))
     return ir.Graph("tfc_w1a1", ir.Tensor((784,), DType.parse("bin")),
-                    [*layers, ir.ArgMax("top")])
+                    [*layers, ops.ArgMax("top")])
 
 
 def cnv(rng) -> ir.Graph:
@@ -58,19 +59,19 @@ def cnv(rng) -> ir.Graph:
     layers: list[ir.Layer] = []
     for k, spec in enumerate(convs):
         if spec == "pool":
-            layers.append(ir.MaxPool2d(f"pool{k}", kernel=2))
+            layers.append(ops.MaxPool2d(f"pool{k}", kernel=2))
             continue
         cin, cout, pe, simd = spec
         w = rng.choice([-1, 1], (cout, 3, 3, cin))
-        layers.append(ir.Conv2d(f"conv{k}", weight_dtype="bin", weights=w, pe=pe, simd=simd,
+        layers.append(ops.Conv2d(f"conv{k}", weight_dtype="bin", weights=w, pe=pe, simd=simd,
                                 activation=_act(rng, cout, 9 * cin)))
     for k, (fan_in, units, pe, simd) in enumerate([(256, 512, 1, 4), (512, 512, 1, 8),
                                                    (512, 10, 5, 1)]):
         w = rng.choice([-1, 1], (units, fan_in))
-        layers.append(ir.Dense(f"fc{k}", weight_dtype="bin", weights=w, pe=pe, simd=simd,
+        layers.append(ops.Dense(f"fc{k}", weight_dtype="bin", weights=w, pe=pe, simd=simd,
                                activation=_act(rng, units, fan_in) if k < 2 else None))
     return ir.Graph("cnv_w1a1", ir.Tensor((32, 32, 3), DType.parse("uint8")),
-                    [*layers, ir.ArgMax("top")])
+                    [*layers, ops.ArgMax("top")])
 
 
 def on_ulx3s(graph: ir.Graph, clock_mhz: float) -> None:
@@ -131,7 +132,7 @@ def main() -> None:
                 "fps": 100e6 / sim.cycles_per_frame if sim.cycles_per_frame else None}
         if not args.no_synth:
             start = time.monotonic()
-            got = synth_resources(Accelerator(graph), "xilinx", name)
+            got = synth_resources(Accelerator(plan(graph)), "xilinx", name)
             ours.update({"lut": got.lut, "ff": got.ff, "bram36": got.bram, "dsp": got.dsp})
             est = estimate(graph, load_board("pynq-z2")).total
             print(f"{name}: estimate LUT {est.lut:,.0f} FF {est.ff:,.0f} BRAM36 {est.bram:g} "

@@ -4,7 +4,7 @@ size (estimated logic cells from 45 % of it up to 1.3x; where nothing fits, the 
 parallel folding), at the board clock: the
 estimate's LUTs, flip-flops and logic cells (before the margin) beside what yosys maps
 and nextpnr places (or needs, when it does not fit), and the ratio of the two, whose
-largest value is the margin ``hwgen.estimate.CELL_MARGIN`` should hold.
+largest value is the margin ``hwgen.analysis.estimate.CELL_MARGIN`` should hold.
 
     .venv/bin/python bench/fit_check.py [--per-example N] [--save bench/fit_check.json]
 
@@ -12,7 +12,7 @@ largest value is the margin ``hwgen.estimate.CELL_MARGIN`` should hold.
 with the commit and date to the file that ``tests/test_margins.py`` holds the margin to:
 the margin changes only with the measurement it comes from.
 
-The pins wrapper around each design (hwgen.synth.PinWrapper) adds a flip-flop per
+The pins wrapper around each design (hwgen.flows.synth.PinWrapper) adds a flip-flop per
 port bit that packs with no LUT; the logic cells are printed with those taken out.
 """
 
@@ -27,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from hwgen.analysis.estimate import CELL_MARGIN, FF_UNPACKED, estimate
+from hwgen.analysis.fold import fold, refold
+from hwgen.analysis.plan import plan
 from hwgen.boards import load_board
-from hwgen.estimate import CELL_MARGIN, FF_UNPACKED, estimate
+from hwgen.core.errors import FoldError, SynthError
 from hwgen.examples import get_example
-from hwgen.fold import FoldError, fold, refold
+from hwgen.flows.synth import place_and_route, synth_resources
 from hwgen.hw.top import Accelerator
-from hwgen.plan import plan
-from hwgen.synth import SynthError, place_and_route, synth_resources
 
 
 def main() -> None:

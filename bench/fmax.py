@@ -10,7 +10,7 @@ the fastest folding the estimator says fits (``hwgen fold --board icebreaker``).
                                    [--ice40 MHZ ...] [--ecp5 MHZ ...] [--families ...]
 
 The digits examples are trained first (about a minute); every design is routed with
-the same seed, inputs and outputs behind two pins (hwgen.synth.PinWrapper).
+the same seed, inputs and outputs behind two pins (hwgen.flows.synth.PinWrapper).
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from hwgen.analysis.estimate import estimate
+from hwgen.analysis.fold import fold
+from hwgen.analysis.plan import plan
 from hwgen.boards import load_board
-from hwgen.estimate import estimate
+from hwgen.core.errors import FoldError, SynthError
 from hwgen.examples import get_example
-from hwgen.fold import FoldError, fold
-from hwgen.formulas import UNPIPELINED, Timing
+from hwgen.flows.synth import place_and_route
 from hwgen.hw.top import Accelerator
-from hwgen.plan import plan
-from hwgen.synth import SynthError, place_and_route
+from hwgen.targets import UNPIPELINED, Timing
 
 sys.path.insert(0, str(Path(__file__).parent))
 import finn_topologies

@@ -13,12 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from hwgen import qonnx
+from hwgen.analysis.estimate import estimate
+from hwgen.analysis.fold import fold, refold
 from hwgen.boards import load_board
-from hwgen.build import build
-from hwgen.estimate import estimate
+from hwgen.core.errors import FoldError
 from hwgen.examples.bnn_pynq import FINN_FOLDING, INPUT_DTYPE, ZOO, export
-from hwgen.fold import FoldError, fold, refold
+from hwgen.flows.build import build
+from hwgen.frontends import qonnx
 
 
 def main() -> None:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hwgen import ir
+from hwgen import ir, ops
+from hwgen.analysis.estimate import estimate
+from hwgen.analysis.plan import plan
 from hwgen.boards import load_board
-from hwgen.build import build
-from hwgen.dtypes import DType
-from hwgen.estimate import estimate
-from hwgen.plan import plan
+from hwgen.core.dtypes import DType
+from hwgen.flows.build import build
 from hwgen.sim.runner import simulate
 
 FOLDINGS = {  # per conv: (pe, simd); per add: pe
@@ -35,12 +35,12 @@ def resnet(folding: str, seed: int = 0) -> ir.Graph:
     def conv(name, cin, cout, k, fold, src):
         w = rng.choice([-1, 1], (cout, k, k, cin))
         t = np.sort(rng.integers(-k * k * cin, k * k * cin, (cout, 3)), axis=1)
-        return ir.Conv2d(name, weight_dtype="bin", weights=w, padding=k // 2, pe=fold[0],
+        return ops.Conv2d(name, weight_dtype="bin", weights=w, padding=k // 2, pe=fold[0],
                          simd=fold[1], inputs=[src], activation=ir.Threshold("uint2", t))
 
     def add(name, a, b, ch):
         t = np.sort(rng.integers(0, 7, (ch, 3)), axis=1)
-        return ir.Add(name, inputs=[a, b], pe=f["add"], activation=ir.Threshold("uint2", t))
+        return ops.Add(name, inputs=[a, b], pe=f["add"], activation=ir.Threshold("uint2", t))
 
     layers = [conv("stem", 1, 8, 3, (8, 1), "input")]
     src = "stem"
@@ -49,15 +49,15 @@ def resnet(folding: str, seed: int = 0) -> ir.Graph:
                    conv(f"b{b}c2", 8, 8, 3, f["conv"], f"b{b}c1"),
                    add(f"b{b}add", f"b{b}c2", src, 8)]
         src = f"b{b}add"
-    layers += [ir.MaxPool2d("pool1", kernel=2, inputs=[src]),  # 4x4x8
+    layers += [ops.MaxPool2d("pool1", kernel=2, inputs=[src]),  # 4x4x8
                conv("b3c1", 8, 16, 3, f["widen"], "pool1"),
                conv("b3c2", 16, 16, 3, f["wide"], "b3c1"),
                conv("b3proj", 8, 16, 1, f["proj"], "pool1"),
                add("b3add", "b3c2", "b3proj", 16),
-               ir.MaxPool2d("pool2", kernel=2),
-               ir.Dense("fc", weight_dtype="int4", weights=rng.integers(-8, 8, (10, 64)), pe=2,
+               ops.MaxPool2d("pool2", kernel=2),
+               ops.Dense("fc", weight_dtype="int4", weights=rng.integers(-8, 8, (10, 64)), pe=2,
                         simd=16),
-               ir.ArgMax("top")]
+               ops.ArgMax("top")]
     return ir.Graph(f"resnet_{folding}", ir.Tensor((8, 8, 1), DType.parse("uint4")), layers)
 
 

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hwgen import ir
-from hwgen.build import BuildReport, build
-from hwgen.dtypes import DType
+from hwgen import ir, ops
+from hwgen.core.dtypes import DType
+from hwgen.flows.build import build
+from hwgen.flows.record import BuildReport
 from hwgen.sim import runner
 from hwgen.sim.runner import simulate
 
@@ -46,13 +47,13 @@ def small_cnn() -> ir.Graph:
     """8x8 uint4 image, 3x3 conv to 8 channels (1-bit weights, 2-bit activations), 2x2 max
     pool, dense to 10 labels, argmax: 576 cycles per frame."""
     rng = np.random.default_rng(0)
-    conv = ir.Conv2d("conv", weight_dtype="bin", weights=rng.choice([-1, 1], (8, 3, 3, 1)),
+    conv = ops.Conv2d("conv", weight_dtype="bin", weights=rng.choice([-1, 1], (8, 3, 3, 1)),
                      padding=1, pe=8, simd=1,
                      activation=ir.Threshold("uint2", np.sort(rng.integers(-60, 60, (8, 3)))))
-    dense = ir.Dense("fc", weight_dtype="bin", weights=rng.choice([-1, 1], (10, 128)), pe=1,
+    dense = ops.Dense("fc", weight_dtype="bin", weights=rng.choice([-1, 1], (10, 128)), pe=1,
                      simd=8)
     return ir.Graph("small_cnn", ir.Tensor((8, 8, 1), DType.parse("uint4")),
-                    [conv, ir.MaxPool2d("pool", kernel=2), dense, ir.ArgMax("top")])
+                    [conv, ops.MaxPool2d("pool", kernel=2), dense, ops.ArgMax("top")])
 
 
 def _percycle(out: Path, frames: int, simulator: str) -> tuple[float, dict]:

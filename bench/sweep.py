@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwgen import ir
-from hwgen.dtypes import DType
-from hwgen.formulas import UNPIPELINED, Timing
+from hwgen import ir, ops
+from hwgen.analysis.plan import plan
+from hwgen.core.dtypes import DType
+from hwgen.core.errors import SynthError
+from hwgen.flows.synth import synth_resources
 from hwgen.hw.top import Stage
-from hwgen.plan import plan
-from hwgen.synth import SynthError, synth_resources
+from hwgen.targets import UNPIPELINED, Timing
 
 IN_DTYPES = ["bin", "uint2", "uint4", "int4", "uint8"]
 W_DTYPES = ["bin", "tern", "int2", "int4", "int8"]
@@ -54,10 +55,10 @@ def _storage(rng, bits: int, logic_limit: int | None) -> str:
 
 
 def _dense(rng, name: str, fan_in: int, units: int, last: bool,
-           logic_limit: int | None) -> ir.Dense:
+           logic_limit: int | None) -> ops.Dense:
     w_dtype = str(rng.choice(W_DTYPES))
     weights = _weights(rng, w_dtype, (units, fan_in))
-    return ir.Dense(name, weight_dtype=w_dtype, weights=weights,
+    return ops.Dense(name, weight_dtype=w_dtype, weights=weights,
                     pe=_divisor(rng, units), simd=_divisor(rng, fan_in),
                     activation=_activation(rng, units, fan_in, last),
                     weight_storage=_storage(rng, weights.size * DType.parse(w_dtype).bits,
@@ -80,7 +81,7 @@ def random_graph(rng, name: str, logic_limit: int | None = None) -> ir.Graph:
                                          k == len(sizes) - 2, logic_limit)
                                   for k in range(len(sizes) - 1)]
         if rng.random() < 0.5:
-            layers.append(ir.ArgMax("top"))
+            layers.append(ops.ArgMax("top"))
         return ir.Graph(name, ir.Tensor((sizes[0],), in_dtype), layers)
     h = int(rng.integers(6, 11))
     c = int(rng.choice([1, 2, 4, 8]))
@@ -91,7 +92,7 @@ def random_graph(rng, name: str, logic_limit: int | None = None) -> ir.Graph:
         kernel = int(rng.choice([1, 3, 3]))
         out = int(rng.choice([4, 8, 16]))
         w_dtype = str(rng.choice(W_DTYPES))
-        layers.append(ir.Conv2d(
+        layers.append(ops.Conv2d(
             f"conv{k}", weight_dtype=w_dtype,
             weights=_weights(rng, w_dtype, (out, kernel, kernel, chans)),
             stride=int(rng.choice([1, 1, 2])), padding=int(rng.choice([0, 1])) if kernel > 1
@@ -103,17 +104,17 @@ def random_graph(rng, name: str, logic_limit: int | None = None) -> ir.Graph:
         chans = out
     if rng.random() < 0.5:
         w_dtype = str(rng.choice(W_DTYPES))
-        layers.append(ir.Conv2d("dw", weight_dtype=w_dtype,
+        layers.append(ops.Conv2d("dw", weight_dtype=w_dtype,
                                 weights=_weights(rng, w_dtype, (chans, 3, 3, 1)), groups=chans,
                                 padding=1, pad_value=_pad_value(x, layers),
                                 pe=_divisor(rng, chans),
                                 activation=_activation(rng, chans, 9, False)))
     if rng.random() < 0.6 and min(ir.Graph("probe", x, layers).output.shape[:2]) >= 2:
-        layers.append(ir.MaxPool2d("pool", kernel=2))
+        layers.append(ops.MaxPool2d("pool", kernel=2))
     if rng.random() < 0.4:
-        layers.append(ir.GlobalSumPool("gsp"))
+        layers.append(ops.GlobalSumPool("gsp"))
     elif ir.Graph("probe", x, layers).output.size > 256:  # keep the last dense small
-        layers.append(ir.GlobalSumPool("gsp"))
+        layers.append(ops.GlobalSumPool("gsp"))
     fan_in = ir.Graph("probe", x, layers).output.size
     return ir.Graph(name, x, [*layers, _dense(rng, "fc", fan_in, 10, True, logic_limit)])
 

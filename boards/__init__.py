@@ -8,18 +8,16 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from hwgen.formulas import Timing
-from hwgen.link import DEFAULT_BAUD
+from hwgen.core.errors import BoardError
+from hwgen.targets import Timing
 
-__all__ = ["BOARDS", "Board", "BoardError", "load_board"]
+__all__ = ["BOARDS", "DEFAULT_BAUD", "Board", "BoardError", "load_board"]
+
+DEFAULT_BAUD = 115_200  # the host link's, where a board file names none
 
 _DIR = resources.files(__name__)
 BOARDS = tuple(sorted(p.name.removesuffix(".toml") for p in _DIR.iterdir()
                       if p.name.endswith(".toml")))
-
-
-class BoardError(ValueError):
-    """Unknown board or malformed board file."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class Board:
     capacity: dict[str, float]  # lut, ff, bram, dsp (bram_bits: bits per block); empty: ASIC
     platform: str | None = None  # "module:Class" of its amaranth-boards platform
     baud: int = DEFAULT_BAUD  # the host link's
-    vivado: str | None = None  # the Vivado project flow of a Xilinx board (hwgen.vivado)
+    vivado: str | None = None  # the Vivado project flow of a Xilinx board (hwgen.flows.vivado)
 
     @property
     def bram_unit(self) -> str:

@@ -21,23 +21,21 @@ from pathlib import Path
 import numpy as np
 from amaranth.hdl import UnusedElaboratable
 
-from .bitstream import BitstreamError
-from .boards import BOARDS, BoardError, load_board
-from .build import BuildError, BuildResult, build
-from .compress import METHODS as COMPRESS_METHODS
-from .dtypes import DType
-from .examples import EXAMPLES
-from .files import write_atomic
-from .fold import FoldError
-from .ir import Graph, GraphError, load_graph
-from .link import LinkError
-from .sim.runner import SIMULATORS, SimError, simulate
-from .synth import SynthError
+from hwgen.boards import BOARDS, load_board
+from hwgen.compress import METHODS as COMPRESS_METHODS
+from hwgen.core.dtypes import DType
+from hwgen.core.errors import HwgenError
+from hwgen.core.files import write_atomic
+from hwgen.examples import EXAMPLES
+from hwgen.flows.build import BuildResult, build
+from hwgen.ir.codec import load_graph
+from hwgen.ir.graph import Graph
+from hwgen.sim.runner import SIMULATORS, simulate
 
 __all__ = ["main"]
 
 
-class CliError(Exception):
+class CliError(HwgenError):
     """A user-facing error: printed as one line, exit status 2."""
 
 
@@ -46,7 +44,7 @@ def _say(msg: str) -> None:
 
 
 def _graph_or_example(source: str, seed: int) -> Graph:
-    from .examples import get_example
+    from hwgen.examples import get_example
 
     path = Path(source)
     if path.suffix in (".json", ".npz") or path.with_suffix(".json").exists():
@@ -119,8 +117,9 @@ def cmd_build(args) -> int:
 
 
 def cmd_estimate(args) -> int:
-    from .estimate import estimate, measure
-    from .report import estimate_table, write_report
+    from hwgen.analysis.estimate import estimate
+    from hwgen.analysis.report import estimate_table, write_report
+    from hwgen.flows.measure import measure
 
     graph = _graph_or_example(args.graph, args.seed)
     board = _board(args)
@@ -148,7 +147,7 @@ def cmd_estimate(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from . import qonnx
+    from hwgen.frontends import qonnx
 
     _positive_fps(args.target_fps)
     start = time.monotonic()
@@ -157,7 +156,7 @@ def cmd_import(args) -> int:
     _say(f"imported {graph.name}: {len(graph.layers)} layers in "
          f"{time.monotonic() - start:.1f} s")
     if args.board or args.target_fps:
-        from .fold import fold
+        from hwgen.analysis.fold import fold
 
         board = _board(args)
         result = fold(graph, board, args.target_fps)
@@ -179,8 +178,8 @@ def _positive_fps(fps: float | None) -> None:
 
 
 def cmd_fold(args) -> int:
-    from .fold import fold
-    from .report import estimate_table, write_report
+    from hwgen.analysis.fold import fold
+    from hwgen.analysis.report import estimate_table, write_report
 
     _positive_fps(args.target_fps)
     graph = _graph_or_example(args.graph, args.seed)
@@ -201,8 +200,9 @@ def cmd_fold(args) -> int:
 
 
 def cmd_compress(args) -> int:
-    from . import compress, quant, reference
-    from .compress import channels, codebook, distill, lowrank, prune
+    from hwgen import compress, reference
+    from hwgen.compress import channels, codebook, distill, lowrank, prune
+    from hwgen.frontends import quant
 
     needs = {"prune": ("sparsity", "--sparsity (0 to 1)"),
              "codebook": ("bits", "--bits (index bits, 1 to 8)"),
@@ -218,7 +218,7 @@ def cmd_compress(args) -> int:
     if args.source not in EXAMPLES:
         raise CliError(f"{args.source}: neither a graph file (NAME.json) nor an example "
                        f"(examples: {', '.join(EXAMPLES)})")
-    from .examples.digits import load
+    from hwgen.examples.digits import load
 
     make, options = _example_maker(args.source, args.weight_dtype)
     ex = make(seed=args.seed, progress=_say, **options)
@@ -270,7 +270,7 @@ def cmd_compress(args) -> int:
 
 def _example_maker(name: str, weight_dtype: str | None):
     """An example's ``make`` and the options to pass it (``--weight-dtype``)."""
-    from .examples import get_example
+    from hwgen.examples import get_example
 
     if name not in EXAMPLES:
         raise CliError(f"{name}: not an example (examples: {', '.join(EXAMPLES)})")
@@ -291,8 +291,8 @@ def _example_maker(name: str, weight_dtype: str | None):
 
 def _compress_graph(args, graph) -> int:
     """Compress a graph alone: the methods that need no model to fine-tune."""
-    from . import compress
-    from .compress import codebook
+    from hwgen import compress
+    from hwgen.compress import codebook
 
     if args.method not in ("prune", "codebook"):
         raise CliError(f"--method {args.method} fine-tunes: it needs a model (an example: "
@@ -317,8 +317,8 @@ def _compress_graph(args, graph) -> int:
 
 
 def _weights_summary(graph) -> str:
-    from .compress import weighted_layers
-    from .compress.codebook import storage_bits
+    from hwgen.compress import weighted_layers
+    from hwgen.compress.codebook import storage_bits
 
     weighted = weighted_layers(graph)
     size = sum(layer.weights.size for layer in weighted)
@@ -394,9 +394,10 @@ def cmd_sim(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from . import link, reference
-    from .build import BuildReport
-    from .packing import StreamPacking
+    from hwgen import reference
+    from hwgen.core.packing import StreamPacking
+    from hwgen.flows import link
+    from hwgen.flows.record import BuildReport
 
     out = Path(args.dir)
     report = BuildReport.load(out)
@@ -455,7 +456,7 @@ def _open_port(name: str, baud: int):
 
 
 def cmd_flash(args) -> int:
-    from .bitstream import flash
+    from hwgen.flows.bitstream import flash
 
     _say(flash(Path(args.dir)))
     return 0
@@ -464,8 +465,9 @@ def cmd_flash(args) -> int:
 def cmd_demo(args) -> int:
     import torch
 
-    from . import quant, reference
-    from .examples import get_example
+    from hwgen import reference
+    from hwgen.examples import get_example
+    from hwgen.frontends import quant
 
     if args.frames is not None and args.frames < 0:
         raise CliError(f"--frames must be 0 (all) or more, got {args.frames}")
@@ -686,8 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         return args.func(args)
-    except (CliError, GraphError, BuildError, SimError, BoardError, FoldError,
-            SynthError, BitstreamError, LinkError) as err:
+    except HwgenError as err:
         print(f"hwgen: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a file or folder the user named: unreadable, unwritable

@@ -1,6 +1,6 @@
 """The golden model: executes a graph with numpy integers (int64).
 
-Each op's step lives with the op (:meth:`hwgen.ir.Layer.reference`); this
+Each op's step lives with the op (:meth:`hwgen.ir.layer.Layer.reference`); this
 module walks the graph, checks the input and keeps every tensor. Together they
 *define* hwgen's semantics; hardware is correct when it matches bit for bit.
 Everything is vectorized over the batch axis.
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir import INPUT, Graph, GraphError
+from hwgen.core.errors import GraphError
+from hwgen.ir.graph import INPUT, Graph
 
 __all__ = ["run", "trace", "values"]
 

@@ -15,7 +15,7 @@ from cocotb.handle import SimHandleBase
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge
 
-from .stalls import Stalls
+from hwgen.sim.stalls import Stalls
 
 RUN_CAP = 4096  # longest run of equal sink decisions taken at once
 

@@ -19,7 +19,8 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from .stalls import stream_seed
+from hwgen.core.errors import SimError
+from hwgen.sim.stalls import stream_seed
 
 __all__ = ["cache_dir", "executable", "run_compiled"]
 
@@ -51,8 +52,6 @@ def _verilator(env: dict[str, str]) -> str:
 
 def executable(verilog: Path, top: str, env: dict[str, str], progress=None) -> Path:
     """The cached executable for ``verilog`` (built now if missing)."""
-    from .runner import SimError
-
     harness = resources.files(__package__).joinpath("harness.cpp").read_bytes()
     exe = _verilator(env)
     full_env = {**os.environ, **env}
@@ -100,8 +99,6 @@ def run_compiled(exe: Path, in_beats: list[int], in_bits: int, out_bits: int, ou
                  *, work_dir: Path, seed: int, phases: list[dict], max_cycles: int,
                  drain: int) -> dict:
     """Run the compiled bench; return its record in the cocotb bench's form."""
-    from .runner import SimError
-
     wi, wo = _words(in_bits), _words(out_bits)
     work_dir.mkdir(parents=True, exist_ok=True)
     config, result = work_dir / "compiled.cfg", work_dir / "compiled.out"

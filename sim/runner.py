@@ -21,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import reference
-from ..build import BuildReport
-from ..ir import Graph, load_graph
-from ..packing import pack, unpack
-from .compiled import executable, run_compiled
+from hwgen import reference
+from hwgen.core.errors import SimError
+from hwgen.core.packing import pack, unpack
+from hwgen.flows.record import BuildReport
+from hwgen.ir.codec import load_graph
+from hwgen.ir.graph import Graph
+from hwgen.sim.compiled import executable, run_compiled
 
 __all__ = ["PhaseCheck", "SimError", "SimResult", "check_phase", "run_cocotb", "simulate",
            "simulator_env"]
@@ -34,10 +36,6 @@ __all__ = ["PhaseCheck", "SimError", "SimResult", "check_phase", "run_cocotb", "
 # others run the cocotb bench.
 SIMULATORS = ("icarus", "verilator", "compiled")
 VERILATOR_MIN = (5, 36)
-
-
-class SimError(RuntimeError):
-    """The simulation could not run (tool missing, build failure, timeout)."""
 
 
 @dataclass

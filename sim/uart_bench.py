@@ -4,7 +4,7 @@ serial bits on ``uart_rx`` and records every byte that comes back on ``uart_tx``
 Configured by the JSON file named in ``HWGEN_BENCH_CONFIG``: ``cycles_per_bit``,
 ``chunks`` (hex byte strings, each followed by ``gap`` idle bit times), ``answer_bytes``
 to wait for and ``max_cycles``; writes ``{"bytes": hex, "cycles": n}`` to its ``result``.
-The host side (:mod:`hwgen.link`) decodes the answers and checks them.
+The host side (:mod:`hwgen.flows.link`) decodes the answers and checks them.
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ import dataclasses
 
 import numpy as np
 
-from hwgen import ir
+from hwgen import ir, ops
+from hwgen.analysis.estimate import estimate
 from hwgen.boards import Board, load_board
-from hwgen.build import build
-from hwgen.dtypes import DType
-from hwgen.estimate import estimate
+from hwgen.core.dtypes import DType
+from hwgen.flows.build import build
 from hwgen.sim.runner import simulate
 
 
@@ -72,5 +72,5 @@ def simulate_graph(graph: ir.Graph, tmp_path, *, frames: int = 4, seed: int = 1,
 
 def windowed(graph: ir.Graph) -> bool:
     """Whether a sliding-window generator is built (conv with a window, max pool)."""
-    return any(isinstance(layer, ir.MaxPool2d)
-               or (isinstance(layer, ir.Conv2d) and layer.needs_window) for layer in graph.layers)
+    return any(isinstance(layer, ops.MaxPool2d)
+               or (isinstance(layer, ops.Conv2d) and layer.needs_window) for layer in graph.layers)

@@ -12,13 +12,14 @@ import tty
 import numpy as np
 import pytest
 
-from hwgen import link, reference
+from hwgen import reference
+from hwgen.analysis.plan import plan
 from hwgen.cli import main
 from hwgen.examples import get_example
+from hwgen.flows import link
 from hwgen.hw.board_top import BoardTop
-from hwgen.plan import plan
+from hwgen.hw.verilog import convert
 from hwgen.sim.runner import run_cocotb
-from hwgen.verilog import convert
 
 BIT, TIMEOUT = 4, 24  # clock cycles per bit, bit times: a fast line for simulation
 
@@ -150,10 +151,10 @@ def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
 def test_the_folding_fold_says_fits_the_icebreaker_places(digits):
     """"fits" against nextpnr on the digits MLP: the fastest folding the estimate (with its
     measured margin) says fits is placed by nextpnr."""
+    from hwgen.analysis.fold import fold
     from hwgen.boards import load_board
-    from hwgen.fold import fold
+    from hwgen.flows.synth import place_and_route
     from hwgen.hw.top import Accelerator
-    from hwgen.synth import place_and_route
 
     board = load_board("icebreaker")
     folded = fold(digits.graph, board)
@@ -176,6 +177,6 @@ def test_the_folding_fold_says_fits_the_icebreaker_places(digits):
 def test_nextpnr_words_for_a_design_that_does_not_fit(log, said):
     """The three ways nextpnr says a design does not fit are each a no-fit (so --fit moves
     on to a slower folding); a missed clock is not."""
-    from hwgen.synth import overflow
+    from hwgen.flows.synth import overflow
 
     assert overflow(f"Info: placing\n{log}\n0 warnings, 1 error") == said

@@ -5,18 +5,18 @@ import json
 import numpy as np
 import pytest
 
-from hwgen import ir
+from hwgen import ir, ops
 from hwgen.cli import main
-from hwgen.dtypes import DType
+from hwgen.core.dtypes import DType
 
 
 def small_graph(tmp_path, name="net"):
     rng = np.random.default_rng(0)
     g = ir.Graph(name, ir.Tensor((12,), DType.parse("int4")), [
-        ir.Dense("fc1", weight_dtype="tern", weights=rng.integers(-1, 2, (8, 12)), pe=2, simd=4,
+        ops.Dense("fc1", weight_dtype="tern", weights=rng.integers(-1, 2, (8, 12)), pe=2, simd=4,
                  activation=ir.Threshold("bin", rng.integers(-6, 6, (8, 1)))),
-        ir.Dense("fc2", weight_dtype="bin", weights=rng.choice([-1, 1], (4, 8)), pe=4, simd=8),
-        ir.ArgMax("top")])
+        ops.Dense("fc2", weight_dtype="bin", weights=rng.choice([-1, 1], (4, 8)), pe=4, simd=8),
+        ops.ArgMax("top")])
     return g.save(tmp_path / name)
 
 

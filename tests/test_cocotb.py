@@ -4,12 +4,12 @@ random tvalid gaps and tready stalls, and measured cycles per frame equal to the
 import numpy as np
 import pytest
 
-from hwgen import ir
+from hwgen import ir, ops
+from hwgen.analysis.estimate import estimate
 from hwgen.boards import load_board
-from hwgen.build import build
-from hwgen.dtypes import DType
-from hwgen.estimate import estimate
-from hwgen.formulas import mvu_cycles
+from hwgen.core.dtypes import DType
+from hwgen.core.formulas import mvu_cycles
+from hwgen.flows.build import build
 from hwgen.sim.runner import simulate
 
 MH, MW = 6, 9  # odd sizes
@@ -28,7 +28,7 @@ def weights_for(w_dt: DType, rng) -> np.ndarray:
 def activation(kind: str, in_dt: DType, w_dt: DType, w: np.ndarray, rng):
     if kind == "none":
         return None
-    g = ir.Graph("probe", ir.Tensor((MW,), in_dt), [ir.Dense("d", weight_dtype=w_dt, weights=w)])
+    g = ir.Graph("probe", ir.Tensor((MW,), in_dt), [ops.Dense("d", weight_dtype=w_dt, weights=w)])
     lo, hi = g.layers[0].bounds.out
     if kind == "threshold":
         out = DType.parse("bin" if in_dt.kind == "bin" else "int3")
@@ -51,7 +51,7 @@ def test_dense_layer(tmp_path, in_name, w_name, act, folding):
     in_dt, w_dt = DType.parse(in_name), DType.parse(w_name)
     pe, simd = FOLDINGS[folding]
     w = weights_for(w_dt, rng)
-    layer = ir.Dense("d", weight_dtype=w_dt, weights=w, bias=rng.integers(-4, 5, MH), pe=pe,
+    layer = ops.Dense("d", weight_dtype=w_dt, weights=w, bias=rng.integers(-4, 5, MH), pe=pe,
                      simd=simd, activation=activation(act, in_dt, w_dt, w, rng))
     graph = ir.Graph("layer", ir.Tensor((MW,), in_dt), [layer])
     result = run(graph, tmp_path, frames=12, seed=1, stall=0.3)
@@ -62,14 +62,14 @@ def test_dense_layer(tmp_path, in_name, w_name, act, folding):
 def mlp(rng, pe_simd):
     (p1, s1), (p2, s2), (p3, s3) = pe_simd
     return ir.Graph("mlp", ir.Tensor((64,), DType.parse("uint4")), [
-        ir.Dense("fc1", weight_dtype="bin", weights=rng.choice([-1, 1], (32, 64)), pe=p1,
+        ops.Dense("fc1", weight_dtype="bin", weights=rng.choice([-1, 1], (32, 64)), pe=p1,
                  simd=s1, activation=ir.Threshold("bin", rng.integers(-40, 40, (32, 1)))),
-        ir.Dense("fc2", weight_dtype="tern", weights=rng.integers(-1, 2, (24, 32)), pe=p2,
+        ops.Dense("fc2", weight_dtype="tern", weights=rng.integers(-1, 2, (24, 32)), pe=p2,
                  simd=s2, activation=ir.Threshold("uint2", np.sort(
                      rng.integers(-12, 12, (24, 3)), axis=1))),
-        ir.Dense("fc3", weight_dtype="int3", weights=rng.integers(-4, 4, (10, 24)),
+        ops.Dense("fc3", weight_dtype="int3", weights=rng.integers(-4, 4, (10, 24)),
                  bias=rng.integers(-8, 8, 10), pe=p3, simd=s3),
-        ir.ArgMax("top")])
+        ops.ArgMax("top")])
 
 
 @pytest.mark.parametrize("pe_simd", [
@@ -82,7 +82,7 @@ def test_network(tmp_path, pe_simd):
     result = run(graph, tmp_path, frames=16, seed=2, stall=0.3)
     assert result.mismatches == 0, result.first_mismatch
     slowest = max(mvu_cycles(d.units, t[0].size, d.pe, d.simd)
-                  for d, t, _ in graph.layer_io() if isinstance(d, ir.Dense))
+                  for d, t, _ in graph.layer_io() if isinstance(d, ops.Dense))
     assert result.cycles_per_frame == slowest
     assert estimate(graph, load_board("asic")).cycles == result.cycles_per_frame
 
@@ -106,9 +106,9 @@ def test_tfc_topology_on_verilator(tmp_path):
         w = rng.choice([-1, 1], (sizes[k + 1], sizes[k]))
         act = (ir.Threshold("bin", rng.integers(-20, 20, (sizes[k + 1], 1)))
                if k < 3 else None)
-        layers.append(ir.Dense(f"fc{k}", weight_dtype="bin", weights=w, pe=pe, simd=simd,
+        layers.append(ops.Dense(f"fc{k}", weight_dtype="bin", weights=w, pe=pe, simd=simd,
                                activation=act))
-    graph = ir.Graph("tfc", ir.Tensor((784,), DType.parse("bin")), [*layers, ir.ArgMax("top")])
+    graph = ir.Graph("tfc", ir.Tensor((784,), DType.parse("bin")), [*layers, ops.ArgMax("top")])
     result = run(graph, tmp_path, frames=40, seed=5, simulator="verilator")
     assert result.mismatches == 0, result.first_mismatch
     assert result.cycles_per_frame == 64

@@ -4,12 +4,12 @@ and measured steady-state cycles per frame equal to the slowest layer's formula.
 import numpy as np
 import pytest
 
-from hwgen import ir
+from hwgen import ir, ops
+from hwgen.analysis.estimate import estimate
+from hwgen.analysis.plan import plan
 from hwgen.boards import load_board
-from hwgen.build import build
-from hwgen.dtypes import DType
-from hwgen.estimate import estimate
-from hwgen.plan import plan
+from hwgen.core.dtypes import DType
+from hwgen.flows.build import build
 from hwgen.sim.runner import simulate
 
 
@@ -51,7 +51,7 @@ def test_conv_layer(tmp_path, case):
     oc = shape[2] if oc == "dw" else oc
     w = values(w_dt, (oc, *k, shape[2] // groups), rng)
     w[0], w[1] = w_dt.max, w_dt.min
-    conv = ir.Conv2d("conv", weight_dtype=w_dt, weights=w, stride=s, padding=p, pad_value=pad,
+    conv = ops.Conv2d("conv", weight_dtype=w_dt, weights=w, stride=s, padding=p, pad_value=pad,
                      groups=groups, pe=pe, simd=simd, bias=rng.integers(-3, 4, oc))
     graph = ir.Graph("conv", ir.Tensor(shape, in_dt), [conv])
     lo, hi = conv.bounds.out
@@ -69,23 +69,23 @@ def test_conv_layer(tmp_path, case):
 def test_maxpool(tmp_path, kernel, stride, elems_from_pe):
     rng = np.random.default_rng(kernel * 10 + stride)
     graph = ir.Graph("pool", ir.Tensor((6, 7, 4), DType.parse("int4")), [
-        ir.Conv2d("c", weight_dtype="int2", weights=rng.integers(-2, 2, (4, 1, 1, 4)),
+        ops.Conv2d("c", weight_dtype="int2", weights=rng.integers(-2, 2, (4, 1, 1, 4)),
                   pe=elems_from_pe, simd=4, activation=ir.Requant(
                       DType.parse("int3"), np.ones(4, int), np.full(4, 2))),
-        ir.MaxPool2d("pool", kernel=kernel, stride=stride)])
+        ops.MaxPool2d("pool", kernel=kernel, stride=stride)])
     run(graph, tmp_path)
 
 
 def test_binary_maxpool_and_global_sum(tmp_path):
     rng = np.random.default_rng(9)
     graph = ir.Graph("gp", ir.Tensor((6, 6, 3), DType.parse("uint4")), [
-        ir.Conv2d("c", weight_dtype="bin", weights=rng.choice([-1, 1], (4, 3, 3, 3)),
+        ops.Conv2d("c", weight_dtype="bin", weights=rng.choice([-1, 1], (4, 3, 3, 3)),
                   padding=1, pe=2, simd=3, activation=ir.Threshold(
                       "bin", rng.integers(-30, 30, (4, 1)))),
-        ir.MaxPool2d("pool", kernel=2),
-        ir.GlobalSumPool("gsp"),
-        ir.Dense("fc", weight_dtype="int3", weights=rng.integers(-4, 4, (5, 4)), pe=5, simd=2),
-        ir.ArgMax("top")])
+        ops.MaxPool2d("pool", kernel=2),
+        ops.GlobalSumPool("gsp"),
+        ops.Dense("fc", weight_dtype="int3", weights=rng.integers(-4, 4, (5, 4)), pe=5, simd=2),
+        ops.ArgMax("top")])
     run(graph, tmp_path, frames=8)
 
 
@@ -93,19 +93,19 @@ def cnn(rng):
     """VGG-style conv, pool; a MobileNet-style depthwise + pointwise block doubling channels;
     pool, dense; binary weights, 1- and 2-bit activations."""
     return ir.Graph("cnn", ir.Tensor((8, 8, 1), DType.parse("uint4")), [
-        ir.Conv2d("c1", weight_dtype="bin", weights=rng.choice([-1, 1], (8, 3, 3, 1)),
+        ops.Conv2d("c1", weight_dtype="bin", weights=rng.choice([-1, 1], (8, 3, 3, 1)),
                   padding=1, pe=2, simd=1, activation=ir.Threshold(
                       "uint2", np.sort(rng.integers(-40, 40, (8, 3)), axis=1))),
-        ir.MaxPool2d("p1", kernel=2),
-        ir.Conv2d("dw", weight_dtype="bin", weights=rng.choice([-1, 1], (8, 3, 3, 1)),
+        ops.MaxPool2d("p1", kernel=2),
+        ops.Conv2d("dw", weight_dtype="bin", weights=rng.choice([-1, 1], (8, 3, 3, 1)),
                   groups=8, padding=1, pe=4, simd=1, activation=ir.Threshold(
                       "uint2", np.sort(rng.integers(-9, 9, (8, 3)), axis=1))),
-        ir.Conv2d("pw", weight_dtype="bin", weights=rng.choice([-1, 1], (16, 1, 1, 8)),
+        ops.Conv2d("pw", weight_dtype="bin", weights=rng.choice([-1, 1], (16, 1, 1, 8)),
                   pe=4, simd=8, activation=ir.Threshold("bin", rng.integers(-9, 9, (16, 1)))),
-        ir.MaxPool2d("p2", kernel=2),
-        ir.Dense("fc", weight_dtype="bin", weights=rng.choice([-1, 1], (10, 64)), pe=2,
+        ops.MaxPool2d("p2", kernel=2),
+        ops.Dense("fc", weight_dtype="bin", weights=rng.choice([-1, 1], (10, 64)), pe=2,
                  simd=16),
-        ir.ArgMax("top")])
+        ops.ArgMax("top")])
 
 
 def test_cnn_network(tmp_path):

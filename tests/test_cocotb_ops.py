@@ -11,8 +11,8 @@ max and min weights they reach every accumulator's extremes.
 import numpy as np
 import pytest
 
-from hwgen import ir
-from hwgen.dtypes import DType
+from hwgen import ir, ops
+from hwgen.core.dtypes import DType
 
 from .conftest import FAST, SLOW, activation, draw, extreme_weights, simulate_graph
 
@@ -40,7 +40,7 @@ def _joined(name: str, x: ir.Tensor, branches: list[ir.Layer], pe: int) -> ir.Gr
     """Branches that each read the graph input, joined pairwise by concat."""
     layers, last = list(branches), branches[0].name
     for k, b in enumerate(branches[1:]):
-        layers.append(ir.Concat(f"cat{k}", inputs=[last, b.name], pe=pe))
+        layers.append(ops.Concat(f"cat{k}", inputs=[last, b.name], pe=pe))
         last = f"cat{k}"
     return ir.Graph(name, x, layers)
 
@@ -67,7 +67,7 @@ def test_dense_every_weight_and_activation(tmp_path, in_name, timing):
     in_dt = DType.parse(in_name)
 
     def make(name, w_dt):
-        return ir.Dense(name, weight_dtype=w_dt, weights=extreme_weights(w_dt, (4, 6), rng),
+        return ops.Dense(name, weight_dtype=w_dt, weights=extreme_weights(w_dt, (4, 6), rng),
                         bias=rng.integers(-3, 4, 4), pe=2, simd=3)
     x = ir.Tensor((6,), in_dt)
     graph = _joined("dense", x, _weighted_branches(make, x, rng), 2)
@@ -87,7 +87,7 @@ def test_conv_every_weight_and_activation(tmp_path, variant, in_name, timing):
     pad = int(draw(in_dt, 1, rng)[0])
 
     def make(name, w_dt):
-        return ir.Conv2d(name, weight_dtype=w_dt,
+        return ops.Conv2d(name, weight_dtype=w_dt,
                          weights=extreme_weights(w_dt, (oc, *k, shape[2] // groups), rng),
                          bias=rng.integers(-3, 4, oc), stride=s, padding=p, pad_value=pad,
                          groups=groups, pe=pe, simd=simd)
@@ -105,19 +105,19 @@ def test_pools_add_concat_argmax(tmp_path, in_name, timing):
     rng = np.random.default_rng(_seed("misc", in_name))
     in_dt = DType.parse(in_name)
     x = ir.Tensor((4, 4, 2), in_dt)
-    pool = ir.Graph("pool", x, [ir.MaxPool2d("mp", kernel=2, stride=1)])
-    gsp = ir.Graph("gsp", x, [ir.GlobalSumPool("gsp")])
+    pool = ir.Graph("pool", x, [ops.MaxPool2d("mp", kernel=2, stride=1)])
+    gsp = ir.Graph("gsp", x, [ops.GlobalSumPool("gsp")])
     n = 16  # positions summed
-    gsp_act = _joined("gsp_act", x, [ir.GlobalSumPool(
+    gsp_act = _joined("gsp_act", x, [ops.GlobalSumPool(
         f"gsp_{a}", inputs=["input"], activation=activation(a, 2, (n * in_dt.min, n * in_dt.max),
                                                             rng)) for a in ACTS], 1)
     acc = (2 * in_dt.min, 2 * in_dt.max)
-    adds = [ir.Add(f"add_{a}", inputs=["input", "input"], pe=2,
+    adds = [ops.Add(f"add_{a}", inputs=["input", "input"], pe=2,
                    activation=activation(a, 2, acc, rng)) for a in ACTS]
     add = _joined("add", x, adds, 1)
-    cat = ir.Graph("cat", x, [ir.MaxPool2d("mp", kernel=1, stride=1, inputs=["input"]),
-                              ir.Add("twice", inputs=["input", "input"], pe=1),
-                              ir.Concat("cat", inputs=["mp", "twice"], pe=2)])
-    arg = ir.Graph("arg", ir.Tensor((7,), in_dt), [ir.ArgMax("top")])
+    cat = ir.Graph("cat", x, [ops.MaxPool2d("mp", kernel=1, stride=1, inputs=["input"]),
+                              ops.Add("twice", inputs=["input", "input"], pe=1),
+                              ops.Concat("cat", inputs=["mp", "twice"], pe=2)])
+    arg = ir.Graph("arg", ir.Tensor((7,), in_dt), [ops.ArgMax("top")])
     for k, graph in enumerate([pool, gsp, gsp_act, add, cat, arg]):
         simulate_graph(graph, tmp_path / str(k), frames=6, board=TIMINGS[timing])

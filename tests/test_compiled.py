@@ -6,9 +6,9 @@ import os
 
 import numpy as np
 
-from hwgen import ir
-from hwgen.build import build
-from hwgen.dtypes import DType
+from hwgen import ir, ops
+from hwgen.core.dtypes import DType
+from hwgen.flows.build import build
 from hwgen.sim import compiled, runner
 from hwgen.sim.runner import simulate
 from hwgen.sim.stalls import Stalls
@@ -16,7 +16,7 @@ from hwgen.sim.stalls import Stalls
 
 def _graph() -> ir.Graph:
     rng = np.random.default_rng(4)
-    dense = ir.Dense("fc", weight_dtype="int4", weights=rng.integers(-8, 8, (6, 12)), pe=2,
+    dense = ops.Dense("fc", weight_dtype="int4", weights=rng.integers(-8, 8, (6, 12)), pe=2,
                      simd=3, activation=ir.Threshold(
                          "uint8", np.sort(rng.integers(-200, 200, (6, 255)), axis=1)))
     return ir.Graph("wide", ir.Tensor((12,), DType.parse("int4")), [dense])

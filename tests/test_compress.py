@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwgen import reference
+from hwgen import ops, reference
 from hwgen.compress.channels import reconstruct, relative_error, select_channels
-from hwgen.dtypes import DType
+from hwgen.core.dtypes import DType
 from hwgen.examples import get_example
 from hwgen.examples.digits import load as load_digits
 
@@ -65,9 +65,9 @@ def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path)
     bit-exact in cocotb."""
     import torch
 
-    from hwgen import quant
     from hwgen.compress import finetune
     from hwgen.compress.lowrank import choose_rank, factorize_dense
+    from hwgen.frontends import quant
 
     from .conftest import simulate_graph
 
@@ -94,9 +94,9 @@ def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path)
 def test_magnitude_pruning_zeroes_weights_exports_ternary_and_stays_exact(mlp, tmp_path):
     import torch
 
-    from hwgen import quant
     from hwgen.compress import finetune
     from hwgen.compress.prune import prune_magnitude, sparsity
+    from hwgen.frontends import quant
 
     from .conftest import simulate_graph
 
@@ -136,10 +136,10 @@ def _int8_graph(rng):
     conv_w = rng.integers(-128, 128, (8, 3, 3, 2))
     conv_w[0, 0, 0, 0], conv_w[1, 0, 0, 0] = -128, 127
     return ir.Graph("int8", ir.Tensor((6, 6, 2), DType.parse("uint4")), [
-        ir.Conv2d("conv", weight_dtype="int8", weights=conv_w, padding=1, pe=2, simd=2,
+        ops.Conv2d("conv", weight_dtype="int8", weights=conv_w, padding=1, pe=2, simd=2,
                   activation=ir.Threshold("uint2", np.sort(rng.integers(-3000, 3000, (8, 3)),
                                                            axis=1))),
-        ir.Dense("fc", weight_dtype="int8", weights=rng.integers(-128, 128, (4, 288)),
+        ops.Dense("fc", weight_dtype="int8", weights=rng.integers(-128, 128, (4, 288)),
                  pe=2, simd=8, weight_storage="bram"),
     ])
 
@@ -174,9 +174,9 @@ def test_shared_weights_train_their_centroids_and_export_codebooks(tmp_path):
     and is bit-exact in cocotb."""
     import torch
 
-    from hwgen import quant
     from hwgen.compress import finetune
     from hwgen.compress.codebook import share_weights
+    from hwgen.frontends import quant
 
     from .conftest import simulate_graph
 
@@ -208,8 +208,8 @@ def test_distillation_alone_teaches_a_student_the_teachers_function(cnn, tmp_pat
     import torch
     from torch import nn
 
-    from hwgen import quant
     from hwgen.compress.distill import distill
+    from hwgen.frontends import quant
 
     from .conftest import simulate_graph
 
@@ -240,8 +240,8 @@ def test_channel_pruning_removes_channels_through_the_chain_and_stays_exact(cnn,
     cocotb."""
     import torch
 
-    from hwgen import quant
     from hwgen.compress.channels import prune_channels
+    from hwgen.frontends import quant
 
     from .conftest import simulate_graph
 
@@ -266,7 +266,7 @@ def test_channel_pruning_removes_channels_through_the_chain_and_stays_exact(cnn,
 
 def test_compress_command_splits_a_layer_and_prunes_a_graph(mlp, tmp_path, capsys):
     from hwgen.cli import main
-    from hwgen.ir import load_graph
+    from hwgen.ir.codec import load_graph
 
     assert main(["compress", "digits-mlp", "--method", "lowrank", "--layer", "fc2",
                  "--rank", "8", "--epochs", "2", "--out", str(tmp_path / "lr")]) == 0

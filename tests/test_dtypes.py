@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hwgen.dtypes import DType
+from hwgen.core.dtypes import DType
 
 
 @pytest.mark.parametrize("name,lo,hi,bits", [

@@ -11,15 +11,18 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen import ir
-from hwgen.boards import BOARDS, BoardError, load_board
+from hwgen import ir, ops
+from hwgen.analysis.estimate import bram_blocks, estimate, latencies
+from hwgen.analysis.fold import fold, refold
+from hwgen.analysis.plan import plan
+from hwgen.boards import BOARDS, load_board
 from hwgen.cli import main
-from hwgen.dtypes import DType
-from hwgen.estimate import bram_blocks, estimate, latencies, measure
-from hwgen.fold import FoldError, fold, refold
+from hwgen.core.dtypes import DType
+from hwgen.core.errors import BoardError, FoldError
+from hwgen.flows.measure import measure
+from hwgen.flows.synth import synth_resources
 from hwgen.hw.top import Stage
-from hwgen.plan import Plan, plan
-from hwgen.synth import synth_resources
+from hwgen.ir.plan import Plan
 
 rng = np.random.default_rng(7)
 
@@ -27,12 +30,12 @@ rng = np.random.default_rng(7)
 def mlp(pe=(1, 1), simd=(1, 1)) -> ir.Graph:
     r = np.random.default_rng(3)
     return ir.Graph("mlp", ir.Tensor((32,), DType.parse("uint4")), [
-        ir.Dense("fc1", weight_dtype="int4", weights=r.integers(-8, 8, (16, 32)), pe=pe[0],
+        ops.Dense("fc1", weight_dtype="int4", weights=r.integers(-8, 8, (16, 32)), pe=pe[0],
                  simd=simd[0], activation=ir.Threshold("uint2", np.sort(
                      r.integers(-200, 200, (16, 3)), axis=1))),
-        ir.Dense("fc2", weight_dtype="bin", weights=r.choice([-1, 1], (8, 16)), pe=pe[1],
+        ops.Dense("fc2", weight_dtype="bin", weights=r.choice([-1, 1], (8, 16)), pe=pe[1],
                  simd=simd[1]),
-        ir.ArgMax("top")])
+        ops.ArgMax("top")])
 
 
 def test_every_board_loads_with_capacities():
@@ -162,12 +165,12 @@ def residual(pe_add=1) -> ir.Graph:
     r = np.random.default_rng(4)
     t = np.sort(r.integers(-20, 20, (4, 3)), axis=1)
     return ir.Graph("res", ir.Tensor((6, 6, 4), DType.parse("uint2")), [
-        ir.Conv2d("c1", weight_dtype="bin", weights=r.choice([-1, 1], (4, 1, 1, 4)),
+        ops.Conv2d("c1", weight_dtype="bin", weights=r.choice([-1, 1], (4, 1, 1, 4)),
                   pe=4, simd=4, activation=ir.Threshold("uint2", t)),
-        ir.Conv2d("c2", weight_dtype="bin", weights=r.choice([-1, 1], (4, 1, 1, 4)),
+        ops.Conv2d("c2", weight_dtype="bin", weights=r.choice([-1, 1], (4, 1, 1, 4)),
                   pe=4, simd=4, activation=ir.Threshold("uint2", t)),
-        ir.Add("res", inputs=["c2", "input"], pe=pe_add),
-        ir.GlobalSumPool("gsp"), ir.ArgMax("top")])
+        ops.Add("res", inputs=["c2", "input"], pe=pe_add),
+        ops.GlobalSumPool("gsp"), ops.ArgMax("top")])
 
 
 def test_estimate_and_fold_know_branches(tmp_path, capsys):
@@ -234,21 +237,21 @@ def _one_layer(kind: str) -> ir.Graph:
     """A small graph whose first stage is one layer of ``kind``."""
     r = np.random.default_rng(11)
     if kind == "xnor":
-        return ir.Graph("xnor", ir.Tensor((32,), DType.parse("bin")), [ir.Dense(
+        return ir.Graph("xnor", ir.Tensor((32,), DType.parse("bin")), [ops.Dense(
             "fc", weight_dtype="bin", weights=r.choice([-1, 1], (16, 32)), pe=4, simd=8,
             activation=ir.Threshold("bin", r.integers(-8, 8, (16, 1))))])
     x = ir.Tensor((6, 6, 4), DType.parse("uint2"))
     if kind == "conv":
-        layer = ir.Conv2d("conv", weight_dtype="int2", weights=r.integers(-2, 2, (8, 3, 3, 4)),
+        layer = ops.Conv2d("conv", weight_dtype="int2", weights=r.integers(-2, 2, (8, 3, 3, 4)),
                           pe=2, simd=2, activation=ir.Threshold("uint2", np.sort(
                               r.integers(-30, 30, (8, 3)), axis=1)))
     elif kind == "depthwise":
-        layer = ir.Conv2d("dw", weight_dtype="tern", weights=r.integers(-1, 2, (4, 3, 3, 1)),
+        layer = ops.Conv2d("dw", weight_dtype="tern", weights=r.integers(-1, 2, (4, 3, 3, 1)),
                           groups=4, padding=1, pe=2)
     elif kind == "maxpool":
-        layer = ir.MaxPool2d("pool", kernel=2)
+        layer = ops.MaxPool2d("pool", kernel=2)
     else:
-        layer = ir.GlobalSumPool("gsp")
+        layer = ops.GlobalSumPool("gsp")
     return ir.Graph(kind, x, [layer])
 
 
@@ -281,7 +284,7 @@ def test_zero_weights_of_a_constant_weight_layer_remove_logic(a_dtype):
     sparse = np.where(r.random(dense.shape) < 0.5, 0, dense)
     luts = {}
     for name, w in (("dense", dense), ("sparse", sparse)):
-        g = ir.Graph(name, ir.Tensor((16,), DType.parse(a_dtype)), [ir.Dense(
+        g = ir.Graph(name, ir.Tensor((16,), DType.parse(a_dtype)), [ops.Dense(
             "fc", weight_dtype="int4", weights=w, pe=8, simd=16)])
         p = plan(g, board.timing)
         est = estimate(p, board).layers[0].resources.lut

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from hwgen import ir, link, reference
-from hwgen.dtypes import DType
+from hwgen import ir, ops, reference
+from hwgen.analysis.plan import plan
+from hwgen.core.dtypes import DType
+from hwgen.flows import link
+from hwgen.hw.blocks.uart import UartRx, UartTx, bit_cycles
 from hwgen.hw.board_top import BoardTop
-from hwgen.hw.uart import UartRx, UartTx, bit_cycles
-from hwgen.plan import plan
 
 from .conftest import draw
 
@@ -25,11 +26,11 @@ def small_graph(out: str = "argmax") -> ir.Graph:
     bytes; out: 1 beat of 1 byte (the class), or 3 of 1 byte (two uint2 values each)."""
     rng = np.random.default_rng(3)
     act = ir.Threshold("uint2", np.sort(rng.integers(-20, 20, (6, 3)), axis=1))
-    layers: list[ir.Layer] = [ir.Dense("fc", weight_dtype="int2",
+    layers: list[ir.Layer] = [ops.Dense("fc", weight_dtype="int2",
                                        weights=draw("int2", (6, 12), rng), pe=2, simd=4,
                                        activation=act)]
     if out == "argmax":
-        layers.append(ir.ArgMax("top"))
+        layers.append(ops.ArgMax("top"))
     return ir.Graph("link", ir.Tensor((12,), DType.parse("uint4")), layers)
 
 
@@ -161,7 +162,7 @@ def test_baud_rates_the_clock_cannot_make_are_refused(clk_hz, baud, message):
 def test_a_frame_sent_before_the_last_was_taken_is_refused_whole():
     """With the accelerator stalled, a second frame finds the buffer full: the link answers
     OVERRUN, drops that frame whole, and the first frame's beats come out intact."""
-    from hwgen.hw.host_link import HostLink
+    from hwgen.hw.blocks.host_link import HostLink
 
     p = plan(small_graph())
     dut = HostLink(p.input, p.output, BIT, TIMEOUT)

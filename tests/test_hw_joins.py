@@ -4,12 +4,12 @@ on every stream, against numpy."""
 import numpy as np
 import pytest
 
-from hwgen.dtypes import DType
-from hwgen.hw.add import ElementwiseAdd
-from hwgen.hw.concat import ChannelConcat
-from hwgen.hw.fork import Fork
+from hwgen.core.dtypes import DType
+from hwgen.core.packing import pack, unpack
+from hwgen.hw.blocks.add import ElementwiseAdd
+from hwgen.hw.blocks.concat import ChannelConcat
+from hwgen.hw.blocks.fork import Fork
 from hwgen.ops.concat import common_dtype
-from hwgen.packing import pack, unpack
 
 from .amaranth_stream import run_streams
 from .conftest import draw

@@ -6,19 +6,19 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from hwgen import ir, reference
-from hwgen.dtypes import DType
-from hwgen.formulas import Timing
-from hwgen.hw.argmax import LabelSelect
-from hwgen.hw.dwc import WidthConverter
-from hwgen.hw.fifo import StreamFIFO
-from hwgen.hw.mvu import MVU
-from hwgen.hw.pe import DotPE
-from hwgen.hw.popcount import XnorPopcount
-from hwgen.hw.requant import Requantizer
-from hwgen.hw.streams import element_shape
-from hwgen.hw.threshold import ThresholdUnit
-from hwgen.packing import pack, unpack
+from hwgen import ir, ops, reference
+from hwgen.core.dtypes import DType
+from hwgen.core.packing import pack, unpack
+from hwgen.hw.blocks.argmax import LabelSelect
+from hwgen.hw.blocks.dwc import WidthConverter
+from hwgen.hw.blocks.fifo import StreamFIFO
+from hwgen.hw.blocks.mvu import MVU
+from hwgen.hw.blocks.requant import Requantizer
+from hwgen.hw.blocks.threshold import ThresholdUnit
+from hwgen.hw.primitives.pe import DotPE
+from hwgen.hw.primitives.popcount import XnorPopcount
+from hwgen.hw.primitives.streams import element_shape
+from hwgen.targets import Timing
 
 from .amaranth_stream import run_stream, run_streams
 
@@ -214,7 +214,7 @@ def test_label_select_ties(n, per_beat, levels):
     dut = LabelSelect(n, per_beat, element_shape(dt), levels)
     beats = pack(dt.encode(x), 3, per_beat)
     out, _ = run_stream(dut, beats, len(x), p_in=0.3, p_out=0.3)
-    g = ir.Graph("g", ir.Tensor((n,), dt), [ir.ArgMax("top")])
+    g = ir.Graph("g", ir.Tensor((n,), dt), [ops.ArgMax("top")])
     assert np.array_equal(np.array(out), reference.run(g, x)[:, 0])
     run = run_streams(dut, {"i": beats}, {"o": len(x)})
     assert run["o"][1][0] - run["i"][1][n // per_beat - 1] == dut.latency

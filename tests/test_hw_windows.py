@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from hwgen.dtypes import DType
-from hwgen.formulas import window_cycles
-from hwgen.hw.pool import ChannelReduce
-from hwgen.hw.streams import element_shape
-from hwgen.hw.swg import SlidingWindow
-from hwgen.hw.vvu import VVU
-from hwgen.packing import pack, unpack
+from hwgen.core.dtypes import DType
+from hwgen.core.formulas import window_cycles
+from hwgen.core.packing import pack, unpack
+from hwgen.hw.blocks.pool import ChannelReduce
+from hwgen.hw.blocks.swg import SlidingWindow
+from hwgen.hw.blocks.vvu import VVU
+from hwgen.hw.primitives.streams import element_shape
 
 from .amaranth_stream import run_stream
 

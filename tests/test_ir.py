@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import hwgen
-from hwgen import ir
-from hwgen.dtypes import DType
+from hwgen import ir, ops
+from hwgen.core.dtypes import DType
 
 rng = np.random.default_rng(0)
 
@@ -51,14 +51,14 @@ def test_save_load_roundtrip(tmp_path):
 
 def test_room_for_conv_pool(tmp_path):
     g = ir.Graph("cnn", ir.Tensor((8, 8, 3), DType.parse("int4")), [
-        ir.Conv2d("c1", weight_dtype="tern", weights=rng.integers(-1, 2, (4, 3, 3, 3)),
+        ops.Conv2d("c1", weight_dtype="tern", weights=rng.integers(-1, 2, (4, 3, 3, 3)),
                   padding=1, pad_value=-1, pe=2, simd=3),
-        ir.MaxPool2d("p1", kernel=2),
-        ir.Conv2d("dw", weight_dtype="bin", weights=rng.choice([-1, 1], (4, 3, 3, 1)),
+        ops.MaxPool2d("p1", kernel=2),
+        ops.Conv2d("dw", weight_dtype="bin", weights=rng.choice([-1, 1], (4, 3, 3, 1)),
                   groups=4, stride=2),
-        ir.GlobalSumPool("gp"),
-        ir.Dense("fc", weight_dtype="int2", weights=rng.integers(-2, 2, (3, 4))),
-        ir.ArgMax("top")])
+        ops.GlobalSumPool("gp"),
+        ops.Dense("fc", weight_dtype="int2", weights=rng.integers(-2, 2, (3, 4))),
+        ops.ArgMax("top")])
     assert [t.shape for t in g.tensors.values()] == [
         (8, 8, 3), (8, 8, 4), (4, 4, 4), (1, 1, 4), (4,), (3,), (1,)]
     g.save(tmp_path / "cnn")
@@ -125,7 +125,7 @@ def test_validation_errors(tmp_path, case):
 def test_unsorted_thresholds():
     with pytest.raises(hwgen.GraphError, match=r"sorted ascending per channel \(channel 1"):
         ir.Graph("g", ir.Tensor((4,), DType.parse("bin")), [
-            ir.Dense("fc", weight_dtype="bin", weights=np.ones((2, 4), int),
+            ops.Dense("fc", weight_dtype="bin", weights=np.ones((2, 4), int),
                      activation=ir.Threshold("uint2", np.array([[0, 1, 2], [2, 1, 3]])))])
 
 
@@ -133,30 +133,30 @@ def test_requant_errors():
     w = np.ones((2, 4), int)
     with pytest.raises(hwgen.GraphError, match="requant output must be intN or uintN"):
         ir.Graph("g", ir.Tensor((4,), DType.parse("bin")), [
-            ir.Dense("fc", weight_dtype="bin", weights=w,
+            ops.Dense("fc", weight_dtype="bin", weights=w,
                      activation=ir.Requant("bin", np.ones(2, int), np.ones(2, int)))])
     with pytest.raises(hwgen.GraphError, match=r"requant s must be in 0\.\.62"):
         ir.Graph("g", ir.Tensor((4,), DType.parse("bin")), [
-            ir.Dense("fc", weight_dtype="bin", weights=w,
+            ops.Dense("fc", weight_dtype="bin", weights=w,
                      activation=ir.Requant("int8", np.ones(2, int), np.array([1, -1])))])
 
 
 def test_conv_errors():
     x = ir.Tensor((5, 5, 4), DType.parse("uint2"))
-    conv = ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 2), int), groups=2)
+    conv = ops.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 2), int), groups=2)
     with pytest.raises(hwgen.GraphError, match="groups=2 not supported"):
         conv.infer([x])
-    conv = ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 4), int), pad_value=-1,
+    conv = ops.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 4), int), pad_value=-1,
                      padding=1)
     with pytest.raises(hwgen.GraphError, match="pad_value -1 is not a value of the input dtype"):
         conv.infer([x])
     # without padding too: a value outside the dtype is a mistake, 0 (the default) means none
     with pytest.raises(hwgen.GraphError, match="pad_value -1 is not a value of the input dtype"):
-        ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 4), int),
+        ops.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 4), int),
                   pad_value=-1).infer([x])
-    ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 4), int)).infer(
+    ops.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 3, 3, 4), int)).infer(
         [ir.Tensor((5, 5, 4), DType.parse("bin"))])
-    conv = ir.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 7, 7, 4), int))
+    conv = ops.Conv2d("c", weight_dtype="bin", weights=np.ones((4, 7, 7, 4), int))
     with pytest.raises(hwgen.GraphError, match="does not fit"):
         conv.infer([x])
 
@@ -165,7 +165,7 @@ def test_wide_raw_output_needs_activation():
     # 64 * (-2**15) * (-2**23) = 2**44 needs 46 signed bits
     with pytest.raises(hwgen.GraphError, match="raw accumulator output needs 46 bits"):
         ir.Graph("g", ir.Tensor((64,), DType.parse("int16")), [
-            ir.Dense("fc", weight_dtype="int24", weights=np.full((2, 64), -(2**23)))])
+            ops.Dense("fc", weight_dtype="int24", weights=np.full((2, 64), -(2**23)))])
 
 
 def test_malformed_files(tmp_path):
@@ -192,13 +192,13 @@ def _branchy(**overrides):
     """input -> c1 -> add(c1, input) -> cat(add, c1) -> gsp, as layer specs."""
     rng2 = np.random.default_rng(5)
     layers = {
-        "c1": ir.Conv2d("c1", weight_dtype="bin", weights=rng2.choice([-1, 1], (2, 3, 3, 2)),
+        "c1": ops.Conv2d("c1", weight_dtype="bin", weights=rng2.choice([-1, 1], (2, 3, 3, 2)),
                         padding=1, pad_value=1, pe=2, simd=2,
                         activation=ir.Threshold("uint2", np.sort(
                             rng2.integers(-9, 9, (2, 3)), axis=1))),
-        "add": ir.Add("add", inputs=["c1", "input"], pe=2),
-        "cat": ir.Concat("cat", inputs=["add", "c1"], pe=2),
-        "gsp": ir.GlobalSumPool("gsp"),
+        "add": ops.Add("add", inputs=["c1", "input"], pe=2),
+        "cat": ops.Concat("cat", inputs=["add", "c1"], pe=2),
+        "gsp": ops.GlobalSumPool("gsp"),
     }
     layers.update(overrides)
     return ir.Graph("branchy", ir.Tensor((4, 4, 2), DType.parse("uint2")),
@@ -222,16 +222,16 @@ def test_dag_inputs_shapes_and_roundtrip(tmp_path):
 
 
 @pytest.mark.parametrize("overrides,message", [
-    ({"add": ir.Add("add", inputs=["c1"], pe=2)}, "takes 2 input(s), got 1"),
-    ({"add": ir.Add("add", pe=2)}, 'takes 2 inputs; name them in "inputs"'),
-    ({"add": ir.Add("add", inputs=["c1", "cat"], pe=2)}, "input 'cat' is not the graph input "
+    ({"add": ops.Add("add", inputs=["c1"], pe=2)}, "takes 2 input(s), got 1"),
+    ({"add": ops.Add("add", pe=2)}, 'takes 2 inputs; name them in "inputs"'),
+    ({"add": ops.Add("add", inputs=["c1", "cat"], pe=2)}, "input 'cat' is not the graph input "
                                                          "or an earlier layer"),
-    ({"add": ir.Add("add", inputs=["c1", "c1"], pe=3)}, "pe=3 must divide the 2 channels"),
-    ({"add": ir.Add("add", inputs=["input", "input"], pe=2), "cat": None},
+    ({"add": ops.Add("add", inputs=["c1", "c1"], pe=3)}, "pe=3 must divide the 2 channels"),
+    ({"add": ops.Add("add", inputs=["input", "input"], pe=2), "cat": None},
      "the output of 'c1' is never read"),
-    ({"cat": ir.Concat("cat", inputs=["add", "gsp"], pe=1), "gsp": None},
+    ({"cat": ops.Concat("cat", inputs=["add", "gsp"], pe=1), "gsp": None},
      "not the graph input or an earlier layer"),
-    ({"c1": ir.Conv2d("input", weight_dtype="bin", weights=np.ones((2, 1, 1, 2), int))},
+    ({"c1": ops.Conv2d("input", weight_dtype="bin", weights=np.ones((2, 1, 1, 2), int))},
      "'input' names the graph input"),
 ])
 def test_dag_errors(overrides, message):
@@ -242,11 +242,11 @@ def test_dag_errors(overrides, message):
 
 def test_add_needs_equal_shapes_concat_equal_pixels():
     x = ir.Tensor((4, 4, 2), DType.parse("uint2"))
-    pool = ir.MaxPool2d("p", kernel=2, inputs=["input"])
+    pool = ops.MaxPool2d("p", kernel=2, inputs=["input"])
     with pytest.raises(hwgen.GraphError, match=r"inputs must have the same shape; got \[2, 2, 2\]"):
-        ir.Graph("g", x, [pool, ir.Add("a", inputs=["p", "input"])])
+        ir.Graph("g", x, [pool, ops.Add("a", inputs=["p", "input"])])
     with pytest.raises(hwgen.GraphError, match="the same shape but for channels"):
-        ir.Graph("g", x, [pool, ir.Concat("a", inputs=["p", "input"])])
+        ir.Graph("g", x, [pool, ops.Concat("a", inputs=["p", "input"])])
 
 
 def test_conv_simd_legality_is_checked_when_the_graph_loads():
@@ -254,12 +254,12 @@ def test_conv_simd_legality_is_checked_when_the_graph_loads():
     rejected at load, by the same rule the plan and the fold search use."""
     x = ir.Tensor((5, 5, 3), DType.parse("uint2"))
     with pytest.raises(hwgen.GraphError, match=r"simd=9 must divide the 3 input channels"):
-        ir.Graph("g", x, [ir.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 3), int),
+        ir.Graph("g", x, [ops.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 3), int),
                                     simd=9)])
     with pytest.raises(hwgen.GraphError, match="depthwise hardware takes one kernel position"):
-        ir.Graph("g", x, [ir.Conv2d("c", weight_dtype="bin", weights=np.ones((3, 3, 3, 1), int),
+        ir.Graph("g", x, [ops.Conv2d("c", weight_dtype="bin", weights=np.ones((3, 3, 3, 1), int),
                                     groups=3, simd=3)])
-    conv = ir.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 3), int))
+    conv = ops.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 3), int))
     g = ir.Graph("g", x, [conv])
     legal = {(pe, simd) for _, pe, simd in conv.foldings([x], g.output)}
     assert legal == {(1, 1), (2, 1), (1, 3), (2, 3)}
@@ -276,7 +276,7 @@ def test_conv_simd_legality_is_checked_when_the_graph_loads():
 ])
 def test_codebook_errors(book, weights, message):
     x = ir.Tensor((2,), DType.parse("uint4"))
-    layer = ir.Dense("fc", weight_dtype="int4", weights=np.array(weights), codebook=book)
+    layer = ops.Dense("fc", weight_dtype="int4", weights=np.array(weights), codebook=book)
     with pytest.raises(hwgen.GraphError, match=f"layer 'fc' \\(dense\\): {message}"):
         layer.infer([x])
 
@@ -287,15 +287,15 @@ def test_codebook_roundtrip_and_storage(tmp_path):
     book = np.array([-90, -3, 4, 101])
     w = rng.choice(book, (64, 64))
     x = ir.Tensor((64,), DType.parse("uint4"))
-    plain = ir.Dense("fc", weight_dtype="int8", weights=w)
-    shared = ir.Dense("fc", weight_dtype="int8", weights=w, codebook=book)
+    plain = ops.Dense("fc", weight_dtype="int8", weights=w)
+    shared = ops.Dense("fc", weight_dtype="int8", weights=w, codebook=book)
     g = ir.Graph("cb", x, [shared])
     g.save(tmp_path / "cb")
     loaded = hwgen.load_graph(tmp_path / "cb.json").layers[0]
     assert np.array_equal(loaded.codebook, book) and loaded.index_bits == 2
     plain.infer([x])
     assert (plain.storage, shared.storage) == ("bram", "logic")
-    conv = ir.Conv2d("dw", weight_dtype="int8", weights=rng.choice(book, (4, 3, 3, 1)),
+    conv = ops.Conv2d("dw", weight_dtype="int8", weights=rng.choice(book, (4, 3, 3, 1)),
                      groups=4, codebook=book)
     with pytest.raises(hwgen.GraphError, match="depthwise conv takes no codebook"):
         conv.infer([ir.Tensor((5, 5, 4), DType.parse("uint4"))])

@@ -2,8 +2,8 @@
 folding whose ROM word or stream beat is wider than hardware allows) is refused as a
 one-line GraphError naming the layer, in three places:
 
-(a) constructing :class:`hwgen.ir.Graph` in Python;
-(b) loading a hand-written ``NAME.json`` + ``NAME.npz`` with :func:`hwgen.ir.load_graph`
+(a) constructing :class:`hwgen.ir.graph.Graph` in Python;
+(b) loading a hand-written ``NAME.json`` + ``NAME.npz`` with :func:`hwgen.ir.codec.load_graph`
     (``Graph.save`` validates, so it could not write these files);
 (c) the CLI: ``hwgen build``, ``estimate`` and ``fold`` print that one line on stderr, exit
     with status 2 and write nothing.
@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwgen import ir
+from hwgen import ir, ops
 from hwgen.cli import main
+from hwgen.core.limits import MAX_WORD_BITS
 
 
 def ones(*shape):
@@ -67,7 +68,7 @@ def conv_case(bad, good, message, *, channels=4, in_ch=6):
     w = ones(channels, 1, 1, in_ch)
     return Case(
         ([3, 3, in_ch], "uint2"), "conv", "conv2d",
-        lambda k: [ir.Conv2d("conv", weight_dtype="bin", weights=w, **k)],
+        lambda k: [ops.Conv2d("conv", weight_dtype="bin", weights=w, **k)],
         lambda k: [{"name": "conv", "op": "conv2d", "channels": channels, "kernel": [1, 1],
                     "weight_dtype": "bin", "weights": "conv.w", **k}],
         {"conv.w": w}, bad, good, message)
@@ -77,7 +78,7 @@ def depthwise_case(bad, good, message, channels=4):
     w = ones(channels, 3, 3, 1)
     return Case(
         ([5, 5, channels], "uint2"), "dw", "conv2d",
-        lambda k: [ir.Conv2d("dw", weight_dtype="bin", weights=w, groups=channels, padding=1,
+        lambda k: [ops.Conv2d("dw", weight_dtype="bin", weights=w, groups=channels, padding=1,
                              **k)],
         lambda k: [{"name": "dw", "op": "conv2d", "channels": channels, "kernel": [3, 3],
                     "padding": [1, 1], "groups": channels, "weight_dtype": "bin",
@@ -89,7 +90,7 @@ def dense_case(bad, good, message, units=4, features=6):
     w = ones(units, features)
     return Case(
         ([features], "uint2"), "fc", "dense",
-        lambda k: [ir.Dense("fc", weight_dtype="bin", weights=w, **k)],
+        lambda k: [ops.Dense("fc", weight_dtype="bin", weights=w, **k)],
         lambda k: [{"name": "fc", "op": "dense", "units": units, "weight_dtype": "bin",
                     "weights": "fc.w", **k}],
         {"fc.w": w}, bad, good, message)
@@ -97,11 +98,11 @@ def dense_case(bad, good, message, units=4, features=6):
 
 def join_case(op, bad, good, message, json_message=None, conv_channels=4):
     """A 1x1 conv of ``conv_channels`` channels and the graph input (4 channels) joined."""
-    cls = {"add": ir.Add, "concat": ir.Concat}[op]
+    cls = {"add": ops.Add, "concat": ops.Concat}[op]
     w = ones(conv_channels, 1, 1, 4)
     return Case(
         ([2, 2, 4], "uint2"), "join", op,
-        lambda k: [ir.Conv2d("conv", weight_dtype="bin", weights=w),
+        lambda k: [ops.Conv2d("conv", weight_dtype="bin", weights=w),
                    with_knobs(cls("join", inputs=["input", "conv"]), k)],
         lambda k: [{"name": "conv", "op": "conv2d", "channels": conv_channels,
                     "kernel": [1, 1], "weight_dtype": "bin", "weights": "conv.w"},
@@ -134,7 +135,7 @@ def word_case(op, bad, good, message, *, in_dtype, weight_dtype, units, features
         count = {"channels": units, "kernel": [1, 1]}
     rows = w.shape[0]
     t = zeros(rows, 1)
-    cls = ir.Dense if op == "dense" else ir.Conv2d
+    cls = ops.Dense if op == "dense" else ops.Conv2d
     extra = {"groups": features} if depthwise else {}
     return Case(
         (shape, in_dtype), "wide", op,
@@ -268,9 +269,9 @@ def test_graph_accepts_the_legal_neighbour(name):
         assert case.message in layer.fold_error(xs, pe, simd)
 
 
-@pytest.mark.parametrize("cls, knob", [(ir.MaxPool2d, "pe"), (ir.MaxPool2d, "simd"),
-                                       (ir.GlobalSumPool, "pe"), (ir.ArgMax, "pe"),
-                                       (ir.ArgMax, "simd")])
+@pytest.mark.parametrize("cls, knob", [(ops.MaxPool2d, "pe"), (ops.MaxPool2d, "simd"),
+                                       (ops.GlobalSumPool, "pe"), (ops.ArgMax, "pe"),
+                                       (ops.ArgMax, "simd")])
 def test_ops_without_knobs_take_none_in_python(cls, knob):
     assert not cls.folds
     with pytest.raises(TypeError, match=knob):
@@ -279,10 +280,10 @@ def test_ops_without_knobs_take_none_in_python(cls, knob):
 
 def test_word_width_limit_is_exact():
     """A weight word of exactly 65,535 bits (21,845 int3 weights) is legal, wider is not."""
-    assert ir.MAX_WORD_BITS == 65_535
+    assert MAX_WORD_BITS == 65_535
 
     def fc(pe):
-        return ir.Graph("net", ir.Tensor((21845,), "uint1"), [ir.Dense(
+        return ir.Graph("net", ir.Tensor((21845,), "uint1"), [ops.Dense(
             "fc", weight_dtype="int3", weights=ones(2, 21845), pe=pe, simd=21845)])
 
     assert fc(1).layers[0].simd == 21845

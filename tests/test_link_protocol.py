@@ -1,4 +1,4 @@
-"""Both sides of every check the host makes on the board's answers (hwgen.link), in pure
+"""Both sides of every check the host makes on the board's answers (hwgen.flows.link), in pure
 Python: ``read_response`` over a byte buffer that runs short as a serial timeout does,
 ``request``'s 16-bit length, the payload encoding at the dtype extremes, and ``hwgen run``
 end to end against a fake board on a pty that answers with chosen bytes (no HDL)."""
@@ -15,11 +15,12 @@ import tty
 import numpy as np
 import pytest
 
-from hwgen import cli, ir, link
-from hwgen.build import build
-from hwgen.dtypes import DType
-from hwgen.packing import StreamPacking
-from hwgen.plan import plan
+from hwgen import cli, ir, ops
+from hwgen.analysis.plan import plan
+from hwgen.core.dtypes import DType
+from hwgen.core.packing import StreamPacking
+from hwgen.flows import link
+from hwgen.flows.build import build
 
 from .conftest import draw
 
@@ -172,7 +173,7 @@ def built(tmp_path_factory):
     rng = np.random.default_rng(3)
     act = ir.Threshold("uint2", np.sort(rng.integers(-20, 20, (6, 3)), axis=1))
     graph = ir.Graph("link", ir.Tensor((12,), DType.parse("uint4")),
-                     [ir.Dense("fc", weight_dtype="int2", weights=draw("int2", (6, 12), rng),
+                     [ops.Dense("fc", weight_dtype="int2", weights=draw("int2", (6, 12), rng),
                                pe=2, simd=4, activation=act)])
     out = tmp / "build"
     build(graph, out)

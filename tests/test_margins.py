@@ -10,8 +10,8 @@ import json
 import math
 from pathlib import Path
 
+from hwgen.analysis.estimate import CELL_MARGIN, FF_UNPACKED
 from hwgen.boards import load_board
-from hwgen.estimate import CELL_MARGIN, FF_UNPACKED
 
 MEASURED = json.loads((Path(__file__).resolve().parents[1] / "bench" / "fit_check.json")
                       .read_text())

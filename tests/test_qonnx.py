@@ -11,12 +11,13 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.util.cleanup import cleanup_model
 
-from hwgen import load_graph, qonnx, reference
+from hwgen import load_graph, reference
+from hwgen.analysis.estimate import estimate
+from hwgen.analysis.fold import refold
 from hwgen.boards import load_board
 from hwgen.cli import main
-from hwgen.estimate import estimate
 from hwgen.examples.bnn_pynq import FINN_FOLDING, INPUT_DTYPE, ZOO, export, quiet_export
-from hwgen.fold import refold
+from hwgen.frontends import qonnx
 
 from .conftest import simulate_graph
 

@@ -5,9 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from hwgen import GraphError, quant, reference
-from hwgen.examples.digits import load, train
+from hwgen import GraphError, reference
+from hwgen.compress.train import train
+from hwgen.examples.digits import load
 from hwgen.examples.digits_mlp import make
+from hwgen.frontends import quant
 
 
 def assert_exact(model, graph, x):

@@ -3,7 +3,7 @@ dtype family is accepted, one past either end is refused (for ``bin`` also 0).
 
 Why it matters: codes are cut to the dtype's width on their way into hardware, so a value
 one past the end does not fail there, it wraps (a weight of 8 in int4 becomes -8 in the
-ROM). Every refusal is a one-line :class:`hwgen.ir.GraphError` naming the layer (or the
+ROM). Every refusal is a one-line :class:`hwgen.core.errors.GraphError` naming the layer (or the
 graph ``input``) and the field; every accepted extreme gives a valid graph whose reference
 output is checked against a hand computation.
 
@@ -15,8 +15,8 @@ import json
 import numpy as np
 import pytest
 
-from hwgen import ir, reference
-from hwgen.dtypes import DType
+from hwgen import ir, ops, reference
+from hwgen.core.dtypes import DType
 
 # (min, max) of each family at its narrowest, one middle and its widest width
 LIMITS = {
@@ -70,10 +70,10 @@ def weighted(op, weights, weight_dtype, *, in_dtype="uint1", name="fc", **kw):
     weights = np.asarray(weights)
     units, features = weights.shape
     if op == "dense":
-        layer = ir.Dense(name, weight_dtype=weight_dtype, weights=weights, **kw)
+        layer = ops.Dense(name, weight_dtype=weight_dtype, weights=weights, **kw)
         shape = (features,)
     else:
-        layer = ir.Conv2d(name, weight_dtype=weight_dtype,
+        layer = ops.Conv2d(name, weight_dtype=weight_dtype,
                           weights=weights.reshape(units, 1, 1, features), **kw)
         shape = (1, 1, features)
     return ir.Graph("g", ir.Tensor(shape, in_dtype), [layer])  # the graph parses the name
@@ -191,7 +191,7 @@ def test_conv_weights_of_size_zero(shape):
     """No output channel, or a kernel of size 0 (which would make the output larger than
     the input), is refused, not a numpy ValueError or a nonsense graph."""
     refused(lambda: ir.Graph("g", ir.Tensor((2, 2, 1), "uint2"), [
-        ir.Conv2d("conv", weight_dtype="int2", weights=np.zeros(shape, np.int64))]),
+        ops.Conv2d("conv", weight_dtype="int2", weights=np.zeros(shape, np.int64))]),
         "layer 'conv' (conv2d)", "weights", "no size 0")
 
 
@@ -233,7 +233,7 @@ def padded(in_dtype, pad_value):
     act = passthrough(in_dtype) if in_dtype.startswith(("int", "uint")) else ir.Requant(
         "int2", np.ones(1, np.int64), np.zeros(1, np.int64))
     return ir.Graph("g", ir.Tensor((1, 1, 1), DType.parse(in_dtype)), [
-        ir.Conv2d("conv", weight_dtype="uint1", weights=np.ones((1, 1, 1, 1), np.int64),
+        ops.Conv2d("conv", weight_dtype="uint1", weights=np.ones((1, 1, 1, 1), np.int64),
                   padding=1, pad_value=pad_value, activation=act)])
 
 
@@ -460,20 +460,20 @@ def test_requant_m_at_the_product_limit(m, ok):
 def test_requant_product_past_int64_after_add_and_pool(m):
     """The same limit on the layers whose accumulator is a sum: add and global_sum_pool."""
     inp = ir.Tensor((1, 1, 1), DType.parse("bin"))
-    refused(lambda: ir.Graph("g", inp, [ir.Add("add", inputs=["input", "input"],
+    refused(lambda: ir.Graph("g", inp, [ops.Add("add", inputs=["input", "input"],
                                                activation=rq(m, 0))]),
             "layer 'add' (add)", "requant", "62 bits")
     refused(lambda: ir.Graph("g", ir.Tensor((1, 2, 1), DType.parse("bin")), [
-        ir.GlobalSumPool("gsp", activation=rq(m, 0))]), "layer 'gsp'", "requant", "62 bits")
+        ops.GlobalSumPool("gsp", activation=rq(m, 0))]), "layer 'gsp'", "requant", "62 bits")
 
 
 def test_requant_on_add_at_the_product_limit():
     """acc = a + b = -2..+2; m = 2^60 - 1 keeps acc * m within 62 bits, 2^60 does not."""
     inp = ir.Tensor((1, 1, 1), DType.parse("bin"))
-    g = ir.Graph("g", inp, [ir.Add("add", inputs=["input", "input"],
+    g = ir.Graph("g", inp, [ops.Add("add", inputs=["input", "input"],
                                    activation=rq(2**60 - 1, 0, "int32"))])
     assert reference.run(g, np.array([[[[1]]], [[[-1]]]])).ravel().tolist() == [
         2**31 - 1, -(2**31)]
-    refused(lambda: ir.Graph("g", inp, [ir.Add("add", inputs=["input", "input"],
+    refused(lambda: ir.Graph("g", inp, [ops.Add("add", inputs=["input", "input"],
                                                activation=rq(2**60, 0))]),
             "layer 'add' (add)", "requant", "62 bits")

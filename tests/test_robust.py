@@ -22,10 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwgen import ir, reference
-from hwgen.build import STAMP, build
+from hwgen import ir, ops, reference
 from hwgen.cli import main
-from hwgen.dtypes import DType
+from hwgen.core.dtypes import DType
+from hwgen.flows.build import build
+from hwgen.flows.record import STAMP
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,13 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def small_graph(folder: Path, name: str = "net") -> Path:
     rng = np.random.default_rng(0)
     g = ir.Graph(name, ir.Tensor((4, 4, 2), DType.parse("uint2")), [
-        ir.Conv2d("c1", weight_dtype="bin", weights=rng.choice([-1, 1], (2, 3, 3, 2)),
+        ops.Conv2d("c1", weight_dtype="bin", weights=rng.choice([-1, 1], (2, 3, 3, 2)),
                   padding=1, pe=2, simd=2,
                   activation=ir.Threshold("uint2", np.sort(rng.integers(-9, 9, (2, 3)), 1))),
-        ir.Add("res", inputs=["c1", "input"], pe=2),
-        ir.GlobalSumPool("gsp"),
-        ir.Dense("fc", weight_dtype="int2", weights=rng.integers(-2, 2, (3, 2)), pe=3, simd=2),
-        ir.ArgMax("top")])
+        ops.Add("res", inputs=["c1", "input"], pe=2),
+        ops.GlobalSumPool("gsp"),
+        ops.Dense("fc", weight_dtype="int2", weights=rng.integers(-2, 2, (3, 2)), pe=3, simd=2),
+        ops.ArgMax("top")])
     return g.save(folder / name)
 
 
@@ -148,13 +149,13 @@ def test_bad_input_is_one_line(tmp_path, capsys, case):
 def test_uint64_arrays_are_range_checked_before_any_cast():
     x = ir.Tensor((3,), DType.parse("int4"))
     with pytest.raises(ir.GraphError, match="weights has values above 2"):
-        ir.Graph("g", x, [ir.Dense("d", weight_dtype="bin",
+        ir.Graph("g", x, [ops.Dense("d", weight_dtype="bin",
                                    weights=np.array([[1, 1, 2**64 - 1]], np.uint64))])
     with pytest.raises(ir.GraphError, match="thresholds has values above 2"):
-        ir.Graph("g", x, [ir.Dense("d", weight_dtype="bin", weights=np.ones((1, 3), int),
+        ir.Graph("g", x, [ops.Dense("d", weight_dtype="bin", weights=np.ones((1, 3), int),
                                    activation=ir.Threshold("bin", np.array(
                                        [[2**63 + 5]], np.uint64)))])
-    g = ir.Graph("g", x, [ir.ArgMax("top")])
+    g = ir.Graph("g", x, [ops.ArgMax("top")])
     with pytest.raises(ir.GraphError, match="values outside int4"):
         reference.run(g, np.array([[1, 2, 2**64 - 3]], np.uint64))
 
@@ -162,11 +163,11 @@ def test_uint64_arrays_are_range_checked_before_any_cast():
 def test_pad_value_outside_the_dtype_is_refused_without_padding_too():
     x = ir.Tensor((4, 4, 2), DType.parse("uint2"))
     with pytest.raises(ir.GraphError, match="pad_value 7 is not a value of the input dtype"):
-        ir.Graph("g", x, [ir.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 2), int),
+        ir.Graph("g", x, [ops.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 2), int),
                                     pad_value=7)])
     # 0 with no padding means "none", so binary inputs need no pad value
     b = ir.Tensor((4, 4, 2), DType.parse("bin"))
-    ir.Graph("g", b, [ir.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 2), int))])
+    ir.Graph("g", b, [ops.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 2), int))])
 
 
 @pytest.mark.parametrize("args,expect", [
@@ -206,9 +207,9 @@ def test_one_frame_without_the_batch_axis_is_one_frame(tmp_path, capsys):
 def test_size_limits(tmp_path, monkeypatch):
     x = ir.Tensor((8,), DType.parse("int4"))
     with pytest.raises(ir.GraphError, match="name must be a non-empty string of at most 128"):
-        ir.Graph("g", x, [ir.ArgMax("n" * 10_000_000)])
+        ir.Graph("g", x, [ops.ArgMax("n" * 10_000_000)])
     with pytest.raises(ir.GraphError, match="more than the limit of 4,194,304"):
-        ir.Graph("g", ir.Tensor((10**9,), DType.parse("int4")), [ir.ArgMax("top")])
+        ir.Graph("g", ir.Tensor((10**9,), DType.parse("int4")), [ops.ArgMax("top")])
     # only the arrays the graph names are read: a broken unused member does not matter
     g = small_graph(tmp_path)
     with zipfile.ZipFile(g.with_suffix(".npz"), "a") as z:
@@ -227,7 +228,7 @@ def test_size_limits(tmp_path, monkeypatch):
 def _wide(pe: int, simd: int, units: int = 24, fan_in: int = 30) -> ir.Graph:
     r = np.random.default_rng(1)
     t = np.sort(r.integers(-40000, 40000, (units, 255)), axis=1)
-    return ir.Graph("wide", ir.Tensor((fan_in,), DType.parse("uint8")), [ir.Dense(
+    return ir.Graph("wide", ir.Tensor((fan_in,), DType.parse("uint8")), [ops.Dense(
         "fc", weight_dtype="int8", weights=r.integers(-128, 128, (units, fan_in)), pe=pe,
         simd=simd, activation=ir.Threshold("uint8", t))])
 
@@ -296,7 +297,7 @@ def _children(pid: int) -> list[int]:
 def test_sigterm_during_verilog_generation_leaves_no_yosys(tmp_path):
     rng = np.random.default_rng(1)
     g = ir.Graph("big", ir.Tensor((784,), DType.parse("bin")), [
-        ir.Dense("fc", weight_dtype="bin", weights=rng.choice([-1, 1], (128, 784)), pe=128,
+        ops.Dense("fc", weight_dtype="bin", weights=rng.choice([-1, 1], (128, 784)), pe=128,
                  simd=49)])
     g.save(tmp_path / "big")
     proc = _hwgen("build", tmp_path / "big.json", "--out", tmp_path / "o", cwd=tmp_path)
@@ -331,7 +332,7 @@ def test_sigint_is_one_line_and_leaves_nothing(tmp_path):
 
 def test_a_report_whose_streams_do_not_match_the_graph_is_refused(tmp_path, capsys):
     g = ir.Graph("net", ir.Tensor((4,), DType.parse("int4")), [
-        ir.Dense("fc", weight_dtype="int2", weights=np.ones((3, 4), int), pe=1, simd=4)])
+        ops.Dense("fc", weight_dtype="int2", weights=np.ones((3, 4), int), pe=1, simd=4)])
     g.save(tmp_path / "net")
     built = tmp_path / "built"
     main(["build", str(tmp_path / "net.json"), "--out", str(built)])
@@ -407,7 +408,7 @@ def test_fallback_replace_and_a_death_between_its_renames(tmp_path, monkeypatch)
     """Where one exchange rename is not available, the replace takes two renames and still
     leaves a whole build; after a build that died between them (the old build stranded in
     .out.old-*/previous, no out) the next build leaves a whole build and nothing else."""
-    from hwgen import build as build_module
+    from hwgen.flows import build as build_module
 
     g = small_graph(tmp_path)
     out = tmp_path / "out"

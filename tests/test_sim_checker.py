@@ -18,9 +18,9 @@ import re
 import numpy as np
 import pytest
 
-from hwgen import ir
-from hwgen.build import build
-from hwgen.dtypes import DType
+from hwgen import ir, ops
+from hwgen.core.dtypes import DType
+from hwgen.flows.build import build
 from hwgen.sim.runner import simulate
 
 FRAMES = 5
@@ -59,7 +59,7 @@ endmodule
 def _graph() -> ir.Graph:
     rng = np.random.default_rng(3)
     weights = rng.integers(-8, 8, (UNITS, 6))
-    dense = ir.Dense("fc", weight_dtype="int4", weights=weights, pe=PE, simd=3)
+    dense = ops.Dense("fc", weight_dtype="int4", weights=weights, pe=PE, simd=3)
     return ir.Graph("chk", ir.Tensor((6,), DType.parse("uint2")), [dense])
 
 

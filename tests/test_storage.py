@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from hwgen import ir
-from hwgen.build import build
-from hwgen.dtypes import DType
-from hwgen.hw.mvu import MVU
-from hwgen.hw.threshold import ThresholdUnit
-from hwgen.plan import plan
+from hwgen import ir, ops
+from hwgen.analysis.plan import plan
+from hwgen.core.dtypes import DType
+from hwgen.flows.build import build
+from hwgen.flows.synth import synth_cells
+from hwgen.hw.blocks.mvu import MVU
+from hwgen.hw.blocks.threshold import ThresholdUnit
 from hwgen.sim.runner import simulate
-from hwgen.synth import synth_cells
 
 rng = np.random.default_rng(0)
 
@@ -18,7 +18,7 @@ rng = np.random.default_rng(0)
 def dense_graph(storage: str, units: int = 6, features: int = 12) -> ir.Graph:
     t = np.sort(rng.integers(-30, 30, (units, 3)), axis=1)
     return ir.Graph("g", ir.Tensor((features,), DType.parse("int4")), [
-        ir.Dense("fc", weight_dtype="tern", weights=rng.integers(-1, 2, (units, features)),
+        ops.Dense("fc", weight_dtype="tern", weights=rng.integers(-1, 2, (units, features)),
                  pe=2, simd=3, weight_storage=storage, activation=ir.Threshold("uint2", t))])
 
 
@@ -31,7 +31,7 @@ def test_storage_is_validated_and_resolved():
     assert plan(dense_graph("auto", 128, 96)).layers[0].weight_storage == "bram"
     with pytest.raises(ir.GraphError, match="depthwise weights live in logic"):
         ir.Graph("dw", ir.Tensor((4, 4, 2), DType.parse("bin")), [
-            ir.Conv2d("dw", weight_dtype="bin", weights=np.ones((2, 3, 3, 1), int), groups=2,
+            ops.Conv2d("dw", weight_dtype="bin", weights=np.ones((2, 3, 3, 1), int), groups=2,
                       weight_storage="bram")])
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwgen import ir, reference
+from hwgen import ir, ops, reference
 from hwgen.cli import main
-from hwgen.dtypes import DType
-from hwgen.packing import pack
-from hwgen.vivado import synth_check
+from hwgen.core.dtypes import DType
+from hwgen.core.packing import pack
+from hwgen.flows.vivado import synth_check
 
 from .test_host_link import small_graph
 
@@ -48,7 +48,7 @@ def test_pynq_driver_packs_as_hwgen_does(tmp_path):
     """The driver's encode/pack/unpack/decode (numpy only, for the board) against hwgen's
     packing, on a graph with signed input words wider than a byte."""
     rng = np.random.default_rng(5)
-    layer = ir.Dense("fc", weight_dtype="int3", weights=rng.integers(-4, 4, (6, 10)), pe=3,
+    layer = ops.Dense("fc", weight_dtype="int3", weights=rng.integers(-4, 4, (6, 10)), pe=3,
                      simd=5)
     graph = ir.Graph("drv", ir.Tensor((10,), DType.parse("int5")), [layer])
     out = _build(tmp_path, "pynq-z2", graph, "--bitstream")

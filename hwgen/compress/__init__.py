@@ -22,7 +22,7 @@ def weighted_layers(graph) -> list:
 def legal_fold(units: int, want: int) -> int:
     """The largest divisor of ``units`` not above ``want``: the PE or SIMD closest to a
     layer's old one that its new size allows."""
-    from ..ops.weighted import divisors
+    from hwgen.ops.weighted import divisors
 
     return max(d for d in divisors(units) if d <= max(want, 1))
 
@@ -30,11 +30,11 @@ def legal_fold(units: int, want: int) -> int:
 def finetune(model, x: np.ndarray, y: np.ndarray, *, epochs: int = 20, seed: int = 0,
              lr: float = 3e-3, val: tuple[np.ndarray, np.ndarray] | None = None,
              loss=None, progress: Callable[[str], None] = print) -> tuple[float, int] | None:
-    """Train a compressed :mod:`hwgen.quant` model further on (x, y), seeded. With ``val``
+    """Train a compressed :mod:`hwgen.frontends.quant` model further on (x, y), seeded. With ``val``
     (a held-out (x, y) split), the weights of the epoch with the best accuracy on it are
     kept, the untrained start (epoch 0) included, and (accuracy, epoch) is returned: the
     comparison between methods then does not hang on where a noisy run happens to end."""
-    from ..examples.digits import train
+    from hwgen.compress.train import train
 
     if val is None:
         train(model, x, y, epochs=epochs, seed=seed, progress=progress, lr=lr, loss=loss)
@@ -96,15 +96,15 @@ METHODS = ("prune", "channels", "lowrank", "codebook", "distill")
 
 def module_index(model, name: str) -> int:
     """The position in ``model`` (a flat ``nn.Sequential``) of the module exported as layer
-    ``name`` (fc2, conv1, dw1, ...: the names :func:`hwgen.quant.export` gives)."""
-    from .. import quant
+    ``name`` (fc2, conv1, dw1, ...: the names :func:`hwgen.frontends.quant.export` gives)."""
+    from hwgen.frontends import quant
 
     counts: dict[str, int] = {}
     names = []
     for k, mod in enumerate(model.children()):
-        if isinstance(mod, (quant._Weighted, quant.MaxPool, quant.GlobalSumPool,
+        if isinstance(mod, (quant.WeightedModule, quant.MaxPool, quant.GlobalSumPool,
                             quant.Residual)):
-            names.append(quant._name(mod, counts))
+            names.append(quant.layer_name(mod, counts))
             if names[-1] == name:
                 return k
     raise ValueError(f"no layer {name!r} at the top level of the model; its layers: "
@@ -115,8 +115,8 @@ def prune_graph(graph, target: float):
     """``graph`` with the fraction ``target`` of each weighted layer's weights (but the
     first's) set to zero, smallest magnitude first; binary layers become ternary. For a
     graph alone, without the model to fine-tune: accuracy is not kept."""
-    from ..dtypes import DType
-    from ..ir import Graph
+    from hwgen.core.dtypes import DType
+    from hwgen.ir.graph import Graph
 
     if not 0 <= target < 1:
         raise ValueError(f"sparsity must be in [0, 1), got {target}")

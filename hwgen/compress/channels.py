@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import legal_fold
+from hwgen.compress import legal_fold
 
 __all__ = ["METHODS", "prune_channels", "reconstruct", "relative_error", "select_channels"]
 
@@ -87,7 +87,7 @@ def _samples(model, consumer, channels: int, x: np.ndarray, limit: int, seed: in
     import torch
     from torch.nn import functional as F
 
-    from ..quant import QuantDense
+    from hwgen.frontends.quant import QuantDense
 
     seen = []
     hook = consumer.register_forward_hook(lambda mod, args, out: seen.append(args[0]))
@@ -121,7 +121,7 @@ def _samples(model, consumer, channels: int, x: np.ndarray, limit: int, seed: in
 
 def prune_channels(model, consumer: int, keep: int, x: np.ndarray, *, method: str = "lasso",
                    samples: int = 4000, seed: int = 0):
-    """A copy of ``model`` (an ``nn.Sequential`` of :mod:`hwgen.quant` modules) in which
+    """A copy of ``model`` (an ``nn.Sequential`` of :mod:`hwgen.frontends.quant` modules) in which
     module ``consumer`` (a dense or non-depthwise conv layer) reads only ``keep`` of its
     input channels, chosen by ``method`` on its inputs over ``x`` and refit by least
     squares; the channels go from everything between it and the weighted layer that
@@ -131,7 +131,14 @@ def prune_channels(model, consumer: int, keep: int, x: np.ndarray, *, method: st
 
     from torch import nn
 
-    from ..quant import _ACTS, BatchNorm, MaxPool, QuantConv2d, QuantDense, _Weighted
+    from hwgen.frontends.quant import (
+        ACTIVATIONS,
+        BatchNorm,
+        MaxPool,
+        QuantConv2d,
+        QuantDense,
+        WeightedModule,
+    )
 
     model = copy.deepcopy(model)
     mods = list(model.children())
@@ -140,9 +147,10 @@ def prune_channels(model, consumer: int, keep: int, x: np.ndarray, *, method: st
         raise ValueError(f"module {consumer} ({type(cons).__name__}) is not a dense or "
                          "standard conv layer")
     between, k = [], consumer - 1
-    while k >= 0 and not (isinstance(mods[k], _Weighted) and getattr(mods[k], "groups", 1)
+    while k >= 0 and not (isinstance(mods[k], WeightedModule) and getattr(mods[k], "groups", 1)
                           == 1):
-        if not isinstance(mods[k], (nn.BatchNorm1d, *_ACTS, MaxPool, nn.Flatten, QuantConv2d)):
+        if not isinstance(mods[k], (nn.BatchNorm1d, *ACTIVATIONS, MaxPool, nn.Flatten,
+                                    QuantConv2d)):
             raise ValueError(f"module {k} ({type(mods[k]).__name__}) between the producer "
                              f"and module {consumer} does not keep channels apart")
         between.append(k)
@@ -199,7 +207,7 @@ def _refit_inputs(layer, refit: np.ndarray, keep: int) -> None:
 
     import torch
 
-    from ..quant import QuantDense
+    from hwgen.frontends.quant import QuantDense
 
     out, _, k = refit.shape
     if isinstance(layer, QuantDense):

@@ -15,7 +15,7 @@ import copy
 
 import numpy as np
 
-from . import weighted_layers
+from hwgen.compress import weighted_layers
 
 __all__ = ["kmeans_1d", "share_graph", "share_weights", "storage_bits"]
 
@@ -59,15 +59,15 @@ def _shareable(layers, bits: int, what: str) -> list:
 
 
 def share_weights(model, bits: int, *, iters: int = 100):
-    """A copy of ``model`` (:mod:`hwgen.quant` modules) whose layers with weights wider
+    """A copy of ``model`` (:mod:`hwgen.frontends.quant` modules) whose layers with weights wider
     than ``bits`` (depthwise convs aside) share 2^bits centroids of their latent weights.
     Fine-tune it (:func:`hwgen.compress.finetune`) to move the centroids."""
     import torch
 
-    from ..quant import _Weighted
+    from hwgen.frontends.quant import WeightedModule
 
     shared = copy.deepcopy(model)
-    layers = [m for m in shared.modules() if isinstance(m, _Weighted)]
+    layers = [m for m in shared.modules() if isinstance(m, WeightedModule)]
     for layer in _shareable(layers, bits, "the model"):
         w = layer.latent().detach().numpy()
         centroids, index = kmeans_1d(w, 1 << bits, iters=iters)
@@ -82,7 +82,7 @@ def share_graph(graph, bits: int, *, iters: int = 100):
     rounded, every weight replaced by its nearest entry. For a graph alone, without the
     model to fine-tune: the thresholds stay those of the old weights, so accuracy is not
     kept; a layer that already has at most 2^bits distinct weights is unchanged."""
-    from ..ir import Graph
+    from hwgen.ir.graph import Graph
 
     out = copy.deepcopy(graph)
     for layer in _shareable(weighted_layers(out), bits, graph.name):

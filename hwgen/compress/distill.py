@@ -1,6 +1,6 @@
 """Knowledge distillation (Hinton et al.): a small student learns from a larger teacher's
 softened outputs, ``alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) +
-(1 - alpha) * cross-entropy(student, labels)``. Works for any :mod:`hwgen.quant` model
+(1 - alpha) * cross-entropy(student, labels)``. Works for any :mod:`hwgen.frontends.quant` model
 whose output is a logit per class."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def distill(student, teacher, x: np.ndarray, y: np.ndarray, *, temperature: floa
     import torch
     from torch.nn import functional as F
 
-    from ..examples.digits import train
+    from hwgen.compress.train import train
 
     if temperature <= 0 or not 0 <= alpha <= 1:
         raise ValueError(f"temperature must be positive and alpha in [0, 1], got "

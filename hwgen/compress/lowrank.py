@@ -1,6 +1,6 @@
 """Low-rank factorization of a dense layer by truncated SVD: an M x N weight matrix becomes
 an M x K and a K x N one, ``K(M + N)`` weights instead of ``MN``, two chained MVUs in
-hardware with a signed ``bits``-bit bottleneck (:class:`hwgen.quant.QuantAct`) between.
+hardware with a signed ``bits``-bit bottleneck (:class:`hwgen.frontends.quant.QuantAct`) between.
 
 The two factors start from ``U_K sqrt(S_K)`` and ``sqrt(S_K) V_K^T`` of the layer's
 latent float weights, each scaled into the quantizers' range [-1, 1];
@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from . import legal_fold
+from hwgen.compress import legal_fold
 
 __all__ = ["choose_rank", "factorize_dense"]
 
@@ -39,7 +39,7 @@ def choose_rank(singular: np.ndarray, energy: float | None = None,
 def factorize_dense(model, index: int, *, rank: int | None = None,
                     energy: float | None = None, params: float | None = None,
                     bits: int = 4, weight_dtype: str | None = None):
-    """A copy of ``model`` (an ``nn.Sequential`` of :mod:`hwgen.quant` modules) with its
+    """A copy of ``model`` (an ``nn.Sequential`` of :mod:`hwgen.frontends.quant` modules) with its
     module ``index`` (a ``QuantDense``) replaced by two: N -> K (``weight_dtype``, default
     the layer's) with BatchNorm and a signed ``bits``-bit activation, then K -> M; the
     rank from ``rank``, an ``energy`` to keep or a ``params`` budget. Returns (model, K)."""
@@ -48,7 +48,7 @@ def factorize_dense(model, index: int, *, rank: int | None = None,
     import torch
     from torch import nn
 
-    from .. import quant
+    from hwgen.frontends import quant
 
     layer = model[index]
     if not isinstance(layer, quant.QuantDense):

@@ -16,9 +16,9 @@ __all__ = ["prune_magnitude", "sparsity"]
 
 
 def _weighted(model):
-    from ..quant import _Weighted
+    from hwgen.frontends.quant import WeightedModule
 
-    return [m for m in model.modules() if isinstance(m, _Weighted)]
+    return [m for m in model.modules() if isinstance(m, WeightedModule)]
 
 
 def prune_magnitude(model, target: float, *, skip_first: bool = True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .digits import Example, fit
+from hwgen.examples.digits import Example, fit
 
 
 def make(seed: int = 0, epochs: int = 100, progress: Callable[[str], None] = print,
@@ -15,7 +15,7 @@ def make(seed: int = 0, epochs: int = 100, progress: Callable[[str], None] = pri
     import torch
     from torch import nn
 
-    from .. import quant
+    from hwgen.frontends import quant
 
     torch.manual_seed(seed)  # the initial weights
     wd = weight_dtype

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .digits import Example, fit
+from hwgen.examples.digits import Example, fit
 
 
 def make(seed: int = 0, epochs: int = 60, progress: Callable[[str], None] = print,
@@ -14,7 +14,7 @@ def make(seed: int = 0, epochs: int = 60, progress: Callable[[str], None] = prin
     import torch
     from torch import nn
 
-    from .. import quant
+    from hwgen.frontends import quant
 
     torch.manual_seed(seed)  # the initial weights
     wd = weight_dtype

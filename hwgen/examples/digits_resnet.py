@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .digits import Example, fit
+from hwgen.examples.digits import Example, fit
 
 
 def make(seed: int = 0, epochs: int = 60, progress: Callable[[str], None] = print) -> Example:
     import torch
     from torch import nn
 
-    from .. import quant
+    from hwgen.frontends import quant
 
     def conv(cin, cout, k, pe, simd):
         return [quant.QuantConv2d(cin, cout, k, "bin", padding=k // 2, pe=pe, simd=simd),

@@ -6,26 +6,25 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .. import link
-from ..ir import Graph
-from ..plan import Plan
-from .host_link import HostLink
-from .top import Accelerator, as_plan
+from hwgen.core import protocol
+from hwgen.hw.blocks.host_link import HostLink
+from hwgen.hw.top import Accelerator
+from hwgen.ir.plan import Plan
 
 __all__ = ["BoardTop"]
 
 
 class BoardTop(wiring.Component):
-    """The accelerator of ``source`` fed and read by a :class:`HostLink` at ``baud``
-    (``cycles_per_bit`` clock cycles a bit, :func:`hwgen.hw.uart.bit_cycles`).
+    """The accelerator of ``plan`` fed and read by a :class:`HostLink` at ``baud``
+    (``cycles_per_bit`` clock cycles a bit, :func:`hwgen.hw.blocks.uart.bit_cycles`).
 
     Members: ``uart_rx`` (In 1), ``uart_tx`` (Out 1), ``leds`` (Out 2: a result frame
     toggles ``leds[0]``; ``leds[1]`` lights from an error answer to the next result).
     """
 
-    def __init__(self, source: Plan | Graph, cycles_per_bit: int,
-                 timeout_bits: int = link.TIMEOUT_BITS):
-        self.plan = as_plan(source)
+    def __init__(self, plan: Plan, cycles_per_bit: int,
+                 timeout_bits: int = protocol.TIMEOUT_BITS):
+        self.plan = plan
         self.cycles_per_bit, self.timeout_bits = cycles_per_bit, timeout_bits
         super().__init__({"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1),
                           "leds": Out(2)})

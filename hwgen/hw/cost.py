@@ -2,7 +2,7 @@
 exactly counted block RAMs and DSPs.
 
 Every block describes itself with a ``cost(family)`` method built from the
-helpers here (memories, products, adder trees); :mod:`hwgen.estimate` only adds
+helpers here (memories, products, adder trees); :mod:`hwgen.analysis.estimate` only adds
 them up and applies the fitted constants. BRAM and DSP rules follow what each
 family's Yosys script does (measured, see ``tests/test_estimate.py``).
 """
@@ -18,10 +18,10 @@ from importlib import resources as _res
 
 import numpy as np
 
-from ..dtypes import DType
-from ..formulas import signed_bits
-from ..synth import Resources
-from .pe import product_bounds
+from hwgen.core.dtypes import DType
+from hwgen.core.formulas import signed_bits
+from hwgen.core.resources import Resources
+from hwgen.hw.primitives.pe import product_bounds
 
 __all__ = [
     "FEATURES",
@@ -261,8 +261,8 @@ class Model:
 def load_model(path: str | None = None) -> Model:
     """The fitted model shipped with hwgen (or one written by ``bench/calibrate.py``)."""
     if path is None:
-        text = (_res.files("hwgen") / "estimate_model.json").read_text()
-        path = "hwgen/estimate_model.json"
+        text = (_res.files("hwgen.targets") / "estimate_model.json").read_text()
+        path = "hwgen/targets/estimate_model.json"
     else:
         with open(path) as fh:
             text = fh.read()

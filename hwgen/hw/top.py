@@ -9,20 +9,15 @@ from amaranth import Module, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..formulas import Timing, fifo_storage
-from ..ir import INPUT, Graph
-from ..plan import LayerPlan, Plan, plan
-from .dwc import WidthConverter
-from .fifo import REGISTER_BELOW, StreamFIFO
-from .fork import Fork
-from .streams import element_shape, vector_stream
+from hwgen.hw.blocks.dwc import WidthConverter
+from hwgen.hw.blocks.fifo import REGISTER_BELOW, StreamFIFO
+from hwgen.hw.blocks.fork import Fork
+from hwgen.hw.primitives.streams import element_shape, vector_stream
+from hwgen.ir.graph import INPUT
+from hwgen.ir.plan import LayerPlan, Plan
+from hwgen.targets import fifo_storage
 
-__all__ = ["Accelerator", "Stage", "as_plan"]
-
-
-def as_plan(source: Plan | Graph, timing: Timing | None = None) -> Plan:
-    """A plan as given, or the plan of a graph pipelined for ``timing``."""
-    return source if isinstance(source, Plan) else plan(source, timing)
+__all__ = ["Accelerator", "Stage"]
 
 
 def _port(block: wiring.Component, k: int):
@@ -109,15 +104,16 @@ class Stage(wiring.Component):
 
 
 class Accelerator(wiring.Component):
-    """A whole graph as one streaming pipeline of layer stages; all layers run
-    concurrently, and a producer runs ahead while its consumer replays its buffer.
+    """A whole graph, as its plan (:func:`hwgen.analysis.plan.plan`) says, as one streaming
+    pipeline of layer stages; all layers run concurrently, and a producer runs ahead while
+    its consumer replays its buffer.
 
     Members (flat, AXI4-Stream names): ``s_axis_tdata/tvalid/tready``,
     ``m_axis_tdata/tvalid/tready``; ``clk`` and ``rst`` come from the sync domain.
     """
 
-    def __init__(self, source: Plan | Graph):
-        self.plan: Plan = as_plan(source)
+    def __init__(self, plan: Plan):
+        self.plan = plan
         super().__init__({
             "s_axis_tdata": In(self.plan.input.tdata_bits), "s_axis_tvalid": In(1),
             "s_axis_tready": Out(1),

@@ -1,22 +1,18 @@
-"""Every op hwgen knows, one module each, and the registry that maps op names to them.
+"""Every op hwgen knows, one module each, registered by name.
 
-Adding an op is one new module here (a :class:`hwgen.ir.Layer` subclass) and
-its entry in ``REGISTRY``; the rest of hwgen dispatches through the class.
+Adding an op is one new module here (a :class:`hwgen.ir.layer.Layer` subclass decorated
+with :func:`hwgen.ir.registry.register`) and its import below; the rest of hwgen dispatches
+through the class.
 """
 
-from __future__ import annotations
-
-from ..ir import Layer
-from .add import Add
-from .argmax import ArgMax
-from .concat import Concat
-from .conv2d import Conv2d
-from .dense import Dense
-from .global_sum_pool import GlobalSumPool
-from .maxpool2d import MaxPool2d
+from hwgen.ir.registry import OPS as REGISTRY
+from hwgen.ops.add import Add
+from hwgen.ops.argmax import ArgMax
+from hwgen.ops.concat import Concat
+from hwgen.ops.conv2d import Conv2d
+from hwgen.ops.dense import Dense
+from hwgen.ops.global_sum_pool import GlobalSumPool
+from hwgen.ops.maxpool2d import MaxPool2d
 
 __all__ = ["REGISTRY", "Add", "ArgMax", "Concat", "Conv2d", "Dense", "GlobalSumPool",
            "MaxPool2d"]
-
-REGISTRY: dict[str, type[Layer]] = {cls.op: cls for cls in (
-    Dense, Conv2d, MaxPool2d, GlobalSumPool, Add, Concat, ArgMax)}

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from amaranth.lib import wiring
 
-from ..dtypes import DType
-from ..formulas import Timing, requant_bounds, signed_bits
-from ..hw.requant import Requantizer
-from ..hw.threshold import ThresholdUnit
-from ..ir import (
-    MAX_ACC_BITS,
-    Arrays,
-    GraphError,
-    Requant,
-    Threshold,
-    activation_from_json,
-    activation_to_json,
-)
+from hwgen.core.dtypes import DType
+from hwgen.core.errors import GraphError
+from hwgen.core.formulas import requant_bounds, signed_bits
+from hwgen.core.limits import MAX_ACC_BITS
+from hwgen.hw.blocks.requant import Requantizer
+from hwgen.hw.blocks.threshold import ThresholdUnit
+from hwgen.ir.activations import Requant, Threshold, activation_from_json, activation_to_json
+from hwgen.ir.layer import Arrays
+from hwgen.targets import Timing
 
 __all__ = ["activation_blocks", "activation_from_spec", "activation_spec", "apply",
            "check_activation", "output_dtype"]

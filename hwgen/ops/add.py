@@ -9,11 +9,13 @@ from typing import ClassVar
 import numpy as np
 from amaranth.lib import wiring
 
-from ..formulas import signed_bits
-from ..hw.add import ElementwiseAdd
-from ..ir import Arrays, Requant, Tensor, Threshold
-from ..plan import LayerPlan
-from .activation import (
+from hwgen.core.formulas import signed_bits
+from hwgen.hw.blocks.add import ElementwiseAdd
+from hwgen.ir.activations import Requant, Threshold
+from hwgen.ir.layer import Arrays, Tensor
+from hwgen.ir.plan import LayerPlan
+from hwgen.ir.registry import register
+from hwgen.ops.activation import (
     activation_blocks,
     activation_from_spec,
     activation_spec,
@@ -21,11 +23,12 @@ from .activation import (
     check_activation,
     output_dtype,
 )
-from .join import Join
+from hwgen.ops.join import Join
 
 __all__ = ["Add"]
 
 
+@register
 @dataclass
 class Add(Join):
     """y = a + b element by element (values: binary codes count as -1/+1); the raw sum is

@@ -8,16 +8,18 @@ from typing import ClassVar
 import numpy as np
 from amaranth.lib import wiring
 
-from ..dtypes import DType
-from ..formulas import argmax_cycles, bits_unsigned
-from ..hw.argmax import LabelSelect
-from ..hw.streams import element_shape
-from ..ir import Layer, Tensor
-from ..plan import LayerPlan
+from hwgen.core.dtypes import DType
+from hwgen.core.formulas import argmax_cycles, bits_unsigned
+from hwgen.hw.blocks.argmax import LabelSelect
+from hwgen.hw.primitives.streams import element_shape
+from hwgen.ir.layer import Layer, Tensor
+from hwgen.ir.plan import LayerPlan
+from hwgen.ir.registry import register
 
 __all__ = ["ArgMax"]
 
 
+@register
 @dataclass
 class ArgMax(Layer):
     """Index of the largest element (ties: the lowest index); output shape (1,)."""

@@ -9,12 +9,13 @@ from typing import ClassVar
 import numpy as np
 from amaranth.lib import wiring
 
-from ..dtypes import DType
-from ..formulas import bits_unsigned, signed_bits
-from ..hw.concat import ChannelConcat
-from ..ir import Arrays, Tensor
-from ..plan import LayerPlan
-from .join import Join
+from hwgen.core.dtypes import DType
+from hwgen.core.formulas import bits_unsigned, signed_bits
+from hwgen.hw.blocks.concat import ChannelConcat
+from hwgen.ir.layer import Arrays, Tensor
+from hwgen.ir.plan import LayerPlan
+from hwgen.ir.registry import register
+from hwgen.ops.join import Join
 
 __all__ = ["Concat", "common_dtype"]
 
@@ -27,6 +28,7 @@ def common_dtype(a: DType, b: DType) -> DType:
     return DType("uint", bits_unsigned(hi)) if lo >= 0 else DType("int", signed_bits(lo, hi))
 
 
+@register
 @dataclass
 class Concat(Join):
     """(..., C1) and (..., C2) -> (..., C1 + C2), values unchanged."""

@@ -13,20 +13,23 @@ import numpy as np
 from amaranth.lib import wiring
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..formulas import conv_out_size, mvu_cycles, window_cycles
-from ..hw.mvu import MVU
-from ..hw.streams import element_shape
-from ..hw.swg import SlidingWindow
-from ..hw.vvu import VVU
-from ..ir import Arrays, GraphError, Tensor, pair, positive
-from ..plan import LayerPlan
-from .activation import activation_blocks
-from .weighted import Weighted, divisors
-from .window import one_row, window_needs
+from hwgen.core.errors import GraphError
+from hwgen.core.formulas import conv_out_size, mvu_cycles, window_cycles
+from hwgen.hw.blocks.mvu import MVU
+from hwgen.hw.blocks.swg import SlidingWindow
+from hwgen.hw.blocks.vvu import VVU
+from hwgen.hw.primitives.streams import element_shape
+from hwgen.ir.layer import Arrays, Tensor, pair, positive
+from hwgen.ir.plan import LayerPlan
+from hwgen.ir.registry import register
+from hwgen.ops.activation import activation_blocks
+from hwgen.ops.weighted import Weighted, divisors
+from hwgen.ops.window import one_row, window_needs
 
 __all__ = ["Conv2d"]
 
 
+@register
 @dataclass
 class Conv2d(Weighted):
     """2-D convolution, NHWC; weights (out_ch, kh, kw, in_ch/groups).

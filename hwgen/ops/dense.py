@@ -8,16 +8,19 @@ from typing import ClassVar
 import numpy as np
 from amaranth.lib import wiring
 
-from ..formulas import mvu_cycles
-from ..hw.mvu import MVU
-from ..ir import Arrays, GraphError, Tensor
-from ..plan import LayerPlan
-from .activation import activation_blocks
-from .weighted import Weighted, divisors
+from hwgen.core.errors import GraphError
+from hwgen.core.formulas import mvu_cycles
+from hwgen.hw.blocks.mvu import MVU
+from hwgen.ir.layer import Arrays, Tensor
+from hwgen.ir.plan import LayerPlan
+from hwgen.ir.registry import register
+from hwgen.ops.activation import activation_blocks
+from hwgen.ops.weighted import Weighted, divisors
 
 __all__ = ["Dense"]
 
 
+@register
 @dataclass
 class Dense(Weighted):
     """y = W x (+ bias), x flattened channels-last; W of shape (units, in_features).

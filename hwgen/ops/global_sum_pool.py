@@ -11,12 +11,15 @@ import numpy as np
 from amaranth import signed
 from amaranth.lib import wiring
 
-from ..formulas import signed_bits
-from ..hw.pool import ChannelReduce
-from ..hw.streams import element_shape
-from ..ir import Arrays, GraphError, Layer, Requant, Tensor, Threshold
-from ..plan import LayerPlan
-from .activation import (
+from hwgen.core.errors import GraphError
+from hwgen.core.formulas import signed_bits
+from hwgen.hw.blocks.pool import ChannelReduce
+from hwgen.hw.primitives.streams import element_shape
+from hwgen.ir.activations import Requant, Threshold
+from hwgen.ir.layer import Arrays, Layer, Tensor
+from hwgen.ir.plan import LayerPlan
+from hwgen.ir.registry import register
+from hwgen.ops.activation import (
     activation_blocks,
     activation_from_spec,
     activation_spec,
@@ -24,12 +27,13 @@ from .activation import (
     check_activation,
     output_dtype,
 )
-from .maxpool2d import upstream_elems
-from .window import one_row
+from hwgen.ops.maxpool2d import upstream_elems
+from hwgen.ops.window import one_row
 
 __all__ = ["GlobalSumPool"]
 
 
+@register
 @dataclass
 class GlobalSumPool(Layer):
     """Sum over H and W: (H, W, C) -> (C,), then an optional activation on the sum."""

@@ -8,9 +8,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..ir import GraphError, Layer, Tensor
-from ..plan import LayerPlan
-from .weighted import divisors
+from hwgen.core.errors import GraphError
+from hwgen.ir.layer import Layer, Tensor
+from hwgen.ir.plan import LayerPlan
+from hwgen.ops.weighted import divisors
 
 __all__ = ["Join"]
 

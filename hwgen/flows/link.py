@@ -1,0 +1,116 @@
+"""The host side of the framed protocol of :mod:`hwgen.core.protocol` (the board's side is
+:class:`hwgen.hw.blocks.host_link.HostLink`): what ``hwgen run``, the cocotb bench of the
+board top and the tests share."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwgen.boards import DEFAULT_BAUD
+from hwgen.core.dtypes import DType
+from hwgen.core.errors import LinkError
+from hwgen.core.packing import StreamPacking, pack, unpack
+from hwgen.core.protocol import (
+    BAD_LENGTH,
+    BAD_START,
+    BITS_PER_BYTE,
+    ERROR,
+    ERROR_NAMES,
+    OVERRUN,
+    RESULT,
+    START,
+    TIMEOUT,
+    TIMEOUT_BITS,
+)
+
+__all__ = ["BAD_LENGTH", "BAD_START", "DEFAULT_BAUD", "ERROR", "OVERRUN", "RESULT", "START",
+           "TIMEOUT", "TIMEOUT_BITS", "LinkError", "Run",
+           "decode_payload", "encode_payload", "line_seconds", "read_response", "request",
+           "run_frames"]
+
+
+
+
+def encode_payload(values: np.ndarray, dtype: DType, packing: StreamPacking) -> bytes:
+    """One frame of input values -> the bytes of its beats."""
+    codes = dtype.encode(np.asarray(values, dtype=np.int64).ravel())
+    return b"".join(beat.to_bytes(packing.beat_bytes, "little")
+                    for beat in pack(codes, packing.bits, packing.elems))
+
+
+def decode_payload(payload: bytes, dtype: DType, packing: StreamPacking) -> np.ndarray:
+    """The bytes of one output frame's beats -> its values (flat)."""
+    size = packing.beat_bytes
+    beats = [int.from_bytes(payload[k:k + size], "little")
+             for k in range(0, len(payload), size)]
+    return dtype.decode(unpack(beats, packing.bits, packing.elems))
+
+
+def request(payload: bytes, head: int = START) -> bytes:
+    """A frame as the host sends it (``head=RESULT``: as the board answers)."""
+    if len(payload) >= 1 << 16:
+        raise LinkError(f"a frame of {len(payload):,} bytes does not fit the 16-bit length")
+    return bytes([head]) + len(payload).to_bytes(2, "little") + payload
+
+
+def read_response(read: Callable[[int], bytes], expected: int) -> bytes:
+    """The payload of the board's next answer, read through ``read(n)`` (which returns
+    fewer bytes on a timeout); LinkError for an error answer, nonsense or silence."""
+    def exactly(n: int, what: str) -> bytes:
+        got = read(n)
+        if len(got) != n:
+            raise LinkError(f"the board stopped answering after {len(got)} of {n} bytes of "
+                            f"{what}")
+        return got
+
+    first = read(1)
+    if not first:
+        raise LinkError("no answer from the board (is the bitstream loaded, the port and "
+                        "baud rate right?)")
+    if first[0] == ERROR:
+        code = exactly(1, "an error answer")[0]
+        raise LinkError(f"the board refused the frame: "
+                        f"{ERROR_NAMES.get(code, f'unknown error code {code}')}")
+    if first[0] != RESULT:
+        raise LinkError(f"the board answered 0x{first[0]:02x}, not a result (0x{RESULT:02x}) "
+                        f"or an error (0x{ERROR:02x}): wrong baud rate or bitstream?")
+    length = int.from_bytes(exactly(2, "the result length"), "little")
+    if length != expected:
+        raise LinkError(f"the board answered {length} bytes where the model's output frame "
+                        f"has {expected}: the bitstream is of another build")
+    return exactly(length, "the result")
+
+
+@dataclass(frozen=True)
+class Run:
+    outputs: np.ndarray  # (frames, *output shape)
+    seconds: float  # first byte sent to last byte received
+
+    @property
+    def fps(self) -> float:
+        return len(self.outputs) / self.seconds if self.seconds else float("inf")
+
+
+def run_frames(port, inputs: np.ndarray, input_dtype: DType, in_packing: StreamPacking,
+               output_dtype: DType, out_packing: StreamPacking, output_shape: tuple,
+               progress: Callable[[int], None] | None = None) -> Run:
+    """Send each frame of ``inputs`` through ``port`` (``write``/``read`` of a serial port)
+    and read its result, one frame at a time."""
+    outputs = []
+    start = time.monotonic()
+    for k, frame in enumerate(inputs):
+        port.write(request(encode_payload(frame, input_dtype, in_packing)))
+        payload = read_response(port.read, out_packing.frame_bytes)
+        outputs.append(decode_payload(payload, output_dtype, out_packing).reshape(output_shape))
+        if progress:
+            progress(k + 1)
+    return Run(np.stack(outputs), time.monotonic() - start)
+
+
+def line_seconds(in_bytes: int, out_bytes: int, baud: int) -> float:
+    """Seconds the UART needs per frame (request and answer, framing included)."""
+    return (in_bytes + out_bytes + 6) * BITS_PER_BYTE / baud

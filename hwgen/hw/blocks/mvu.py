@@ -1,0 +1,265 @@
+"""Matrix-vector unit: a dense layer folded by PE (rows at once) and SIMD (columns at once).
+
+Per frame the unit walks ``nf`` over MH/PE row groups and, inside each, ``sf``
+over MW/SIMD column slices: one step per cycle, (MH/PE)*(MW/SIMD) cycles per
+frame and no idle cycle between frames. The input vector arrives during the
+first row group and is replayed from a buffer for the others. Each step reads
+one ROM word of PE x SIMD weights (or of their codebook indices, decoded by a table of
+constants in front of each lane) and feeds PE lanes of either the popcount MAC
+array (binary weights and inputs) or the fixed-point PE.
+
+Pipeline (all stages advance together when the output register is free):
+step (counters, ROM/buffer read) -> lanes (dot products, with the registers the target
+clock needs inside) -> accumulate -> output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth import Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hwgen.core.dtypes import DType
+from hwgen.core.formulas import acc_bounds, bits_unsigned, rom_levels, signed_bits
+from hwgen.core.packing import pack
+from hwgen.hw import silenced
+from hwgen.hw.cost import (
+    BlockCost,
+    const_dsps,
+    const_products,
+    log2,
+    memory,
+    products,
+    rom_style,
+    tree_bits,
+    tree_feature,
+    varying_bits,
+)
+from hwgen.hw.primitives.pe import DotPE
+from hwgen.hw.primitives.pipe import UNLIMITED, Pipe
+from hwgen.hw.primitives.popcount import XnorPopcount
+from hwgen.hw.primitives.rom import lookup, storage_attrs
+from hwgen.hw.primitives.streams import element_shape, vector_stream
+from hwgen.targets import buffer_storage
+
+__all__ = ["MVU"]
+
+
+class MVU(wiring.Component):
+    """Dense layer datapath; outputs the integer accumulator (bias included) of every row.
+
+    Parameters
+    ----------
+    weights : (MH, MW) integer values of ``w_dtype``.
+    in_dtype, w_dtype : formats of inputs and weights.
+    pe, simd : folding; must divide MH and MW.
+    bias : optional (MH,) integers, added to each row's sum.
+    storage : "logic" (constants in LUTs) or "bram" (block RAM); a synthesis attribute
+        on the same synchronous ROM, so the cycles are the same.
+    levels : logic levels allowed between two registers (:class:`hwgen.targets.Timing`).
+    codebook : optional ascending values every weight is one of: the ROM then holds each
+        weight's index into it, ``index_bits`` wide, and the lanes decode it.
+    family : the FPGA family, which decides where the replay buffer lives
+        (:func:`hwgen.targets.buffer_storage`).
+
+    Members
+    -------
+    i : In(stream of ``simd`` input codes)
+    o : Out(stream of ``pe`` signed accumulators, ``acc_bits`` wide)
+    """
+
+    def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
+                 simd: int, bias: np.ndarray | None = None, storage: str = "logic",
+                 levels: int = UNLIMITED, codebook: np.ndarray | None = None,
+                 family: str | None = None):
+        self.weights = np.asarray(weights, dtype=np.int64)
+        self.codebook = None if codebook is None else np.asarray(codebook, np.int64)
+        self.index_bits = (w_dtype.bits if codebook is None
+                           else bits_unsigned(len(self.codebook) - 1))
+        mh, mw = self.weights.shape
+        if mh % pe or mw % simd:
+            raise ValueError(f"pe={pe} must divide {mh} rows and simd={simd} must divide {mw}")
+        self.attrs = storage_attrs(storage)
+        self.in_dtype, self.w_dtype, self.pe, self.simd = in_dtype, w_dtype, pe, simd
+        self.nf, self.sf = mh // pe, mw // simd
+        self.bias = np.zeros(mh, np.int64) if bias is None else np.asarray(bias, np.int64)
+        self.binary = in_dtype.kind == "bin" and w_dtype.kind == "bin"
+        self.bounds = acc_bounds(self.weights, in_dtype, bias)
+        self.acc_bits = self.bounds.out_bits
+        self.levels = levels
+        self.family = family  # where the replay buffer lives (formulas.buffer_storage)
+        lane = silenced([self._lane()])[0]
+        self.latency = 3 + lane.latency  # pipeline registers from input to output
+        self.lane_register_bits = lane.register_bits
+        super().__init__({
+            "i": In(vector_stream(element_shape(in_dtype), simd)),
+            "o": Out(vector_stream(signed(self.acc_bits), pe)),
+        })
+
+    def _stored(self) -> np.ndarray:
+        """What the ROM holds per weight, (nf*sf, PE*SIMD): word nf*SF+sf, lane p holds row
+        nf*PE+p, columns sf*SIMD..+SIMD; a weight's code, or its codebook index."""
+        if self.codebook is None:
+            codes = self.w_dtype.encode(self.weights)
+        else:
+            codes = np.searchsorted(self.codebook, self.weights)
+        tiles = codes.reshape(self.nf, self.pe, self.sf, self.simd).transpose(0, 2, 1, 3)
+        return tiles.reshape(self.nf * self.sf, self.pe * self.simd)
+
+    def _decode_table(self) -> np.ndarray:
+        """The codebook as the lanes' weight elements: values where the element shape is
+        signed, codes where it is not (bin, tern)."""
+        if self.w_dtype.signed:
+            return self.codebook
+        return self.w_dtype.encode(self.codebook).astype(np.int64)
+
+    def _offsets(self) -> np.ndarray:
+        """Per row constant added to the lane sum: bias, and -MW for popcounts."""
+        return self.bias - (self.weights.shape[1] if self.binary else 0)
+
+    def _lane(self) -> wiring.Component:
+        """A dot-product lane: its inputs come through the ROM (logic: a mux of
+        constants) and the replay buffer select, so those levels count against its first
+        stage."""
+        weights = rom_levels(self.nf * self.sf) if rom_style(self.attrs) == "logic" else 0
+        if self.codebook is not None:
+            weights += rom_levels(len(self.codebook))
+        used = max(weights, int(self.nf > 1))
+        if self.binary:
+            return XnorPopcount(self.simd, self.levels, used)
+        return DotPE(self.simd, self.in_dtype, self.w_dtype, self.levels, used)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        pe, simd, nf_n, sf_n = self.pe, self.simd, self.nf, self.sf
+        in_layout = data.ArrayLayout(element_shape(self.in_dtype), simd)
+        w_layout = data.ArrayLayout(data.ArrayLayout(element_shape(self.w_dtype), simd), pe)
+
+        en = Signal()  # the whole pipeline advances
+        m.d.comb += en.eq(~self.o.valid | self.o.ready)
+
+        # -- step: counters, input, ROM and buffer reads --------------------------------------
+        nf = Signal(range(nf_n), name="nf")
+        sf = Signal(range(sf_n), name="sf")
+        first_pass = nf == 0
+        step = Signal()
+        m.d.comb += [
+            step.eq(en & (~first_pass | self.i.valid)),
+            self.i.ready.eq(en & first_pass),
+        ]
+        with m.If(step):
+            with m.If(sf == sf_n - 1):
+                m.d.sync += [sf.eq(0), nf.eq(Mux(nf == nf_n - 1, 0, nf + 1))]
+            with m.Else():
+                m.d.sync += sf.eq(sf + 1)
+
+        stored = self._stored()
+        m.submodules.rom = rom = Memory(shape=stored.shape[1] * self.index_bits,
+                                        depth=nf_n * sf_n, attrs=self.attrs,
+                                        init=pack(stored, self.index_bits, stored.shape[1]))
+        rom_rd = rom.read_port()
+        m.d.comb += [rom_rd.addr.eq(nf * sf_n + sf), rom_rd.en.eq(en)]
+        if self.codebook is None:
+            w_tile = w_layout(rom_rd.data)
+        else:  # each lane's indices through the table of constants
+            index = data.ArrayLayout(data.ArrayLayout(unsigned(self.index_bits), simd), pe)
+            index = index(rom_rd.data)
+            w_tile = Signal(w_layout)
+            table = self._decode_table()
+            m.d.comb += [w_tile[p][k].eq(lookup(table, index[p][k], element_shape(self.w_dtype)))
+                         for p in range(pe) for k in range(simd)]
+
+        x1 = Signal(in_layout)
+        v1, first1, last1, pass1 = Signal(), Signal(), Signal(), Signal()
+        nf1 = Signal.like(nf)
+        with m.If(en):
+            m.d.sync += [v1.eq(step), first1.eq(sf == 0), last1.eq(sf == sf_n - 1),
+                         pass1.eq(first_pass), nf1.eq(nf), x1.eq(self.i.payload)]
+        if nf_n > 1:  # replay buffer for row groups after the first
+            style = storage_attrs(buffer_storage(in_layout.size, sf_n, self.family))
+            m.submodules.buf = buf = Memory(shape=in_layout, depth=sf_n, init=[], attrs=style)
+            buf_wr, buf_rd = buf.write_port(), buf.read_port()
+            m.d.comb += [buf_wr.addr.eq(sf), buf_wr.data.eq(self.i.payload),
+                         buf_wr.en.eq(step & first_pass),
+                         buf_rd.addr.eq(sf), buf_rd.en.eq(en)]
+            x = Mux(pass1, x1, buf_rd.data)
+        else:
+            x = x1
+        xs = Signal(in_layout)
+        m.d.comb += xs.eq(x)
+
+        # -- lanes: PE dot products of one SIMD slice -----------------------------------------
+        partial = []
+        for p in range(pe):
+            m.submodules[f"lane{p}"] = lane = self._lane()
+            m.d.comb += [lane.a.eq(Value.cast(xs)), lane.w.eq(Value.cast(w_tile[p])),
+                         lane.en.eq(en)]
+            partial.append(lane.o)
+        side = Pipe(m, en, self.levels)  # flags travel beside the lanes' registers
+        v1, first1, last1, nf1 = (side.delay(s, lane.latency, s.name)
+                                  for s in (v1, first1, last1, nf1))
+        v2, first2, last2 = Signal(), Signal(), Signal()
+        nf2 = Signal.like(nf)
+        part2 = [Signal.like(o, name=f"part{p}") for p, o in enumerate(partial)]
+        with m.If(en):
+            m.d.sync += [v2.eq(v1), first2.eq(first1), last2.eq(last1), nf2.eq(nf1)]
+            m.d.sync += [r.eq(o) for r, o in zip(part2, partial, strict=True)]
+
+        # -- accumulate, then add the per-row offset on the last slice ------------------------
+        if self.binary:
+            acc_shape = unsigned(bits_unsigned(self.weights.shape[1]))
+        else:
+            acc_shape = signed(self.bounds.dot_bits)
+        offsets = self._offsets().reshape(nf_n, pe)
+        off_bits = signed_bits(int(offsets.min()), int(offsets.max()))
+        for p in range(pe):
+            acc = Signal(acc_shape, name=f"acc{p}")
+            total = Signal(acc_shape, name=f"total{p}")
+            m.d.comb += total.eq(Mux(first2, 0, acc) + part2[p])
+            with m.If(en & v2):
+                m.d.sync += acc.eq(total)
+            offset = lookup(offsets[:, p], nf2, signed(off_bits))
+            scaled = (total << 1) if self.binary else total
+            with m.If(en):
+                m.d.sync += self.o.payload[p].eq(scaled + offset)
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(v2 & last2)
+        return m
+
+    def cost(self, family: str) -> BlockCost:
+        """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
+        c = BlockCost()
+        f = c.features
+        pe, simd, nf, sf = self.pe, self.simd, self.nf, self.sf
+        a, w = self.in_dtype, self.w_dtype
+        const = nf * sf == 1  # one ROM word: constants, folded (block RAM or not)
+        if self.binary:  # XNOR (with a constant: a wire or an inverter) and popcount tree
+            f["xnor"] += pe * ((0 if const else simd) + tree_bits(simd, 1))
+            part = signed_bits(0, simd)
+        elif const:
+            width, terms = const_products(c, self.weights, a, w, family)
+            f[tree_feature(a, w, family)] += sum(tree_bits(int(t), width) for t in terms)
+            part = width + log2(simd)
+        else:
+            width = products(c, pe * simd, a, w, family)
+            f[tree_feature(a, w, family)] += pe * tree_bits(simd, width)
+            part = width + log2(simd)
+        f["reg"] += simd * a.bits + pe * part + 2 * pe * self.acc_bits + 8  # acc, output
+        lanes = self.latency - 3  # registers inside the lanes, and the flags beside them
+        f["reg"] += pe * self.lane_register_bits + lanes * (3 + log2(nf))
+        f["acc"] += pe * self.acc_bits
+        memory(c, varying_bits(self._stored(), self.index_bits), nf * sf, family,
+               storage=rom_style(self.attrs), sync=True, rom=True)
+        if self.codebook is not None and not const:  # a table of constants per weight
+            memory(c, pe * simd * varying_bits(self._decode_table()[:, None], w.bits),
+                   len(self.codebook), family, storage="logic", sync=False, rom=True)
+        if nf > 1:
+            bits = simd * a.bits
+            memory(c, bits, sf, family, storage=buffer_storage(bits, sf, self.family),
+                   sync=True)
+            f["mux"] += bits
+        f["ctl"] += log2(nf) + log2(sf)
+        c.dsp += const_dsps([sf] if nf > 2 else [], family)  # ROM address nf * sf + sf
+        return c
