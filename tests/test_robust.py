@@ -27,6 +27,7 @@ from hwgen.cli import main
 from hwgen.core.dtypes import DType
 from hwgen.flows.build import build
 from hwgen.flows.record import STAMP
+from hwgen.ir import layer as ir_layer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -220,7 +221,7 @@ def test_size_limits(tmp_path, monkeypatch):
         arrays = {k: data[k] for k in data.files if k != "unused"}
     arrays["c1.w"] = np.zeros(1 << 21, np.int64)  # 16 MB, compresses to little
     np.savez_compressed(g.with_suffix(".npz"), **arrays)
-    monkeypatch.setattr(ir, "MAX_ARRAY_ELEMENTS", 1 << 20)
+    monkeypatch.setattr(ir_layer, "MAX_ARRAY_ELEMENTS", 1 << 20)  # where it is read
     with pytest.raises(ir.GraphError, match=r"array 'c1\.w' in net\.npz holds 16,777,344 bytes"):
         ir.load_graph(g)
 

@@ -21,7 +21,7 @@ import pytest
 from hwgen import ir, ops
 from hwgen.core.dtypes import DType
 from hwgen.flows.build import build
-from hwgen.sim.runner import simulate
+from hwgen.sim.runner import check_phase, simulate
 
 FRAMES = 5
 UNITS, PE = 8, 2  # 4 output beats of 2 elements per frame
@@ -172,3 +172,52 @@ def test_the_fault_free_wrapper_is_exact(built, tmp_path):
     out, _ = _inject(built, tmp_path, 0, 5, 3, 1)
     result = simulate(out, frames=FRAMES, simulator="icarus", seed=2)
     assert result.mismatches == 0 and result.beat_errors == [] and result.first_mismatch is None
+
+
+# -- the comparison on its own, on beats written by hand --------------------------------------
+
+INT4 = DType.parse("int4")
+
+
+def _beats(values: list[list[int]]) -> list[int]:
+    """Beats of two int4 elements each, element 0 in the low nibble."""
+    return [(a & 15) | (b & 15) << 4 for a, b in values]
+
+
+EXPECTED = [[1, -2], [3, 4], [-5, 6], [7, -8]]  # two frames of (2, 2)
+
+
+def test_check_phase_passes_what_equals_the_reference():
+    got = check_phase("free", _beats(EXPECTED), _beats(EXPECTED), INT4, 2, (2, 2))
+    assert (got.mismatches, got.first_mismatch, got.beat_error) == (0, None, None)
+    assert got.values.tolist() == EXPECTED
+
+
+def test_check_phase_names_the_last_element_of_the_last_frame():
+    wrong = [row[:] for row in EXPECTED]
+    wrong[3][1] = 7
+    got = check_phase("stalls", _beats(wrong), _beats(EXPECTED), INT4, 2, (2, 2))
+    assert got.mismatches == 1 and got.beat_error is None
+    assert got.first_mismatch == {"phase": "stalls", "frame": 1, "index": [1, 1],
+                                  "expected": -8, "got": 7}
+
+
+def test_check_phase_counts_every_wrong_element():
+    wrong = [[v + 1 if v < 7 else v - 1 for v in row] for row in EXPECTED]
+    got = check_phase("free", _beats(wrong), _beats(EXPECTED), INT4, 2, (2, 2))
+    assert got.mismatches == 8
+    assert got.first_mismatch["frame"] == 0 and got.first_mismatch["index"] == [0, 0]
+
+
+def test_check_phase_on_missing_and_extra_beats():
+    short = check_phase("free", _beats(EXPECTED[:3]), _beats(EXPECTED), INT4, 2, (2, 2),
+                        stopped="waited")
+    assert short.mismatches == 2
+    assert short.first_mismatch == {"phase": "free", "frame": 1, "index": [1, 0],
+                                    "expected": 7, "got": None}
+    assert short.beat_error == ("phase free: 3 of the 4 output beats arrived (waited); the "
+                                "first beat that differs is beat 3 (frame 1, beat 1 of the "
+                                "frame, elements 2..3): it never came")
+    extra = check_phase("free", _beats(EXPECTED), _beats(EXPECTED), INT4, 2, (2, 2), extra=2)
+    assert extra.mismatches == 4 and extra.first_mismatch is None
+    assert extra.beat_error == "phase free: 2 output beats more than the 4 expected"

@@ -165,6 +165,19 @@ class Estimate:
     def fits(self) -> bool:
         return all(u <= 1.0 for u in self.utilization().values())
 
+    def fit_summary(self) -> str:
+        """"fits BOARD (binding: RES N %)" or "DOES NOT FIT BOARD: RES N %, ...", the
+        binding resource being the fullest one (logic cells on iCE40, with their margin)."""
+        use = self.utilization()
+        if not use:
+            return f"no capacity to fit on {self.board.name}"
+        if self.fits():
+            most = max(use, key=use.get)
+            return f"fits {self.board.name} (binding: {most.upper()} {use[most]:.0%})"
+        over = sorted((k for k, u in use.items() if u > 1), key=use.get, reverse=True)
+        return f"DOES NOT FIT {self.board.name}: " + ", ".join(
+            f"{k.upper()} {use[k]:.0%}" for k in over)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "graph": self.graph, "board": self.board.name, "family": self.board.family,
@@ -173,7 +186,7 @@ class Estimate:
             "frames_per_second": self.fps, "latency_cycles": self.latency,
             "latency_us": self.latency_us, "total": self.total.as_dict(),
             "capacity": self.board.capacity, "utilization": self.utilization(),
-            "fits": self.fits(),
+            "fits": self.fits(), "fit": self.fit_summary(),
             "layers": [{"name": e.name, "op": e.op, "inputs": list(e.inputs), "pe": e.pe,
                         "simd": e.simd,
                         "cycles": e.cycles, "latency_cycles": e.latency,

@@ -10,19 +10,23 @@ from collections.abc import Callable
 
 import numpy as np
 
+from hwgen.compress.train import train
+from hwgen.core.dtypes import DType
+from hwgen.ir.graph import Graph
+from hwgen.ops.weighted import Weighted, divisors
+
 __all__ = ["METHODS", "accuracy", "finetune", "legal_fold", "module_index", "prune_graph",
            "recalibrate", "weighted_layers"]
 
 
 def weighted_layers(graph) -> list:
     """The layers of ``graph`` that carry weights (dense and conv)."""
-    return [layer for layer in graph.layers if getattr(layer, "weights", None) is not None]
+    return [layer for layer in graph.layers if isinstance(layer, Weighted)]
 
 
 def legal_fold(units: int, want: int) -> int:
     """The largest divisor of ``units`` not above ``want``: the PE or SIMD closest to a
     layer's old one that its new size allows."""
-    from hwgen.ops.weighted import divisors
 
     return max(d for d in divisors(units) if d <= max(want, 1))
 
@@ -34,7 +38,6 @@ def finetune(model, x: np.ndarray, y: np.ndarray, *, epochs: int = 20, seed: int
     (a held-out (x, y) split), the weights of the epoch with the best accuracy on it are
     kept, the untrained start (epoch 0) included, and (accuracy, epoch) is returned: the
     comparison between methods then does not hang on where a noisy run happens to end."""
-    from hwgen.compress.train import train
 
     if val is None:
         train(model, x, y, epochs=epochs, seed=seed, progress=progress, lr=lr, loss=loss)
@@ -115,8 +118,6 @@ def prune_graph(graph, target: float):
     """``graph`` with the fraction ``target`` of each weighted layer's weights (but the
     first's) set to zero, smallest magnitude first; binary layers become ternary. For a
     graph alone, without the model to fine-tune: accuracy is not kept."""
-    from hwgen.core.dtypes import DType
-    from hwgen.ir.graph import Graph
 
     if not 0 <= target < 1:
         raise ValueError(f"sparsity must be in [0, 1), got {target}")

@@ -16,6 +16,7 @@ import copy
 import numpy as np
 
 from hwgen.compress import weighted_layers
+from hwgen.ir.graph import Graph
 
 __all__ = ["kmeans_1d", "share_graph", "share_weights", "storage_bits"]
 
@@ -82,7 +83,6 @@ def share_graph(graph, bits: int, *, iters: int = 100):
     rounded, every weight replaced by its nearest entry. For a graph alone, without the
     model to fine-tune: the thresholds stay those of the old weights, so accuracy is not
     kept; a layer that already has at most 2^bits distinct weights is unchanged."""
-    from hwgen.ir.graph import Graph
 
     out = copy.deepcopy(graph)
     for layer in _shareable(weighted_layers(out), bits, graph.name):

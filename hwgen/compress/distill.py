@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from hwgen.compress.train import train
+
 __all__ = ["distill"]
 
 
@@ -22,7 +24,6 @@ def distill(student, teacher, x: np.ndarray, y: np.ndarray, *, temperature: floa
     import torch
     from torch.nn import functional as F
 
-    from hwgen.compress.train import train
 
     if temperature <= 0 or not 0 <= alpha <= 1:
         raise ValueError(f"temperature must be positive and alpha in [0, 1], got "

@@ -1,4 +1,5 @@
-"""Writing files so that a reader never sees half of one."""
+"""Writing files so that a reader never sees half of one, with the modes any other tool's
+output has (the temporary files and folders they start as are private)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["write_atomic"]
+__all__ = ["follow_umask", "umask", "write_atomic"]
+
+
+def umask() -> int:
+    """The process's file mode creation mask (read by setting it and back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(path: Path, directory: bool = False) -> None:
+    """Give ``path`` (made private by :mod:`tempfile`) the mode a plain ``open`` or
+    ``mkdir`` would have given it: 0666 or 0777 less the umask."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask())
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
@@ -17,6 +31,7 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        follow_umask(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

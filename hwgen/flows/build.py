@@ -30,8 +30,11 @@ from hwgen.analysis.plan import plan
 from hwgen.analysis.report import estimate_markdown, write_report
 from hwgen.boards import Board
 from hwgen.core.errors import BuildError
+from hwgen.core.files import follow_umask
+from hwgen.flows.bitstream import place_on_board
 from hwgen.flows.record import STAMP, BuildReport
 from hwgen.flows.synth import asic_netlist
+from hwgen.flows.vivado import write_project
 from hwgen.hw.top import Accelerator
 from hwgen.hw.verilog import convert
 from hwgen.ir.graph import Graph
@@ -184,11 +187,11 @@ def _build_locked(graph: Graph, out: Path, board: Board | None, bitstream: bool,
     if why:
         raise BuildError(why)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    follow_umask(tmp, directory=True)
     try:
         extra: dict[str, Any] = {}
         open_flow = bitstream and board.vivado is None
         if open_flow:
-            from hwgen.flows.bitstream import place_on_board  # amaranth-boards, only for bitstreams
 
             graph, bits = place_on_board(graph, board, tmp, fit=fit, baud=baud,
                                          progress=progress)
@@ -204,7 +207,6 @@ def _build_locked(graph: Graph, out: Path, board: Board | None, bitstream: bool,
         report = BuildReport.of(p, top_name, verilog_file, time.monotonic() - start)
         markdown = report.markdown()
         if bitstream and not open_flow:
-            from hwgen.flows.vivado import write_project
 
             extra["vivado"] = write_project(p, board, top_name, verilog_file, tmp / "vivado",
                                             baud)

@@ -37,6 +37,7 @@ from hwgen.ir.activations import Threshold
 from hwgen.ir.graph import INPUT, Graph
 from hwgen.ir.layer import Layer, Tensor
 from hwgen.ops import Add, Concat, Conv2d, Dense, GlobalSumPool, MaxPool2d
+from hwgen.ops.weighted import Weighted
 
 __all__ = ["ImportReport", "QonnxError", "load"]
 
@@ -662,7 +663,7 @@ def _jsonable(v) -> float | list[float]:
 
 def _channels(acc: _Acc) -> int:
     """Channels of an accumulator: a weighted layer's rows, or an add's input channels."""
-    return getattr(acc.layer, "channels", None) or acc.xs[0].shape[-1]
+    return acc.layer.channels if isinstance(acc.layer, Weighted) else acc.xs[0].shape[-1]
 
 
 def _uniform(s: np.ndarray) -> np.ndarray:
@@ -672,13 +673,15 @@ def _uniform(s: np.ndarray) -> np.ndarray:
 
 
 def _acc_range(layer: Layer) -> tuple[int, int]:
-    return layer.bounds.out if hasattr(layer, "bounds") and layer.bounds is not None \
-        else layer.acc
+    acc = layer.acc_range
+    if acc is None:  # pragma: no cover - only layers with an accumulator are asked
+        raise QonnxError(f"layer {layer.name!r}: {layer.op} has no accumulator")
+    return acc
 
 
 def _negate(layer: Layer, falling: np.ndarray) -> None:
     """Negate the weights (and bias) of falling channels, so their outputs rise."""
-    if not hasattr(layer, "weights"):
+    if not isinstance(layer, Weighted):
         raise QonnxError(f"layer {layer.name!r}: a falling activation after an add cannot be "
                          "negated")
     flip = np.where(falling, -1, 1)

@@ -57,6 +57,10 @@ class Add(Join):
     def acc_bits(self) -> int:
         return signed_bits(*self.acc)
 
+    @property
+    def acc_range(self) -> tuple[int, int]:
+        return self.acc
+
     def reference(self, xs: list[np.ndarray]) -> np.ndarray:
         return apply(self.activation, xs[0] + xs[1])
 

@@ -62,6 +62,10 @@ class GlobalSumPool(Layer):
     def acc_bits(self) -> int:
         return signed_bits(*self.acc)
 
+    @property
+    def acc_range(self) -> tuple[int, int]:
+        return self.acc
+
     def reference(self, xs: list[np.ndarray]) -> np.ndarray:
         return apply(self.activation, xs[0].sum(axis=(1, 2)))
 

@@ -52,6 +52,10 @@ class Weighted(Layer):
     def acc_bits(self) -> int:
         return self.bounds.out_bits
 
+    @property
+    def acc_range(self) -> tuple[int, int]:
+        return self.bounds.out
+
     @classmethod
     def common_from_spec(cls, where: str, spec: dict, arrays: Arrays) -> dict[str, Any]:
         weights = arrays.get(where, spec, "weights")
