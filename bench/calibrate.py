@@ -26,7 +26,7 @@ from scipy.optimize import nnls
 
 from hwgen.analysis.estimate import FEATURES, FF_FEATURES, stage_cost
 from hwgen.analysis.plan import plan
-from hwgen.flows.synth import FAMILIES
+from hwgen.targets import FAMILIES
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sweep import measure, random_graph, timing

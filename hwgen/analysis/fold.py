@@ -18,12 +18,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from hwgen.analysis.estimate import FF_UNPACKED, Estimate, Model, blocks_cost, estimate, load_model
+from hwgen.analysis.estimate import Estimate, Model, blocks_cost, estimate, load_model
 from hwgen.analysis.plan import plan
 from hwgen.boards import Board
 from hwgen.core.errors import FoldError
 from hwgen.hw import silenced
 from hwgen.ir.graph import Graph
+from hwgen.targets import FAMILIES
 
 __all__ = ["FoldError", "FoldResult", "fold", "refold"]
 
@@ -70,7 +71,7 @@ class _LayerLuts:
                                      cycles=cycles)
             cost = blocks_cost(silenced(layer.blocks(lp)), self.board.family)
             got = self.model.resources(cost, self.board.family)
-            self.cache[key] = got.lut + FF_UNPACKED.get(self.board.family, 0.0) * got.ff
+            self.cache[key] = got.lut + FAMILIES[self.board.family].ff_unpacked * got.ff
         return self.cache[key]
 
 

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from hwgen.core.errors import BoardError
-from hwgen.targets import Timing
+from hwgen.targets import FAMILIES, Timing
 
 __all__ = ["BOARDS", "DEFAULT_BAUD", "Board", "BoardError", "load_board"]
 
@@ -33,11 +33,11 @@ class Board:
     platform: str | None = None  # "module:Class" of its amaranth-boards platform
     baud: int = DEFAULT_BAUD  # the host link's
     vivado: str | None = None  # the Vivado project flow of a Xilinx board (hwgen.flows.vivado)
+    openfpgaloader: str | None = None  # the board's name for openFPGALoader (-b), to flash
 
     @property
     def bram_unit(self) -> str:
-        return {"ice40": "SB_RAM40_4K", "ecp5": "DP16KD", "xilinx": "RAMB36"}.get(self.family,
-                                                                                  "-")
+        return FAMILIES[self.family].bram_unit
 
     @property
     def timing(self) -> Timing:
@@ -46,7 +46,7 @@ class Board:
 
     @property
     def lut_unit(self) -> str:
-        return "gates" if self.family == "generic" else "LUTs"
+        return FAMILIES[self.family].lut_unit
 
 
 def load_board(name: str | Path) -> Board:
@@ -69,12 +69,12 @@ def load_board(name: str | Path) -> Board:
                       toolchain=doc["toolchain"], nextpnr=tuple(doc.get("nextpnr", ())),
                       capacity={k: float(v) for k, v in doc.get("capacity", {}).items()},
                       platform=doc.get("platform"), baud=int(doc.get("baud", DEFAULT_BAUD)),
-                      vivado=doc.get("vivado"))
+                      vivado=doc.get("vivado"), openfpgaloader=doc.get("openfpgaloader"))
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise BoardError(f"board {label}: malformed board file ({e})") from None
-    if board.family not in ("ice40", "ecp5", "xilinx", "generic"):
-        raise BoardError(f"board {label}: family {board.family!r}; allowed: ice40, ecp5, "
-                         "xilinx, generic")
+    if board.family not in FAMILIES:
+        raise BoardError(f"board {label}: family {board.family!r}; allowed: "
+                         f"{', '.join(FAMILIES)}")
     if not (math.isfinite(board.clock_mhz) and board.clock_mhz > 0):
         raise BoardError(f"board {label}: clock_mhz must be a positive number of MHz, got "
                          f"{board.clock_mhz:g}")

