@@ -299,3 +299,24 @@ def test_codebook_roundtrip_and_storage(tmp_path):
                      groups=4, codebook=book)
     with pytest.raises(hwgen.GraphError, match="depthwise conv takes no codebook"):
         conv.infer([ir.Tensor((5, 5, 4), DType.parse("uint4"))])
+
+
+def test_reprs_are_short_and_summary_lists_the_layers(tmp_path):
+    """print(graph) and a build result's repr name things; they do not dump weights."""
+    from hwgen.flows.build import build
+
+    rng = np.random.default_rng(0)
+    g = ir.Graph("mlp", ir.Tensor((64,), DType.parse("uint4")), [
+        ops.Dense("fc1", weight_dtype="int4", weights=rng.integers(-8, 8, (64, 64)), pe=8,
+                  simd=16, bias=rng.integers(-9, 9, 64),
+                  activation=ir.Threshold("uint2", np.sort(rng.integers(-99, 99, (64, 3)), 1))),
+        ops.ArgMax("label")])
+    assert repr(g) == "<Graph 'mlp': [64] uint4 -> [1] uint6; layers fc1, label>"
+    assert len(repr(g.layers[0])) < 250 and "array" not in repr(g.layers[0])
+    lines = g.summary().splitlines()
+    assert lines[0] == "mlp: input [64] uint4" and len(lines) == 4
+    assert lines[2].split() == ["fc1", "dense", "input", "[64]", "uint2", "8x16", "[64,", "64]",
+                                "int4"]
+    result = build(g, tmp_path / "b")
+    assert len(repr(result)) < 300 and "array" not in repr(result)
+    assert result.summary() == f"mlp -> {tmp_path / 'b'}: mlp.v, 32 cycles/frame (bottleneck fc1)"

@@ -3,6 +3,8 @@ random batch-norm statistics) and a Brevitas MLP trained on the digits, exported
 ``export_qonnx`` here; the imported graph's reference equals qonnx's own executor on every
 integer logit, and imported models are bit-exact in cocotb."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -179,3 +181,45 @@ def test_multithreshold_and_relu_models_written_by_hand(tmp_path):
     assert [layer.activation.dtype.name for layer in g.layers] == ["uint2", "uint3"]
     frames = rng.uniform(0, 15, (20, 1, 6)).astype(np.float32)
     assert check_against_executor(path, g, report, frames) == 40
+
+
+def _tiny(tmp_path, quantized: bool, tail: str) -> Path:
+    """x -> [Quant] -> MatMul with [quantized] weights -> ``tail`` (an ONNX op or '')."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    dom = "qonnx.custom_op.general"
+    consts = {"s": 1.0, "z": 0.0, "b": 4, "w": np.ones((4, 3), np.float32)}
+    nodes = [helper.make_node("MatMul", ["xq" if quantized else "x",
+                                         "wq" if quantized else "w"], ["a"])]
+    if quantized:
+        nodes[:0] = [helper.make_node("Quant", ["x", "s", "z", "b"], ["xq"], domain=dom,
+                                      signed=1, narrow=0, rounding_mode="ROUND"),
+                     helper.make_node("Quant", ["w", "s", "z", "b"], ["wq"], domain=dom,
+                                      signed=1, narrow=0, rounding_mode="ROUND")]
+    out = "a"
+    if tail:
+        nodes.append(helper.make_node(tail, ["a"], ["y"], **({"axis": 1} if "Softmax" in tail
+                                                              else {})))
+        out = "y"
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 3])],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in consts.items()])
+    path = tmp_path / f"tiny_{quantized}_{tail}.onnx"
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def test_a_float_model_hears_first_that_it_needs_quantizers(tmp_path):
+    with pytest.raises(qonnx.QonnxError, match=r"no quantizer .* it is a float model"):
+        qonnx.load(_tiny(tmp_path, False, "Softmax"), input_dtype="uint8")
+
+
+@pytest.mark.parametrize("tail", ["Softmax", "LogSoftmax", "Sigmoid"])
+def test_a_trailing_softmax_is_refused_with_the_argmax_advice(tmp_path, tail):
+    with pytest.raises(qonnx.QonnxError, match=rf"\({tail}\): not supported at the end of the "
+                                               "model; .* the class is the argmax"):
+        qonnx.load(_tiny(tmp_path, True, tail))
+    g, _ = qonnx.load(_tiny(tmp_path, True, ""))  # without it, the logits import
+    assert g.layers[-1].op == "dense"

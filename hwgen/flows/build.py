@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,13 @@ def module_name(graph: Graph) -> str:
 class BuildResult:
     out_dir: Path
     verilog: Path
-    report: BuildReport
-    plan: Plan
+    report: BuildReport = field(repr=False)
+    plan: Plan = field(repr=False)
+
+    def summary(self) -> str:
+        r = self.report
+        return (f"{r.graph} -> {self.out_dir}: {self.verilog.name}, {r.cycles_per_frame:,} "
+                f"cycles/frame (bottleneck {r.bottleneck})")
 
 
 def _vivado_markdown(board: Board, files: list[str]) -> str:

@@ -42,6 +42,9 @@ from hwgen.ops.weighted import Weighted
 __all__ = ["ImportReport", "QonnxError", "load"]
 
 MARGIN_WARN = 1e-3  # accumulator units: a threshold crossing closer than this is reported
+QUANTIZERS = ("Quant", "BipolarQuant", "MultiThreshold")
+# output ops that do not change which class is largest: refused with that advice
+MONOTONE_OUTPUTS = ("Softmax", "LogSoftmax", "Sigmoid")
 
 
 @dataclass
@@ -149,9 +152,22 @@ class _Importer:
         graph = self.model.graph
         inp = graph.input[0].name
         self.values[inp] = "pre"
+        if not any(node.op_type in QUANTIZERS for node in graph.node):
+            raise QonnxError("graph: the model has no quantizer (Quant, BipolarQuant, "
+                             "MultiThreshold): it is a "
+                             "float model, and hwgen builds integer hardware; quantize its "
+                             "weights and activations (Brevitas QuantLinear, QuantConv2d, "
+                             "QuantReLU...) and export with brevitas.export.export_qonnx")
         for node in graph.node:
             where = f"node {node.name or node.output[0]!r} ({node.op_type})"
             handler = getattr(self, f"op_{node.op_type}", None)
+            if handler is None and node.op_type in MONOTONE_OUTPUTS:
+                last = node.output[0] == graph.output[0].name
+                raise QonnxError(
+                    f"{where}: not supported{' at the end of the model' if last else ''}; "
+                    f"{node.op_type} keeps the order of its inputs, so the class is the argmax "
+                    "of the logits before it: export the model without it (hwgen's graph "
+                    "then ends in the logits; add an argmax layer for the label)")
             if handler is None:
                 raise QonnxError(f"{where}: op {node.op_type} is not supported; supported: "
                                  + ", ".join(sorted(n[3:] for n in dir(self)

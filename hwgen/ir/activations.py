@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -20,7 +20,7 @@ class Threshold:
     """Multi-threshold: c = #{k : acc >= thresholds[ch, k]}; out = dtype.min + c (bin: 2c - 1)."""
 
     dtype: DType
-    thresholds: np.ndarray  # (channels, levels - 1), each row non-decreasing
+    thresholds: np.ndarray = field(repr=False)  # (channels, levels - 1), non-decreasing rows
     op: ClassVar[str] = "threshold"
 
     @staticmethod
@@ -51,8 +51,8 @@ class Requant:
     """y = clamp((acc * m + ((1 << s) >> 1)) >> s) to the dtype's range, m and s per channel."""
 
     dtype: DType
-    m: np.ndarray  # (channels,)
-    s: np.ndarray  # (channels,), 0..62
+    m: np.ndarray = field(repr=False)  # (channels,)
+    s: np.ndarray = field(repr=False)  # (channels,), 0..62
     op: ClassVar[str] = "requant"
 
     def check(self, where: str, channels: int) -> None:

@@ -57,6 +57,27 @@ class Graph:
     def __post_init__(self) -> None:
         self.validate()
 
+    def __repr__(self) -> str:
+        layers = ", ".join(layer.name for layer in self.layers[:8])
+        more = f", ... ({len(self.layers)} in all)" if len(self.layers) > 8 else ""
+        return (f"<Graph {self.name!r}: {list(self.input.shape)} {self.input.dtype} -> "
+                f"{list(self.output.shape)} {self.output.dtype}; layers {layers}{more}>")
+
+    def summary(self) -> str:
+        """A table of the layers a person reads: op, tensors, folding, weights."""
+        rows = [("layer", "op", "reads", "out", "pe x simd", "weights")]
+        for layer, _, y in self.layer_io():
+            fold = "x".join(str(getattr(layer, k)) for k in layer.folds) or "-"
+            w = getattr(layer, "weights", None)
+            weights = "-" if w is None else f"{list(w.shape)} {layer.weight_dtype}"
+            rows.append((layer.name, layer.op, ", ".join(self.sources[layer.name]),
+                         f"{list(y.shape)} {y.dtype}", fold, weights))
+        widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+        lines = [f"{self.name}: input {list(self.input.shape)} {self.input.dtype}"]
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                  for r in rows]
+        return "\n".join(lines)
+
     def validate(self) -> dict[str, Tensor]:
         """Check every layer and (re)infer every tensor; call again after changing a layer."""
         shape = tuple(int(d) for d in self.input.shape)

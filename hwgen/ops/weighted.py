@@ -31,15 +31,15 @@ class Weighted(Layer):
     """A dense or conv layer: integer weights, optional bias and activation, folding."""
 
     weight_dtype: DType = field(default_factory=lambda: DType("bin", 1))
-    weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
-    bias: np.ndarray | None = None
+    weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64), repr=False)
+    bias: np.ndarray | None = field(default=None, repr=False)
     activation: Threshold | Requant | None = None
     pe: int = 1
     simd: int = 1
     weight_storage: str = "auto"  # logic (constants in LUTs), bram (block RAM), auto (by size)
     # Shared weights: the distinct values every weight is one of, ascending; hardware stores
     # each weight as an index into it (index_bits) and decodes it in the PE.
-    codebook: np.ndarray | None = None
+    codebook: np.ndarray | None = field(default=None, repr=False)
     bounds: AccBounds | None = field(default=None, init=False, repr=False)
     folds: ClassVar[tuple[str, ...]] = ("pe", "simd")
     count_field: ClassVar[str] = ""  # "units" or "channels": the JSON name of the row count
