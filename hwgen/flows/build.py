@@ -31,6 +31,7 @@ from hwgen.analysis.report import estimate_markdown, write_report
 from hwgen.boards import Board
 from hwgen.core.errors import BuildError
 from hwgen.core.files import follow_umask
+from hwgen.core.progress import step
 from hwgen.flows.bitstream import place_on_board
 from hwgen.flows.record import STAMP, BuildReport
 from hwgen.flows.synth import asic_netlist
@@ -206,7 +207,8 @@ def _build_locked(graph: Graph, out: Path, board: Board | None, bitstream: bool,
         top_name = module_name(graph)
         p = plan(graph, board.timing if board is not None else None)
         top = Accelerator(p)
-        text = convert(top, top_name)
+        with step(progress, f"generating Verilog for {graph.name} ({len(p.layers)} layers)"):
+            text = convert(top, top_name)
         verilog_file = f"{top_name}.v"
         (tmp / verilog_file).write_text(text)
         graph.save(tmp / "graph.json")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from hwgen.analysis.estimate import Measured
 from hwgen.analysis.plan import as_plan
 from hwgen.boards import Board
-from hwgen.core.errors import SynthError
+from hwgen.core.errors import SynthError, SynthTimeout
+from hwgen.core.progress import step
 from hwgen.flows.synth import place_and_route, synth_resources
 from hwgen.hw.top import Accelerator, Stage
 from hwgen.ir.graph import Graph
@@ -15,25 +16,33 @@ from hwgen.ir.plan import Plan
 __all__ = ["measure"]
 
 
-def measure(source: Plan | Graph, board: Board, progress=None) -> Measured:
+def measure(source: Plan | Graph, board: Board, progress=None, *, pnr: bool = True,
+            timeout: float | None = None) -> Measured:
     """Synthesize every layer stage and the top for the board's family; place and route
-    the top (behind two pins) for iCE40 and ECP5."""
-    say = progress or (lambda msg: None)
+    the top (behind two pins) where the family has nextpnr, unless ``pnr`` is False.
+    ``timeout``: seconds each tool run may take; a run past it is stopped and noted."""
     p = as_plan(source, board.timing)
     layers = []
-    for k, lp in enumerate(p.layers):
-        say(f"  synthesizing layer {k + 1}/{len(p.layers)} {lp.layer.name} "
-            f"({board.family}) ...")
-        stage = Stage(lp, k == len(p.layers) - 1)
-        layers.append(synth_resources(stage, board.family, "stage"))
-    say(f"  synthesizing the top ({board.family}) ...")
-    top = synth_resources(Accelerator(p), board.family, "top")
+    try:
+        for k, lp in enumerate(p.layers):
+            with step(progress, f"  synthesizing layer {k + 1}/{len(p.layers)} "
+                      f"{lp.layer.name} ({board.family})"):
+                stage = Stage(lp, k == len(p.layers) - 1)
+                layers.append(synth_resources(stage, board.family, "stage", timeout))
+        with step(progress, f"  synthesizing the top ({board.family})"):
+            top = synth_resources(Accelerator(p), board.family, "top", timeout)
+    except SynthTimeout as err:
+        raise SynthError(f"--measure: {err} (raise --timeout, or measure a smaller "
+                         "folding)") from None
     fmax, note = None, f"no place-and-route for {board.family} here"
-    if board.nextpnr:
-        say(f"  placing and routing on {board.device} ...")
+    if board.nextpnr and not pnr:
+        note = "place-and-route skipped (--no-pnr)"
+    elif board.nextpnr:
         try:
-            fmax = place_and_route(Accelerator(p), board.family, list(board.nextpnr),
-                                   board.clock_mhz).fmax_mhz
+            with step(progress, f"  placing and routing on {board.device} (nextpnr; a large "
+                      "design takes minutes)"):
+                fmax = place_and_route(Accelerator(p), board.family, list(board.nextpnr),
+                                       board.clock_mhz, timeout=timeout).fmax_mhz
             note = f"nextpnr-{board.family} on {board.device}, inputs/outputs behind two pins"
         except SynthError as err:
             note = f"place-and-route failed: {err}"

@@ -209,7 +209,7 @@ class Placed:
 
 
 def place_and_route(top: wiring.Component, family: str, device_args: list[str],
-                    clock_mhz: float) -> Placed:
+                    clock_mhz: float, timeout: float | None = None) -> Placed:
     """Synthesize and place-and-route ``top`` (behind two pins, which add a flip-flop per
     port bit): the achieved fmax in MHz and the bels used. A design that does not fit
     raises SynthError saying how many cells it needs."""
@@ -220,11 +220,11 @@ def place_and_route(top: wiring.Component, family: str, device_args: list[str],
     tool, extra = fam.nextpnr, fam.nextpnr_options
     with tempfile.TemporaryDirectory(prefix="hwgen-pnr-") as tmp:
         work = Path(tmp)
-        _synth(PinWrapper(top), family, "top", work, netlist="top.json")
+        _synth(PinWrapper(top), family, "top", work, netlist="top.json", timeout=timeout)
         try:
             _run([_tool(tool), *device_args, "--json", "top.json", "--freq",
                   f"{clock_mhz:g}", "--timing-allow-fail", "--report", "report.json",
-                  "--seed", "1", "-q", *extra], work, f"{tool} place-and-route")
+                  "--seed", "1", "-q", *extra], work, f"{tool} place-and-route", timeout)
         except SynthError as err:
             short = overflow(str(err))
             if short:

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from hwgen.core.errors import SimError
+from hwgen.core.progress import step
 from hwgen.sim.stalls import stream_seed
 
 __all__ = ["cache_dir", "executable", "run_compiled"]
@@ -64,8 +65,13 @@ def executable(verilog: Path, top: str, env: dict[str, str], progress=None) -> P
     if (final / "Vdut").is_file():
         return final / "Vdut"
     final.parent.mkdir(parents=True, exist_ok=True)
-    if progress:
-        progress(f"  compiling {verilog.name} with Verilator (cached afterwards) ...")
+    with step(progress, f"  compiling {verilog.name} with Verilator (once per design, then "
+              "cached; a large design takes minutes)"):
+        return _compile(verilog, top, exe, full_env, harness, key, final)
+
+
+def _compile(verilog: Path, top: str, exe: str, full_env: dict[str, str], harness: bytes,
+             key: str, final: Path) -> Path:
     # built in the system temp folder (make fails on paths with spaces), then moved in
     work = Path(tempfile.mkdtemp(prefix="hwgen-verilator-"))
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=final.parent))
