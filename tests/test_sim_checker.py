@@ -221,3 +221,23 @@ def test_check_phase_on_missing_and_extra_beats():
     extra = check_phase("free", _beats(EXPECTED), _beats(EXPECTED), INT4, 2, (2, 2), extra=2)
     assert extra.mismatches == 4 and extra.first_mismatch is None
     assert extra.beat_error == "phase free: 2 output beats more than the 4 expected"
+
+
+def test_check_phase_says_a_beat_repeats_or_was_lost():
+    repeated = [*EXPECTED[:2], EXPECTED[1], *EXPECTED[2:]]  # beat 1 twice: one extra
+    got = check_phase("stalls", _beats(repeated)[:4], _beats(EXPECTED), INT4, 2, (2, 2),
+                      extra=1)
+    assert got.beat_error == ("phase stalls: 1 output beats more than the 4 expected; the "
+                              "first beat that differs is beat 2 (frame 1, beat 0 of the "
+                              "frame, elements 0..1): it repeats the beat before it")
+    assert got.first_mismatch == {"phase": "stalls", "frame": 1, "index": [0, 0],
+                                  "expected": -5, "got": 3}
+    lost = EXPECTED[:1] + EXPECTED[2:]  # beat 1 never came
+    got = check_phase("free", _beats(lost), _beats(EXPECTED), INT4, 2, (2, 2), stopped="w")
+    assert got.beat_error == ("phase free: 3 of the 4 output beats arrived (w); the first beat "
+                              "that differs is beat 1 (frame 0, beat 1 of the frame, elements "
+                              "2..3): the next beat came in its place (this one was lost)")
+    # beats 1 and 2 hold the wrong values, beat 3 is missing: 3 beats of 2 elements
+    assert got.mismatches == 6
+    assert got.first_mismatch == {"phase": "free", "frame": 0, "index": [1, 0],
+                                  "expected": 3, "got": -5}
