@@ -81,7 +81,8 @@ def _print_build(result: BuildResult) -> None:
         _say(f"  {port}: {io.elements_per_beat} x {io.bits_per_element}-bit elements per "
              f"beat, {io.beats_per_frame} beats/frame, tdata {io.tdata_bits} bits")
     _say(f"  cycles per frame: {r.cycles_per_frame} (bottleneck {r.bottleneck})")
-    _say(f"  files: {result.verilog.name}, graph.json/.npz, report.json, report.md")
+    written = sorted(p.name for p in result.out_dir.iterdir() if not p.name.startswith("."))
+    _say(f"  files: {', '.join(written)}")
 
 
 DEFAULT_BOARD = "icebreaker"

@@ -187,6 +187,8 @@ def test_build_says_whether_it_fits_and_which_board_it_took(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "board: icebreaker, the default (--board names another)" in out
     assert "; fits icebreaker (binding: " in out
+    assert ("  files: cycles.png, cycles.svg, estimate.html, estimate.md, graph.json, "
+            "graph.npz, net.v, report.json, report.md\n") in out
     assert main(["build", str(_wide(tmp_path)), "--out", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "; DOES NOT FIT icebreaker: " in out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwgen import ops, reference
+from hwgen import compress, ops, reference
 from hwgen.compress.channels import reconstruct, relative_error, select_channels
 from hwgen.core.dtypes import DType
 from hwgen.examples import get_example
@@ -307,3 +307,21 @@ def test_compress_command_splits_a_layer_and_prunes_a_graph(mlp, tmp_path, capsy
         source = "digits-mlp" if {"fc9", "--weight-dtype"} & set(args) else str(path)
         assert main(["compress", source, *args, "--out", str(tmp_path / "x")]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_split_layer_keeps_the_names_of_the_layers_after_it():
+    import torch
+    from torch import nn
+
+    from hwgen.compress import lowrank
+    from hwgen.frontends import quant
+
+    torch.manual_seed(0)
+    model = nn.Sequential(quant.QuantInput("uint4"),
+                          quant.QuantDense(16, 12, "int4"), quant.BinaryAct(),
+                          quant.QuantDense(12, 12, "int4"), quant.BinaryAct(),
+                          quant.QuantDense(12, 4, "int4"))
+    split, rank = lowrank.factorize_dense(model, 3, rank=3)
+    names = [layer.name for layer in quant.export(split, name="m", input_shape=(16,)).layers]
+    assert names == ["fc1", "fc2a", "fc2b", "fc3", "label"]
+    assert compress.module_index(split, "fc3") == 8 and compress.module_index(split, "fc2b") == 6

@@ -68,6 +68,7 @@ def factorize_dense(model, index: int, *, rank: int | None = None,
     with torch.no_grad():  # latent weights in the quantizers' range, [-1, 1]
         first.weight.copy_(torch.tensor(a / np.abs(a).max(), dtype=torch.float32))
         second.weight.copy_(torch.tensor(b / np.abs(b).max(), dtype=torch.float32))
+    first.split_part, second.split_part = "a", "b"  # fc2 becomes fc2a, fc2b; fc3 stays fc3
     mods = list(model.children())
     middle = [first, nn.BatchNorm1d(k), quant.QuantAct(bits), second]
     return nn.Sequential(*copy.deepcopy(mods[:index]), *middle,

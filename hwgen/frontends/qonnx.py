@@ -90,7 +90,10 @@ class ImportReport:
         if self.margins:
             layer, m = min(self.margins.items(), key=lambda kv: kv[1])
             lines.append(f"smallest threshold margin: {m:.3g} accumulator units (layer {layer})"
-                         + (" -- closer than 1e-3: float rounding decides it" if m < MARGIN_WARN
+                         + (" -- closer than 1e-3: float rounding decides it, and the graph "
+                            "follows the exporter's float32 there; compare hwgen sim's "
+                            "outputs with the model's on your data, or retrain (a margin of "
+                            "0.5 is the most there is)" if m < MARGIN_WARN
                             else ""))
         if self.preprocessing:
             lines.append("before the input quantizer (the host applies these to pixels): "

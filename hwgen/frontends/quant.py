@@ -383,11 +383,16 @@ def _thresholds(f, levels: list[int], channels: int, lo: int, hi: int
 
 
 def layer_name(mod: nn.Module, counts: dict[str, int]) -> str:
+    """fc1, conv2, dw1, pool1, gsp1, add1...: the kind and its count so far. The two halves
+    of a split layer (``split_part`` "a" and "b", set by compression) are that layer's name
+    with the part, so the layers after it keep their names."""
     kind = ("fc" if isinstance(mod, QuantDense) else "pool" if isinstance(mod, MaxPool)
             else "gsp" if isinstance(mod, GlobalSumPool) else "add" if isinstance(mod, Residual)
             else "dw" if mod.groups > 1 else "conv")
-    counts[kind] = counts.get(kind, 0) + 1
-    return f"{kind}{counts[kind]}"
+    part = getattr(mod, "split_part", "")
+    if part != "b":
+        counts[kind] = counts.get(kind, 0) + 1
+    return f"{kind}{counts[kind]}{part}"
 
 
 @torch.no_grad()
