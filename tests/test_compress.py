@@ -322,6 +322,7 @@ def test_a_split_layer_keeps_the_names_of_the_layers_after_it():
                           quant.QuantDense(12, 12, "int4"), quant.BinaryAct(),
                           quant.QuantDense(12, 4, "int4"))
     split, rank = lowrank.factorize_dense(model, 3, rank=3)
+    assert rank == 3
     names = [layer.name for layer in quant.export(split, name="m", input_shape=(16,)).layers]
     assert names == ["fc1", "fc2a", "fc2b", "fc3", "label"]
     assert compress.module_index(split, "fc3") == 8 and compress.module_index(split, "fc2b") == 6
