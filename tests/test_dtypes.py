@@ -40,3 +40,8 @@ def test_decode_ignores_bits_above_the_code():
     assert DType.parse("uint2").decode(np.array([0b1110, 0b101])).tolist() == [2, 1]
     assert DType.parse("bin").decode(np.array([0b10, 0b11])).tolist() == [-1, 1]
     assert DType.parse("tern").decode(np.array([0b111, 0b101])).tolist() == [-1, 1]
+
+
+def test_an_empty_array_is_in_every_dtype():
+    for name in ("bin", "tern", "int4", "uint1"):
+        assert DType.parse(name).contains(np.zeros((0, 3), int))

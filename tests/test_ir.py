@@ -443,3 +443,91 @@ def test_conv_plan_and_blocks_by_hand(case):
         assert swg.pad_code == (1 if any(pad) else 0)
     core = blocks[1 if window else 0]
     assert (core.elems if dw else core.pe) == pe  # a VVU is a channel reduction, PE lanes
+
+
+def _dense_with(act, channels=3):
+    return ops.Dense("fc", weight_dtype="int2", weights=np.ones((channels, 4), int), pe=1,
+                     simd=4, activation=act)
+
+
+@pytest.mark.parametrize("act, message", [
+    (ir.Threshold("uint2", np.array([[1, 1, 2], [3, 2, 4], [0, 0, 0]])),
+     "layer 'fc' (dense): thresholds must be sorted ascending per channel (channel 1 is not)"),
+    (ir.Threshold("uint2", np.array([[0, 1, 2], [3, 3, 3], [5, 4, 6]])),
+     "layer 'fc' (dense): thresholds must be sorted ascending per channel (channel 2 is not)"),
+    (ir.Requant("int4", np.array([1, 2, 3, 4]), np.zeros(3, int)),
+     "layer 'fc' (dense): requant m must have shape [3], got [4]"),
+    (ir.Requant("int4", np.ones(3, int), np.zeros(2, int)),
+     "layer 'fc' (dense): requant s must have shape [3], got [2]"),
+    (ir.Requant("int33", np.ones(3, int), np.zeros(3, int)),
+     "layer 'fc' (dense): unknown requant dtype 'int33'"),
+    (ir.Requant(None, np.ones(3, int), np.zeros(3, int)),
+     "layer 'fc' (dense): missing requant dtype"),
+])
+def test_activation_refusals_say_exactly_what(act, message):
+    with pytest.raises(ir.GraphError) as err:
+        ir.Graph("g", ir.Tensor((4,), DType.parse("int4")), [_dense_with(act)])
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def _saved_with_activation(tmp_path, edit):
+    g = ir.Graph("acts", ir.Tensor((4,), DType.parse("int4")), [
+        _dense_with(ir.Threshold("bin", np.zeros((3, 1), int)))])
+    path = g.save(tmp_path / "acts")
+    doc = json.loads(path.read_text())
+    edit(doc["layers"][0]["activation"])
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda a: a.pop("op"), "layer 'fc' (dense): unknown activation op None; allowed: "
+                            "threshold, requant"),
+    (lambda a: a.update(colour="red"), "layer 'fc' (dense) activation: unknown field(s) colour"),
+    (lambda a: a.update(thresholds="nope"), "layer 'fc' (dense): thresholds refers to array "
+                                            "'nope', which acts.npz does not hold"),
+    (lambda a: a.update(op="requant", dtype="int4", m="fc.t", s="nope"),
+     "layer 'fc' (dense): s refers to array 'nope', which acts.npz does not hold"),
+    (lambda a: a.update(op="requant", m="nope", s="fc.t"),
+     "layer 'fc' (dense): m refers to array 'nope', which acts.npz does not hold"),
+    (lambda a: a.update(op="requant", dtype="int3", m="fc.t", s="fc.t") or a.pop("dtype"),
+     "layer 'fc' (dense): missing requant dtype"),
+    (lambda a: a.update(dtype="uint9"), "layer 'fc' (dense): threshold output uint9 has too "
+                                        "many levels"),
+    (lambda a: a.update(dtype="int1"), "layer 'fc' (dense): unknown threshold dtype 'int1'"),
+])
+def test_activation_file_refusals_say_exactly_what(tmp_path, edit, message):
+    path = _saved_with_activation(tmp_path, edit)
+    with pytest.raises(ir.GraphError) as err:
+        ir.load_graph(path)
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_conv_file_fields(tmp_path):
+    """kernel, when given, must match the weights; pad_value is written only where it
+    matters (padding, or a value other than 0)."""
+    w = np.ones((2, 3, 3, 2), int)
+    x = ir.Tensor((6, 6, 2), DType.parse("int4"))
+    plain = ir.Graph("g", x, [ops.Conv2d("c", weight_dtype="bin", weights=w)])
+    padded = ir.Graph("g", x, [ops.Conv2d("c", weight_dtype="bin", weights=w, padding=1)])
+    assert "pad_value" not in plain.to_json()[0]["layers"][0]
+    assert padded.to_json()[0]["layers"][0]["pad_value"] == 0
+    path = plain.save(tmp_path / "g")
+    doc = json.loads(path.read_text())
+    doc["layers"][0]["kernel"] = [2, 2]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ir.GraphError, match=r"^layer 'c' \(conv2d\): kernel=\[2, 2\] but "
+                                            r"weights have kernel \[3, 3\]$"):
+        ir.load_graph(path)
+
+
+def test_foldings_offer_every_legal_pe_and_simd():
+    x = ir.Tensor((2, 2, 6), DType.parse("uint2"))
+    add = ops.Add("a", inputs=["input", "input"], pe=1)
+    g = ir.Graph("g", x, [add])
+    assert sorted(pe for _, pe, _ in add.foldings(*g.layer_io()[0][1:])) == [1, 2, 3, 6]
+    dw = ops.Conv2d("d", weight_dtype="bin", weights=np.ones((6, 3, 3, 1), int), groups=6,
+                    padding=1, pad_value=1)
+    g = ir.Graph("g", x, [dw])
+    folds = dw.foldings(*g.layer_io()[0][1:])
+    assert sorted({pe for _, pe, _ in folds}) == [1, 2, 3, 6] and {s for *_, s in folds} == {1}

