@@ -231,7 +231,8 @@ def cmd_fold(args) -> int:
     _say(f"wrote {path} (and .npz); hwgen build takes {board.name} from it")
     if args.report:
         out = Path(args.report)
-        write_report(out, result.estimate, explored=result.explored)
+        write_report(out, result.estimate, explored=result.explored,
+                     target_fps=args.target_fps)
         _say(f"report: {out / 'estimate.md'}, {out / 'estimate.html'}")
     return 0
 

@@ -298,3 +298,24 @@ def test_zero_weights_of_a_constant_weight_layer_remove_logic(a_dtype):
     (est_dense, got_dense), (est_sparse, got_sparse) = luts["dense"], luts["sparse"]
     assert got_sparse < 0.8 * got_dense, luts
     assert est_sparse < 0.8 * est_dense, luts
+
+
+def test_fold_plot_shows_what_decides_the_fit(tmp_path, capsys):
+    """The fold report's plot: utilization of each resource the board counts (logic cells
+    on iCE40), the chosen point and the target; the console explains the budget lines."""
+    rng = np.random.default_rng(0)
+    g = ir.Graph("mlp", ir.Tensor((64,), DType.parse("uint4")), [
+        ops.Dense("fc1", weight_dtype="bin", weights=rng.choice([-1, 1], (32, 64)), pe=1,
+                  simd=1, activation=ir.Threshold("bin", rng.integers(-9, 9, (32, 1)))),
+        ops.Dense("fc2", weight_dtype="bin", weights=rng.choice([-1, 1], (10, 32)), pe=1,
+                  simd=1)])
+    path = g.save(tmp_path / "mlp")
+    assert main(["fold", str(path), "--board", "icebreaker", "--target-fps", "200000",
+                 "--out", str(tmp_path / "f"), "--report", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "each line: a cycle budget (every layer folded to at most that many cycles" in out
+    assert "; fits icebreaker (binding: CELLS " in out
+    svg = (tmp_path / "r" / "folding.svg").read_text()
+    for label in ("logic cells (with the fit margin)", "flip-flops", "target: 200,000 frames/s",
+                  "chosen: ", "the fullest resource decides the fit", "icebreaker: all of it"):
+        assert label in svg, label

@@ -100,6 +100,9 @@ def fold(graph: Graph, board: Board, target_fps: float | None = None,
     explored: list[Estimate] = []
     seen: set[tuple] = set()
     best = None
+    if progress:
+        progress("  each line: a cycle budget (every layer folded to at most that many cycles "
+                 "per frame), the frame rate it gives (its slowest layer), and its size")
     for budget in budgets:
         choice = _at_budget(options, budget, luts)
         if choice is None:
@@ -113,8 +116,8 @@ def fold(graph: Graph, board: Board, target_fps: float | None = None,
         explored.append(est)
         if progress:
             progress(f"  budget {budget:>8} cycles: {est.cycles} cycles/frame, "
-                     f"{est.fps:,.0f} frames/s, {est.total.lut:,.0f} {board.lut_unit}"
-                     f"{'' if est.fits() else ' (does not fit)'}")
+                     f"{est.fps:,.0f} frames/s, {est.total.lut:,.0f} {board.lut_unit}; "
+                     f"{est.fit_summary()}")
         if target_fps is not None:
             if est.fps >= target_fps:
                 if not est.fits():

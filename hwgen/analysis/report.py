@@ -118,13 +118,21 @@ def _html(e: Estimate, m: Measured | None, plots: list[str]) -> str:
             f"<ul>{items}</ul><table><tr>{th}</tr>{body}</table>{imgs}\n")
 
 
-def _plots(e: Estimate, explored: list[Estimate], out: Path) -> list[str]:
+# what the fit plot draws, as the estimate's utilization names them: logic cells (iCE40,
+# with their margin), LUTs, flip-flops, block RAM, DSPs
+FIT_RESOURCES = (("cells", "logic cells (with the fit margin)", "o"), ("lut", "LUTs", "o"),
+                 ("ff", "flip-flops", "s"), ("bram", "block RAM", "^"), ("dsp", "DSPs", "v"))
+
+
+def _plots(e: Estimate, explored: list[Estimate], out: Path,
+           target_fps: float | None = None) -> list[str]:
     """Per-layer cycle bars, and resources vs frame rate over the explored foldings."""
     try:
         import matplotlib
     except ImportError:
         return []
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, smaller
     import matplotlib.pyplot as plt
 
     names = []
@@ -141,20 +149,23 @@ def _plots(e: Estimate, explored: list[Estimate], out: Path) -> list[str]:
         names.append(f"cycles.{ext}")
     plt.close(fig)
     if len(explored) > 1:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = plt.subplots(figsize=(7, 4.5))
         fps = [x.fps for x in explored]
-        ax.plot(fps, [x.total.lut for x in explored], "o-", label=e.board.lut_unit)
-        ax.plot(fps, [x.total.ff for x in explored], "s-", label="FF")
-        ax.axvline(e.fps, color="tab:red", ls="--", label="chosen")
-        cap = e.board.capacity.get("lut")
-        if cap:
-            ax.axhline(cap, color="gray", ls=":", label=f"{e.board.name} {e.board.lut_unit}")
+        for kind, label, marker in FIT_RESOURCES:
+            use = [x.utilization().get(kind) for x in explored]
+            if any(u is not None and u > 0 for u in use):
+                ax.plot(fps, [100 * (u or 0) for u in use], marker + "-", label=label)
+        ax.axhline(100, color="gray", ls=":", label=f"{e.board.name}: all of it")
+        ax.axvline(e.fps, color="tab:red", ls="--", label=f"chosen: {e.cycles:,} cycles/frame")
+        if target_fps:
+            ax.axvline(target_fps, color="tab:green", ls="-.",
+                       label=f"target: {target_fps:,.0f} frames/s")
         ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(f"frames per second at {e.board.clock_mhz:g} MHz")
-        ax.set_ylabel("estimated count")
-        ax.set_title(f"{e.graph}: foldings explored")
-        ax.legend()
+        ax.set_xlabel(f"frames per second at {e.board.clock_mhz:g} MHz\n(a point per cycle "
+                      "budget: every layer folded to at most that many cycles)")
+        ax.set_ylabel(f"estimated % of {e.board.name}")
+        ax.set_title(f"{e.graph}: foldings explored; the fullest resource decides the fit")
+        ax.legend(fontsize="small")
         fig.tight_layout()
         for ext in ("png", "svg"):
             fig.savefig(out / f"folding.{ext}")
@@ -164,14 +175,15 @@ def _plots(e: Estimate, explored: list[Estimate], out: Path) -> list[str]:
 
 
 def write_report(out: Path, e: Estimate, m: Measured | None = None,
-                 explored: list[Estimate] | None = None) -> None:
+                 explored: list[Estimate] | None = None,
+                 target_fps: float | None = None) -> None:
     """estimate.md, estimate.html and the plots (PNG and SVG) into the folder ``out``
     (created if missing). Each file is written whole beside it first, then moved in, so a
     failure leaves no half-written report."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".estimate-") as tmp:
         stage = Path(tmp)
-        names = _plots(e, explored or [], stage)
+        names = _plots(e, explored or [], stage, target_fps)
         pngs = [n for n in names if n.endswith(".png")]
         (stage / "estimate.md").write_text(estimate_markdown(e, m, pngs))
         (stage / "estimate.html").write_text(
