@@ -136,6 +136,10 @@ def cmd_build(args) -> int:
              f"{fps:,.0f} frames/s), {cells}")
         _say(f"  frames/s: {fps:,.0f} at the board clock, {bits['link_fps']:,.1f} through the "
              f"host link at {bits['baud']:,} baud; the {bits['limit']} is the limit")
+        for kind, r in bits["estimated_vs_placed"].items():
+            err = "" if r["error"] is None else f" ({100 * r['error']:+.0f} %)"
+            _say(f"  {kind}: estimated {r['estimated']:,}, placed {r['placed']:,} "
+                 f"{r['bel']}{err}")
     est = result.report.estimate
     _say(f"  estimate for {est['board']}: {est['total']['lut']:,.0f} LUT, "
          f"{est['total']['ff']:,.0f} FF, {est['total']['bram']:g} BRAM, "

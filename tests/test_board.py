@@ -156,6 +156,12 @@ def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
     assert all(v[0].isdigit() for v in bits["tools"].values())
     md = (tmp_path / "b" / "report.md").read_text()
     assert "through the host link at 115,200 baud: " in md and "**(the limit)**" in md
+    cells = bits["estimated_vs_placed"]["cells"]
+    assert cells["placed"] == used and cells["bel"] == "ICESTORM_LC"
+    assert cells["estimated"] == pytest.approx(report["estimate"]["total"]["lut"] + 0.62 *
+                                               report["estimate"]["total"]["ff"], abs=0.1)
+    assert cells["error"] == pytest.approx((cells["estimated"] - used) / used, abs=0.002)
+    assert "### Estimated against placed" in md
 
 
 @pytest.mark.slow

@@ -241,3 +241,29 @@ def test_check_phase_says_a_beat_repeats_or_was_lost():
     assert got.mismatches == 6
     assert got.first_mismatch == {"phase": "free", "frame": 0, "index": [1, 0],
                                   "expected": 3, "got": -5}
+
+
+@pytest.mark.parametrize("got, extra, stopped, message", [
+    # a repeat of beat 0 at beat 1
+    ([EXPECTED[0], EXPECTED[0], EXPECTED[1], EXPECTED[2]], 1, None,
+     "phase p: 1 output beats more than the 4 expected; the first beat that differs is beat 1 "
+     "(frame 0, beat 1 of the frame, elements 2..3): it repeats the beat before it"),
+    # beat 2 lost: the last beat comes in its place, nothing after it
+    ([EXPECTED[0], EXPECTED[1], EXPECTED[3]], 0, None,
+     "phase p: 3 of the 4 output beats arrived; the first beat that differs is beat 2 (frame 1, "
+     "beat 0 of the frame, elements 0..1): the next beat came in its place (this one was lost)"),
+    # two beats missing at the end, the bench stopped
+    (EXPECTED[:2], 0, "stopped",
+     "phase p: 2 of the 4 output beats arrived (stopped); the first beat that differs is beat "
+     "2 (frame 1, beat 0 of the frame, elements 0..1): it never came"),
+    # one beat more than expected in the record itself
+    ([*EXPECTED, EXPECTED[0]], 0, None, "phase p: 1 output beats more than the 4 expected"),
+    # a wrong whole first beat that matches the last one: no repeat, no loss
+    ([EXPECTED[3], EXPECTED[1], EXPECTED[2], EXPECTED[3]], 2, None,
+     "phase p: 2 output beats more than the 4 expected; the first beat that differs is beat 0 "
+     "(frame 0, beat 0 of the frame, elements 0..1)"),
+])
+def test_check_phase_words_every_case(got, extra, stopped, message):
+    check = check_phase("p", _beats(got), _beats(EXPECTED), INT4, 2, (2, 2), extra=extra,
+                        stopped=stopped)
+    assert check.beat_error == message

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hwgen import __version__
-from hwgen.analysis.estimate import estimate
+from hwgen.analysis.estimate import Estimate, estimate
 from hwgen.analysis.plan import plan
 from hwgen.analysis.report import estimate_markdown, write_report
 from hwgen.boards import Board
@@ -78,6 +78,30 @@ def _netlist_markdown(cells: dict[str, int]) -> str:
     return (f"\n## Gate-level netlist\n\n`netlist.v`: {sum(cells.values()) - ffs:,} gates "
             f"and {ffs:,} flip-flops (yosys generic cells; synchronous reset and enables as "
             f"logic).\n\n| cell | count |\n|---|---|\n{rows}\n")
+
+
+def _estimated_vs_placed(est: Estimate, placed: dict[str, list[int]]) -> dict[str, dict]:
+    """Per resource the estimate counts and nextpnr places (the board top: the accelerator
+    and its host link), the two figures and the estimate's error."""
+    have = {**est.total.as_dict(), "cells": est.cells}
+    rows = {}
+    for kind, bel in FAMILIES[est.board.family].placed_bels.items():
+        if bel in placed:
+            got = placed[bel][0]
+            rows[kind] = {"bel": bel, "estimated": round(have[kind], 1), "placed": got,
+                          "error": None if not got else round((have[kind] - got) / got, 3)}
+    return rows
+
+
+def _placed_markdown(rows: dict[str, dict]) -> str:
+    lines = ["\n### Estimated against placed\n",
+             "The estimate is of the accelerator; nextpnr places the board top (the accelerator "
+             "and the UART host link) behind its pins.\n",
+             "| resource | estimated | placed (bel) | error |", "|---|---|---|---|"]
+    for kind, r in rows.items():
+        err = "-" if r["error"] is None else f"{100 * r['error']:+.0f} %"
+        lines.append(f"| {kind} | {r['estimated']:,} | {r['placed']:,} ({r['bel']}) | {err} |")
+    return "\n".join(lines) + "\n"
 
 
 # -- the output folder ---------------------------------------------------------------------
@@ -230,7 +254,9 @@ def _build_locked(graph: Graph, out: Path, board: Board | None, bitstream: bool,
             write_report(tmp, est)
             markdown += "\n## Estimate\n\n" + estimate_markdown(est).split("\n", 2)[2]
         if "bitstream" in extra:
-            markdown += "\n" + bits.markdown()
+            extra["bitstream"]["estimated_vs_placed"] = placed = _estimated_vs_placed(
+                est, bits.utilization)
+            markdown += "\n" + bits.markdown() + _placed_markdown(placed)
         report = BuildReport(**{**report.__dict__, **extra})
         (tmp / "report.json").write_text(json.dumps(report.as_dict(), indent=1) + "\n")
         (tmp / "report.md").write_text(markdown)

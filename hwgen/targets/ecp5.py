@@ -24,4 +24,6 @@ FAMILY = Family(
     bitstream_suffix=".bit",
     programmer=("openFPGALoader", "OPENFPGALOADER", "openfpgaloader"),
     bram_unit="DP16KD",
+    placed_bels={"lut": "TRELLIS_COMB", "ff": "TRELLIS_FF", "bram": "DP16KD",
+                 "dsp": "MULT18X18D"},
 )

@@ -32,7 +32,8 @@ class Family:
     step with the classic abc (where ABC9 dies), the ``cells`` yosys maps to (cell-name
     prefix: resource, weight), the ``nextpnr`` tool and its options, the environment
     variables of an amaranth-boards build, the bitstream's suffix and the ``programmer``
-    (tool, environment override, Debian package).
+    (tool, environment override, Debian package), and which of nextpnr's bels hold what the
+    estimate counts (``placed_bels``), for comparing the two.
     """
 
     name: str
@@ -56,3 +57,5 @@ class Family:
     programmer: tuple[str, str, str] | None = None
     bram_unit: str = "-"
     lut_unit: str = "LUTs"
+    # nextpnr's bels that hold what the estimate counts: estimate key -> bel type
+    placed_bels: dict[str, str] = field(default_factory=dict)

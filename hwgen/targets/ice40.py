@@ -27,4 +27,5 @@ FAMILY = Family(
     bitstream_suffix=".bin",
     programmer=("iceprog", "ICEPROG", "fpga-icestorm"),
     bram_unit="SB_RAM40_4K",
+    placed_bels={"cells": "ICESTORM_LC", "bram": "ICESTORM_RAM", "dsp": "ICESTORM_DSP"},
 )
