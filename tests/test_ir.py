@@ -531,3 +531,21 @@ def test_foldings_offer_every_legal_pe_and_simd():
     g = ir.Graph("g", x, [dw])
     folds = dw.foldings(*g.layer_io()[0][1:])
     assert sorted({pe for _, pe, _ in folds}) == [1, 2, 3, 6] and {s for *_, s in folds} == {1}
+
+
+def test_the_python_api_builds_estimates_folds_and_simulates(tmp_path):
+    """The functions the command calls, from the package itself, boards by name."""
+    rng = np.random.default_rng(2)
+    g = hwgen.Graph("api", ir.Tensor((8,), hwgen.DType.parse("uint2")), [
+        ops.Dense("fc", weight_dtype="bin", weights=rng.choice([-1, 1], (4, 8)), pe=1,
+                  simd=1)])
+    est = hwgen.estimate(g, "icebreaker")
+    assert isinstance(est, hwgen.Estimate) and est.cycles == 32
+    folded = hwgen.fold(g, "icebreaker")
+    assert isinstance(folded, hwgen.FoldResult) and folded.estimate.cycles < 32
+    built = hwgen.build(folded.graph, tmp_path / "b", "icebreaker")
+    assert isinstance(built, hwgen.BuildResult) and built.report.estimate["fits"]
+    result = hwgen.simulate(built.out_dir, frames=3)
+    assert isinstance(result, hwgen.SimResult) and result.mismatches == 0
+    with pytest.raises(hwgen.HwgenError, match="unknown board 'nope'"):
+        hwgen.estimate(g, "nope")

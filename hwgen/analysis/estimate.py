@@ -25,7 +25,7 @@ from amaranth.lib import wiring
 
 from hwgen.analysis.plan import as_plan
 from hwgen.analysis.schedule import beat_schedule
-from hwgen.boards import Board
+from hwgen.boards import Board, as_board
 from hwgen.core.resources import Resources
 from hwgen.hw import silenced
 from hwgen.hw.cost import FEATURES, FF_FEATURES, BlockCost, Model, bram_blocks, load_model
@@ -188,9 +188,10 @@ def _fold(layer) -> tuple[int | None, int | None]:
     return getattr(layer, "pe", None), getattr(layer, "simd", None)
 
 
-def estimate(source: Plan | Graph, board: Board, model: Model | None = None) -> Estimate:
+def estimate(source: Plan | Graph, board: Board | str, model: Model | None = None) -> Estimate:
     """Resources, cycles per frame and latency of every layer of a plan (or of a graph,
-    planned here) on ``board``."""
+    planned here) on ``board`` (a :class:`~hwgen.boards.Board` or its name)."""
+    board = as_board(board)
     model = model or load_model()
     p = as_plan(source, board.timing)
     graph = p.graph

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from hwgen.analysis.estimate import Estimate, Model, blocks_cost, estimate, load_model
 from hwgen.analysis.plan import plan
-from hwgen.boards import Board
+from hwgen.boards import Board, as_board
 from hwgen.core.errors import FoldError
 from hwgen.hw import silenced
 from hwgen.ir.graph import Graph
@@ -86,10 +86,11 @@ def _at_budget(options, budget: int, luts: _LayerLuts) -> dict[str, tuple[int, i
     return choice
 
 
-def fold(graph: Graph, board: Board, target_fps: float | None = None,
+def fold(graph: Graph, board: Board | str, target_fps: float | None = None,
          model: Model | None = None, progress=None) -> FoldResult:
-    """Fold ``graph`` for ``board``: the cheapest folding reaching ``target_fps``, or (with
-    no target) the fastest that fits the board."""
+    """Fold ``graph`` for ``board`` (a board or its name): the cheapest folding reaching
+    ``target_fps``, or (with no target) the fastest that fits the board."""
+    board = as_board(board)
     model = model or load_model()
     options = {layer.name: layer.foldings(xs, y) for layer, xs, y in graph.layer_io()
                if layer.folds}

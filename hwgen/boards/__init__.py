@@ -11,7 +11,7 @@ from pathlib import Path
 from hwgen.core.errors import BoardError
 from hwgen.targets import FAMILIES, Timing
 
-__all__ = ["BOARDS", "DEFAULT_BAUD", "Board", "BoardError", "load_board"]
+__all__ = ["BOARDS", "DEFAULT_BAUD", "Board", "BoardError", "as_board", "load_board"]
 
 DEFAULT_BAUD = 115_200  # the host link's, where a board file names none
 
@@ -47,6 +47,11 @@ class Board:
     @property
     def lut_unit(self) -> str:
         return FAMILIES[self.family].lut_unit
+
+
+def as_board(board: Board | str | Path) -> Board:
+    """A board as given, or loaded by name or file (:func:`load_board`)."""
+    return board if isinstance(board, Board) else load_board(board)
 
 
 def load_board(name: str | Path) -> Board:

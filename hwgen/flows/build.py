@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwgen import __version__
 from hwgen.analysis.estimate import Estimate, estimate
 from hwgen.analysis.plan import plan
 from hwgen.analysis.report import estimate_markdown, write_report
-from hwgen.boards import Board
+from hwgen.boards import Board, as_board
 from hwgen.core.errors import BuildError
 from hwgen.core.files import follow_umask
 from hwgen.core.progress import step
+from hwgen.core.version import __version__
 from hwgen.flows.bitstream import place_on_board
 from hwgen.flows.record import STAMP, BuildReport
 from hwgen.flows.synth import asic_netlist
@@ -185,7 +185,7 @@ def _swap_in(tmp: Path, out: Path) -> None:
     old.rmdir()
 
 
-def build(graph: Graph, out_dir: str | Path, board: Board | None = None, *,
+def build(graph: Graph, out_dir: str | Path, board: Board | str | None = None, *,
           bitstream: bool = False, fit: bool = False, baud: int | None = None,
           netlist: bool = False, progress=None) -> BuildResult:
     """Generate Verilog and reports for ``graph`` into ``out_dir`` (atomically); with a
@@ -193,6 +193,7 @@ def build(graph: Graph, out_dir: str | Path, board: Board | None = None, *,
     ``bitstream``: on iCE40/ECP5 boards the board top's bitstream, timing and utilization
     (:mod:`hwgen.flows.bitstream`; ``fit``: folded until it places), on Xilinx boards a Vivado
     project (:mod:`hwgen.flows.vivado`). With ``netlist``: a gate-level netlist (``netlist.v``)."""
+    board = None if board is None else as_board(board)
     if (bitstream or netlist) and board is None:
         raise BuildError("a bitstream or netlist needs a board")
     if bitstream and board.vivado is None and FAMILIES[board.family].bitstream_suffix is None:

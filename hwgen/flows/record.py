@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwgen import __version__
 from hwgen.core.errors import BuildError
+from hwgen.core.version import __version__
 from hwgen.ir.plan import LayerPlan, Plan
 
 __all__ = ["STAMP", "BuildReport", "LayerReport", "StreamReport"]

@@ -16,10 +16,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hwgen import __version__
 from hwgen.boards import Board
 from hwgen.core.errors import BitstreamError, SynthError
 from hwgen.core.resources import Resources
+from hwgen.core.version import __version__
 from hwgen.flows.synth import _run, _tool, resources, stat_cells
 from hwgen.hw.blocks.uart import bit_cycles
 from hwgen.hw.board_top import BoardTop
