@@ -549,3 +549,17 @@ def test_the_python_api_builds_estimates_folds_and_simulates(tmp_path):
     assert isinstance(result, hwgen.SimResult) and result.mismatches == 0
     with pytest.raises(hwgen.HwgenError, match="unknown board 'nope'"):
         hwgen.estimate(g, "nope")
+
+
+def test_a_hand_written_conv_may_leave_out_its_kernel_and_scalar_weights_are_refused(tmp_path):
+    g = ir.Graph("g", ir.Tensor((6, 6, 2), DType.parse("int4")), [
+        ops.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 2), int))])
+    path = g.save(tmp_path / "g")
+    doc = json.loads(path.read_text())
+    del doc["layers"][0]["kernel"]  # the weights' shape says it
+    path.write_text(json.dumps(doc))
+    assert ir.load_graph(path).layers[0].kernel == (3, 3)
+    with pytest.raises(ir.GraphError, match=r"^layer 'fc' \(dense\): weights must be \(units, "
+                                            r"in_features\) with in_features=4, got shape \[\]"):
+        ir.Graph("g", ir.Tensor((4,), DType.parse("int4")), [
+            ops.Dense("fc", weight_dtype="int2", weights=np.int64(1))])

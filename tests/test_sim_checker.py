@@ -258,6 +258,10 @@ def test_check_phase_says_a_beat_repeats_or_was_lost():
      "2 (frame 1, beat 0 of the frame, elements 0..1): it never came"),
     # one beat more than expected in the record itself
     ([*EXPECTED, EXPECTED[0]], 0, None, "phase p: 1 output beats more than the 4 expected"),
+    # the last beat wholly wrong, nothing missing: named, with nothing after it to compare
+    ([*EXPECTED[:3], [0, 0]], 0, None,
+     "phase p: the first beat that differs is beat 3 (frame 1, beat 1 of the frame, elements "
+     "2..3)"),
     # a wrong whole first beat that matches the last one: no repeat, no loss
     ([EXPECTED[3], EXPECTED[1], EXPECTED[2], EXPECTED[3]], 2, None,
      "phase p: 2 output beats more than the 4 expected; the first beat that differs is beat 0 "
