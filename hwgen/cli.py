@@ -580,7 +580,8 @@ def _seed(text: str) -> int:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
+    """The `hwgen` argument parser, one subcommand per command (the CLI reference reads it)."""
     p = _Parser(prog="hwgen", description="Quantized neural networks to "
                 "bit-exact streaming hardware.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -748,7 +749,7 @@ def _on_sigterm(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
