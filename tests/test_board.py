@@ -29,6 +29,7 @@ def digits():
     return get_example("digits-mlp")(progress=lambda s: None)
 
 
+@pytest.mark.torch
 def test_digits_board_top_over_uart_pins_is_bit_exact_and_recovers(digits, tmp_path):
     graph = digits.graph
     p = plan(graph)
@@ -103,6 +104,7 @@ class BoardModel(threading.Thread):
             return
 
 
+@pytest.mark.torch
 def test_hwgen_run_over_a_serial_port(digits, tmp_path, capsys):
     """``hwgen run`` against a pty whose other end answers as the board would; the
     bitstream entry of the build report is written by hand (no board here)."""
@@ -164,6 +166,8 @@ def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
     assert "### Estimated against placed" in md
 
 
+@pytest.mark.synth
+@pytest.mark.torch
 @pytest.mark.slow
 def test_the_folding_fold_says_fits_the_icebreaker_places(digits):
     """"fits" against nextpnr on the digits MLP: the fastest folding the estimate (with its

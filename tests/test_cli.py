@@ -152,6 +152,7 @@ def test_sim_inputs_npz_and_bad_folder(tmp_path, capsys):
     assert "--frames and --inputs exclude each other" in capsys.readouterr().err
 
 
+@pytest.mark.torch
 def test_demo_end_to_end(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo"), "--frames", "100"]) == 0
     out = capsys.readouterr().out
@@ -162,6 +163,7 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert "cycles per frame (simulated): 32.0 (formula 32)" in out
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 @pytest.mark.parametrize("example", ["digits-cnn", "digits-resnet"])
 def test_convolutional_demos_end_to_end(tmp_path, capsys, example):
@@ -212,6 +214,7 @@ def test_fold_and_import_remember_the_board(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["board"] == "ulx3s-85f"
 
 
+@pytest.mark.torch
 def test_dataset_split_scores_a_simulation(tmp_path, capsys):
     assert main(["dataset", "digits", "--out", str(tmp_path / "d.npz")]) == 0
     assert "449 test images of digits" in capsys.readouterr().out
@@ -234,6 +237,7 @@ def test_dataset_split_scores_a_simulation(tmp_path, capsys):
             f"reference {right}/449") in out
 
 
+@pytest.mark.verilator
 def test_long_steps_say_what_they_do_and_how_long_they_took(tmp_path, capsys, monkeypatch):
     """Not on a terminal (as here), plain lines: the step, then its time."""
     monkeypatch.setenv("HWGEN_CACHE", str(tmp_path / "cache"))

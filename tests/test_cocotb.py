@@ -87,6 +87,7 @@ def test_network(tmp_path, pe_simd):
     assert estimate(graph, load_board("asic")).cycles == result.cycles_per_frame
 
 
+@pytest.mark.verilator
 def test_network_on_verilator(tmp_path):
     graph = mlp(np.random.default_rng(12), [(8, 16), (4, 8), (2, 6)])
     result = run(graph, tmp_path, frames=16, seed=3, simulator="verilator")
@@ -95,6 +96,7 @@ def test_network_on_verilator(tmp_path):
     assert result.cycles_per_frame == 24
 
 
+@pytest.mark.verilator
 @pytest.mark.slow
 def test_tfc_topology_on_verilator(tmp_path):
     """FINN's TFC-w1a1 shape and folding (784-64-64-64-10, PE/SIMD 16/49, 8/8, 8/8, 10/8):

@@ -113,6 +113,7 @@ def test_cnn_network(tmp_path):
     assert result.frames == 6
 
 
+@pytest.mark.verilator
 @pytest.mark.slow
 def test_cnn_network_on_verilator(tmp_path):
     run(cnn(np.random.default_rng(2)), tmp_path, frames=30, simulator="verilator")

@@ -5,6 +5,7 @@ name has a space (make splits paths at spaces)."""
 import os
 
 import numpy as np
+import pytest
 
 from hwgen import ir, ops
 from hwgen.core.dtypes import DType
@@ -32,6 +33,7 @@ def _normalized(record: dict) -> dict:
     return out
 
 
+@pytest.mark.verilator
 def test_compiled_bench_replays_the_cocotb_bench(tmp_path, monkeypatch):
     out = tmp_path / "with space" / "wide"
     build(_graph(), out)
@@ -55,6 +57,7 @@ def test_compiled_bench_replays_the_cocotb_bench(tmp_path, monkeypatch):
     assert _normalized(records["sim_verilator"]) == want
 
 
+@pytest.mark.verilator
 def test_compiled_executable_is_cached_by_the_verilog(tmp_path, monkeypatch):
     monkeypatch.setenv("HWGEN_CACHE", str(tmp_path / "cache"))
     build(_graph(), tmp_path / "a")

@@ -29,6 +29,7 @@ def _pointwise(cnn):
     return x, w, np.einsum("nck,ock->no", x, w)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("keep", [8, 16, 24])
 def test_lasso_selection_reconstructs_better_than_first_k_and_max_response(cnn, keep):
     x, w, y = _pointwise(cnn)
@@ -58,6 +59,7 @@ def mlp():
     return get_example("digits-mlp")(progress=lambda s: None)
 
 
+@pytest.mark.torch
 @pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path):
     """fc2 (64 x 64) at rank 16: two layers of 16 x 64 and 64 x 16 with an int4
@@ -90,6 +92,7 @@ def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path)
     assert choose_rank(s, params=0.5, shape=(64, 64)) == 16
 
 
+@pytest.mark.torch
 @pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_magnitude_pruning_zeroes_weights_exports_ternary_and_stays_exact(mlp, tmp_path):
     import torch
@@ -166,6 +169,7 @@ def test_codebook_graph_decodes_bit_exact_in_cocotb(tmp_path):
     assert simulate_graph(shared, tmp_path, frames=3).mismatches == 0
 
 
+@pytest.mark.torch
 @pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_shared_weights_train_their_centroids_and_export_codebooks(tmp_path):
     """An int8 MLP shares 3-bit codebooks: fine-tuning moves the centroids (the summed
@@ -199,6 +203,7 @@ def test_shared_weights_train_their_centroids_and_export_codebooks(tmp_path):
     assert simulate_graph(graph, tmp_path, frames=4).mismatches == 0
 
 
+@pytest.mark.torch
 @pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_distillation_alone_teaches_a_student_the_teachers_function(cnn, tmp_path):
     """alpha = 1: no labels, only the teacher's softened outputs; the student (a 64-16-10
@@ -233,6 +238,7 @@ def test_distillation_alone_teaches_a_student_the_teachers_function(cnn, tmp_pat
     assert simulate_graph(graph, tmp_path, frames=4).mismatches == 0
 
 
+@pytest.mark.torch
 @pytest.mark.slow  # trains and fine-tunes, then simulates: make test-slow
 def test_channel_pruning_removes_channels_through_the_chain_and_stays_exact(cnn, tmp_path):
     """The pointwise conv reads 16 of its 32 channels: conv1, its batch-norm and the
@@ -264,6 +270,7 @@ def test_channel_pruning_removes_channels_through_the_chain_and_stays_exact(cnn,
     assert simulate_graph(graph, tmp_path, frames=2).mismatches == 0
 
 
+@pytest.mark.torch
 def test_compress_command_splits_a_layer_and_prunes_a_graph(mlp, tmp_path, capsys):
     from hwgen.cli import main
     from hwgen.ir.codec import load_graph
@@ -309,6 +316,7 @@ def test_compress_command_splits_a_layer_and_prunes_a_graph(mlp, tmp_path, capsy
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.torch
 def test_a_split_layer_keeps_the_names_of_the_layers_after_it():
     import torch
     from torch import nn

@@ -23,6 +23,8 @@ from hwgen.frontends import qonnx
 
 from .conftest import simulate_graph
 
+pytestmark = [pytest.mark.torch, pytest.mark.qonnx]  # brevitas exports from torch
+
 
 def check_against_executor(onnx_path, graph, report, inputs) -> int:
     """Run qonnx's executor and the reference on the same inputs. Every quantized tensor
@@ -79,6 +81,7 @@ def test_tfc_is_bit_exact_in_cocotb_at_finns_folding(tmp_path):
     assert result.cycles_per_frame == 64  # FINN's own estimate for TFC-w1a1
 
 
+@pytest.mark.verilator
 @pytest.mark.slow
 def test_cnv_is_bit_exact_on_verilator_at_finns_folding(tmp_path):
     export("cnv_1w1a", tmp_path / "cnv.onnx")

@@ -317,6 +317,7 @@ def test_sigterm_during_verilog_generation_leaves_no_yosys(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.json", "big.npz"]
 
 
+@pytest.mark.torch
 def test_sigint_is_one_line_and_leaves_nothing(tmp_path):
     proc = _hwgen("build", "digits-mlp", "--out", tmp_path / "o", cwd=tmp_path)
     assert "training" in proc.stdout.readline()  # the command runs (torch imported)

@@ -31,6 +31,7 @@ def _build(tmp_path, board: str, graph: ir.Graph | None = None, *flags: str) -> 
     return out
 
 
+@pytest.mark.synth
 @pytest.mark.parametrize(("board", "flow"), [("arty-a7-35", "arty_a7"), ("pynq-z2", "pynq_z2")])
 def test_vivado_project_matches_its_fixture_and_maps_with_synth_xilinx(tmp_path, board, flow):
     out = _build(tmp_path, board, None, "--bitstream")
@@ -69,6 +70,7 @@ def test_pynq_driver_packs_as_hwgen_does(tmp_path):
     np.testing.assert_array_equal(back.reshape(y.shape), y)
 
 
+@pytest.mark.synth
 def test_asic_netlist_is_plain_gates_with_a_count(tmp_path):
     out = _build(tmp_path, "asic", None, "--netlist")
     text = (out / "netlist.v").read_text()
