@@ -9,17 +9,23 @@ every error they raise on purpose is a :class:`HwgenError` with a one-line messa
     folded = hwgen.fold(graph, "icebreaker").graph  # FoldResult
     built = hwgen.build(folded, "out", "icebreaker")  # BuildResult
     result = hwgen.simulate(built.out_dir, frames=20)  # SimResult, checked bit-exact
+    small = hwgen.compress("digits-mlp", "prune", sparsity=0.5)  # CompressResult
+    small.graph.save("pruned.json")  # and its accuracy_before, accuracy_after
+
+``hwgen.compress`` is also the package of the compression methods (``hwgen.compress.prune``,
+``.codebook``, ...); called, it runs :func:`hwgen.compress.compress`.
 
 The package is layered; each layer imports only the ones below it (``lint-imports``
-checks it): ``cli`` > ``examples`` > ``compress`` > ``frontends`` | ``sim`` > ``flows`` >
+checks it): ``cli`` > ``compress`` > ``examples`` > ``frontends`` | ``sim`` > ``flows`` >
 ``analysis`` > ``ops`` > ``hw`` > ``reference`` > ``ir`` | ``boards`` > ``targets`` >
 ``core``.
 """
 
-from hwgen import ops, reference
+from hwgen import compress, ops, reference
 from hwgen.analysis.estimate import Estimate, estimate
 from hwgen.analysis.fold import FoldResult, fold
 from hwgen.boards import Board, load_board
+from hwgen.compress import CompressResult
 from hwgen.core.dtypes import DType
 from hwgen.core.errors import GraphError, HwgenError
 from hwgen.core.version import __version__
@@ -29,6 +35,7 @@ from hwgen.ir.codec import load_graph
 from hwgen.ir.graph import Graph
 from hwgen.sim.runner import SimResult, simulate
 
-__all__ = ["Board", "BuildResult", "DType", "Estimate", "FoldResult", "Graph", "GraphError",
-           "HwgenError", "SimResult", "__version__", "build", "estimate", "fold",
-           "import_qonnx", "load_board", "load_graph", "ops", "reference", "simulate"]
+__all__ = ["Board", "BuildResult", "CompressResult", "DType", "Estimate", "FoldResult",
+           "Graph", "GraphError", "HwgenError", "SimResult", "__version__", "build",
+           "compress", "estimate", "fold", "import_qonnx", "load_board", "load_graph", "ops",
+           "reference", "simulate"]

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from hwgen import GraphError, reference
-from hwgen.compress.train import train
 from hwgen.examples.digits import load
 from hwgen.examples.digits_mlp import make
 from hwgen.frontends import quant
+from hwgen.frontends.train import train
 
 
 def assert_exact(model, graph, x):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwgen.compress import legal_fold
+from hwgen.compress.base import legal_fold
 
 __all__ = ["METHODS", "prune_channels", "reconstruct", "relative_error", "select_channels"]
 

@@ -15,7 +15,7 @@ import copy
 
 import numpy as np
 
-from hwgen.compress import weighted_layers
+from hwgen.compress.base import weighted_layers
 from hwgen.ir.graph import Graph
 
 __all__ = ["kmeans_1d", "share_graph", "share_weights", "storage_bits"]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hwgen.compress.train import train
+from hwgen.frontends.train import train
 
 __all__ = ["distill"]
 

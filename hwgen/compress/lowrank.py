@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from hwgen.compress import legal_fold
+from hwgen.compress.base import legal_fold
 
 __all__ = ["choose_rank", "factorize_dense"]
 

@@ -11,6 +11,8 @@ __all__ = [
     "BitstreamError",
     "BoardError",
     "BuildError",
+    "CompressError",
+    "ExampleError",
     "FoldError",
     "GraphError",
     "HwgenError",
@@ -41,6 +43,14 @@ class BoardError(HwgenError, ValueError):
 
 class FoldError(HwgenError, ValueError):
     """No folding reaches the target, or nothing fits the board."""
+
+
+class ExampleError(HwgenError, ValueError):
+    """An unknown example, or an option the example does not take."""
+
+
+class CompressError(HwgenError, ValueError):
+    """A compression method without the option it needs, or with one out of its range."""
 
 
 class BuildError(HwgenError, RuntimeError):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwgen.compress.train import train
+from hwgen.frontends.train import train
 from hwgen.ir.graph import Graph
 
 

@@ -1,5 +1,5 @@
-"""The training loop of hwgen's models: the examples train with it, compression fine-tunes
-and distils with it."""
+"""The training loop of the torch front end's models (:mod:`hwgen.frontends.quant`): the
+examples train with it, compression fine-tunes and distils with it."""
 
 from __future__ import annotations
 
