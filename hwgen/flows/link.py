@@ -7,12 +7,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from hwgen import reference
 from hwgen.boards import DEFAULT_BAUD
 from hwgen.core.dtypes import DType
-from hwgen.core.errors import LinkError
+from hwgen.core.errors import BuildError, LinkError
 from hwgen.core.packing import StreamPacking, pack, unpack
 from hwgen.core.protocol import (
     BAD_LENGTH,
@@ -26,11 +28,14 @@ from hwgen.core.protocol import (
     TIMEOUT,
     TIMEOUT_BITS,
 )
+from hwgen.flows.record import BuildReport
+from hwgen.ir.codec import load_graph
+from hwgen.ir.graph import Graph
 
 __all__ = ["BAD_LENGTH", "BAD_START", "DEFAULT_BAUD", "ERROR", "OVERRUN", "RESULT", "START",
-           "TIMEOUT", "TIMEOUT_BITS", "LinkError", "Run",
-           "decode_payload", "encode_payload", "line_seconds", "read_response", "request",
-           "run_frames"]
+           "TIMEOUT", "TIMEOUT_BITS", "Accelerator", "LinkError", "Run",
+           "decode_payload", "encode_payload", "line_seconds", "open_port", "read_response",
+           "request", "run_frames"]
 
 
 
@@ -114,3 +119,75 @@ def run_frames(port, inputs: np.ndarray, input_dtype: DType, in_packing: StreamP
 def line_seconds(in_bytes: int, out_bytes: int, baud: int) -> float:
     """Seconds the UART needs per frame (request and answer, framing included)."""
     return (in_bytes + out_bytes + 6) * BITS_PER_BYTE / baud
+
+
+def open_port(name: str, baud: int, timeout: float = 2.0):
+    """The serial port ``name`` at ``baud`` (pyserial, the ``board`` extra); LinkError if it
+    cannot be opened."""
+    try:
+        import serial
+    except ImportError:
+        raise LinkError("pyserial is not installed: pip install 'hwgen[board]'") from None
+    try:
+        return serial.Serial(name, baud, timeout=timeout)
+    except (serial.SerialException, ValueError) as err:
+        raise LinkError(f"--port {name}: {err}") from None
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """A build folder with a bitstream, as the host talks to it over the UART: its graph and
+    the packing of its streams, from the build's report."""
+
+    folder: Path
+    report: BuildReport
+    graph: Graph
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Accelerator:
+        """The build in ``folder``; BuildError if it is not a build or has no bitstream."""
+        folder = Path(folder)
+        report = BuildReport.load(folder)
+        if not report.bitstream:
+            raise BuildError(f"{folder}: built without a bitstream; build it with hwgen build "
+                             "--board BOARD --bitstream")
+        return cls(folder, report, load_graph(folder / "graph.json"))
+
+    @property
+    def input_packing(self) -> StreamPacking:
+        return self.report.input.packing()
+
+    @property
+    def output_packing(self) -> StreamPacking:
+        return self.report.output.packing()
+
+    @property
+    def baud(self) -> int:
+        """The rate the bitstream's host link was built for."""
+        return self.report.bitstream["baud"]
+
+    @property
+    def clock_mhz(self) -> float:
+        return self.report.bitstream["clock_mhz"]
+
+    @property
+    def fps(self) -> float:
+        """Frames per second the accelerator computes at the board clock."""
+        return self.clock_mhz * 1e6 / self.report.cycles_per_frame
+
+    def line_fps(self, baud: int) -> float:
+        """Frames per second the UART carries at ``baud`` (request and answer)."""
+        return 1 / line_seconds(self.input_packing.frame_bytes,
+                                self.output_packing.frame_bytes, baud)
+
+    def frames(self, inputs: np.ndarray) -> np.ndarray:
+        """``inputs`` as a batch of the graph's input frames, or GraphError saying why not."""
+        return reference.batch(self.graph, inputs)
+
+    def run(self, port, inputs: np.ndarray,
+            progress: Callable[[int], None] | None = None) -> Run:
+        """Classify each frame of ``inputs`` (a batch, see :meth:`frames`) through ``port``
+        (:func:`open_port`)."""
+        g = self.graph
+        return run_frames(port, inputs, g.input.dtype, self.input_packing, g.output.dtype,
+                          self.output_packing, tuple(g.output.shape), progress=progress)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hwgen.core.errors import BuildError
+from hwgen.core.packing import StreamPacking
 from hwgen.core.version import __version__
 from hwgen.ir.plan import LayerPlan, Plan
 
@@ -29,6 +30,11 @@ class StreamReport:
     bits_per_element: int
     beats_per_frame: int
     tdata_bits: int
+
+    def packing(self) -> StreamPacking:
+        """How the stream's frames are packed into beats (what the host link sends)."""
+        return StreamPacking(self.elements_per_beat, self.bits_per_element,
+                             self.beats_per_frame)
 
 
 @dataclass(frozen=True)

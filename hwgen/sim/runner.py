@@ -23,6 +23,7 @@ import numpy as np
 
 from hwgen import reference
 from hwgen.core.errors import SimError
+from hwgen.core.files import write_atomic
 from hwgen.core.packing import pack, unpack
 from hwgen.flows.record import BuildReport
 from hwgen.ir.codec import load_graph
@@ -30,7 +31,7 @@ from hwgen.ir.graph import Graph
 from hwgen.sim.compiled import executable, run_compiled
 
 __all__ = ["PhaseCheck", "SimError", "SimResult", "check_phase", "run_cocotb", "simulate",
-           "simulator_env"]
+           "simulate_and_record", "simulator_env"]
 
 # "compiled": Verilator with the compiled bench (harness.cpp), no Python per cycle; the
 # others run the cocotb bench.
@@ -57,6 +58,11 @@ class SimResult:
         d = asdict(self)
         del d["outputs"], d["expected"]
         return d
+
+    def save(self, path: Path) -> None:
+        """Write :meth:`summary` as JSON to ``path`` (``sim.json`` of a build folder)."""
+        doc = self.summary()
+        write_atomic(path, lambda f: f.write(json.dumps(doc, indent=1).encode() + b"\n"))
 
 
 def _verilator_version(exe: str) -> tuple[int, int] | None:
@@ -340,6 +346,21 @@ def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
     return SimResult(simulator, len(inputs), mismatches, first,
                      steady_cycles(last_beats) if complete else None, cycles, latency,
                      round(wall, 2), outputs, expected, beat_errors)
+
+
+def simulate_and_record(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
+                        frames: int = 20, simulator: str = "icarus", seed: int = 0,
+                        stall: float = 0.3, progress=print) -> SimResult:
+    """:func:`simulate`, said through ``progress`` first, its summary written to the build
+    folder's ``sim.json``: what ``hwgen sim`` and ``hwgen demo`` do."""
+    build_dir = Path(build_dir)
+    progress(f"simulating {build_dir} on {simulator} "
+             f"({frames if inputs is None else len(inputs)} frames, random stalls "
+             f"p={stall}, then free-running)")
+    result = simulate(build_dir, inputs, frames=frames, simulator=simulator, seed=seed,
+                      stall=stall, progress=progress)
+    result.save(build_dir / "sim.json")
+    return result
 
 
 def random_inputs(graph: Graph, frames: int, seed: int) -> np.ndarray:
