@@ -25,6 +25,7 @@ activation), :class:`QuantAct` (signed k-bit), :class:`MaxPool`,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ from torch.nn import functional as F
 from hwgen.core.dtypes import DType
 from hwgen.core.errors import GraphError
 from hwgen.core.formulas import acc_bounds
+from hwgen.frontends import lowering
 from hwgen.ir.activations import Threshold
 from hwgen.ir.graph import INPUT, Graph
 from hwgen.ir.layer import Layer, Tensor
@@ -245,9 +247,6 @@ class BinaryAct(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _ste(x.clamp(-1, 1), torch.where(x >= 0, 1.0, -1.0))
 
-    def levels(self) -> list[int]:
-        return [1]
-
 
 class QuantReLU(nn.Module):
     """DoReFa k-bit activation: code = round(clamp(x, 0, 1) * (2^k - 1)), unsigned."""
@@ -259,9 +258,6 @@ class QuantReLU(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.clamp(0, 1) * self.dtype.max
         return _ste(c, torch.round(c))
-
-    def levels(self) -> list[int]:
-        return list(range(1, self.dtype.max + 1))
 
 
 class QuantAct(nn.Module):
@@ -277,9 +273,6 @@ class QuantAct(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.clamp(-1, 1) * self.dtype.max
         return _ste(c, torch.round(c))
-
-    def levels(self) -> list[int]:
-        return list(range(self.dtype.min + 1, self.dtype.max + 1))
 
 
 class Residual(nn.Module):
@@ -361,25 +354,18 @@ def _tail(layer: WeightedModule, bn: nn.Module | None, act: nn.Module):
     return f
 
 
-@torch.no_grad()
-def _thresholds(f, levels: list[int], channels: int, lo: int, hi: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Per channel: the direction (True = output falls as acc rises) and, on the
-    direction-corrected accumulator, the least integer reaching each level."""
-    ends = f(torch.tensor([[lo] * channels, [hi] * channels], dtype=torch.float32)).numpy()
-    falling = ends[0] > ends[1]
-    v = np.array(levels, dtype=np.float64)[:, None]
-    shape = (len(levels), channels)
-    # on the corrected accumulator a' = -a for falling channels, range [-hi, -lo]
-    start, stop = np.full(shape, min(lo, -hi), np.int64), np.full(shape, max(hi, -lo) + 1, np.int64)
-    while np.any(start < stop):
-        mid = (start + stop) // 2
-        a = np.where(falling, -mid, mid).astype(np.float32)
-        reached = f(torch.from_numpy(a)).numpy() >= v
-        active = start < stop
-        stop = np.where(active & reached, mid, stop)
-        start = np.where(active & ~reached, mid + 1, start)
-    return falling, start.T
+def _thresholds(f: Callable[[torch.Tensor], torch.Tensor], act: nn.Module, channels: int,
+                lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`hwgen.frontends.lowering.thresholds` of the torch tail ``f`` (accumulator to
+    ``act``'s output), evaluated in float32 as torch evaluates it. The search spans both
+    directions' ranges at once, ``min(lo, -hi)..max(hi, -lo)``, as this exporter always
+    has, so thresholds of levels never or always reached are those it always wrote."""
+    @torch.no_grad()
+    def code(a: np.ndarray) -> np.ndarray:
+        return f(torch.from_numpy(a.astype(np.float32))).numpy()
+
+    return lowering.thresholds(code, lowering.levels(act.dtype), channels, lo, hi,
+                               span=(min(lo, -hi), max(hi, -lo)))
 
 
 def layer_name(mod: nn.Module, counts: dict[str, int]) -> str:
@@ -451,7 +437,7 @@ def _export_residual(res: Residual, x: Tensor, src: str, layers: list[Layer],
                                                            layers, counts, None)
     lo, hi = yb.dtype.min + ys.dtype.min, yb.dtype.max + ys.dtype.max
     channels = yb.shape[-1]
-    falling, t = _thresholds(lambda a: res.act(res.bn(a)), res.act.levels(), channels, lo, hi)
+    falling, t = _thresholds(lambda a: res.act(res.bn(a)), res.act, channels, lo, hi)
     if falling.any():
         raise GraphError(f"export: residual {name}: its batch-norm scale is negative on "
                          f"channel {int(np.argmax(falling))}; a sum of two branches cannot be "
@@ -477,11 +463,8 @@ def _fold_activation(layer: Dense | Conv2d, x: Tensor, mod: WeightedModule, bn, 
         if not last:
             raise GraphError(f"{where}: only the last weighted layer may lack an activation")
         return
-    falling, t = _thresholds(_tail(mod, bn, act), act.levels(), len(w), lo, hi)
-    flip = np.where(falling, -1, 1)
-    layer.weights = w * flip.reshape(-1, *[1] * (w.ndim - 1))
-    if b is not None:
-        layer.bias = b * flip
+    falling, t = _thresholds(_tail(mod, bn, act), act, len(w), lo, hi)
+    lowering.negate(layer, falling)
     layer.activation = Threshold(act.dtype, t)
 
 
