@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from doctable import Table
 
 from hwgen import compress, reference
 from hwgen.analysis.estimate import estimate
@@ -189,7 +190,13 @@ def main() -> None:
     ap.add_argument("--fit-board", default="icebreaker")
     ap.add_argument("--save", help="write every row's graph into this folder")
     ap.add_argument("--no-synth", action="store_true")
+    ap.add_argument("--docs", action="store_true", help="write the tables into docs/benchmarks.md")
     args = ap.parse_args()
+    methods = Table("compression", ["example", "method", "setting", "accuracy", "vs (points)",
+                                    "weights", "weight bits", "est. LUT", "est. FF",
+                                    "est. BRAM", "yosys LUT", "yosys FF", "yosys BRAM",
+                                    "yosys DSP", "cycles/frame"])
+    fits = Table("compression-fit", ["example", "method", "setting", "fastest folding that fits"])
     board = load_board(FAMILY_BOARD[args.family])
     start = time.monotonic()
     rows = [row for name in args.examples.split(",")
@@ -210,6 +217,12 @@ def main() -> None:
             f"{(row.accuracy - base) * 100:>+6.1f} {hw['weights']:>7,} {hw['bits']:>7,} | "
             f"{est.lut:>7,.0f} {est.ff:>5,.0f} {est.bram:>4.0f} | {measured} | "
             f"{hw['cycles']:>6,}")
+        yosys = ([f"{got.lut:,.0f}", f"{got.ff:,.0f}", f"{got.bram:.0f}", f"{got.dsp:.0f}"]
+                 if got else ["-"] * 4)
+        methods.add(row.example, row.method, row.setting, f"{row.accuracy:.1%}",
+                    f"{(row.accuracy - base) * 100:+.1f}", f"{hw['weights']:,}",
+                    f"{hw['bits']:,}", f"{est.lut:,.0f}", f"{est.ff:,.0f}", f"{est.bram:.0f}",
+                    *yosys, f"{hw['cycles']:,}")
     log("('vs': points against the row named in the bench's docstring: the fine-tuned "
         "baseline, the int8 baseline for codebooks, the label-trained baseline for "
         "distillation)")
@@ -255,6 +268,13 @@ def main() -> None:
         except FoldError as err:
             said = str(err)
         log(f"  {row.example:<11} {row.method:<9} {row.setting:<22} {said}")
+        fits.add(row.example, row.method, row.setting, " ".join(said.split()))
+    if args.docs:
+        methods.write(f"Resources for {board.name} ({args.family}) at each graph's own "
+                      "folding; accuracy on the test split (449 digits); 'vs': points "
+                      "against the fine-tuned baseline (the int8 baseline for codebooks, the "
+                      "label-trained one for distillation).")
+        fits.write(f"The fastest folding that fits {fit_board.name} (hwgen fold, estimated).")
     if args.save:
         folder = Path(args.save)
         for row in rows:

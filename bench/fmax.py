@@ -35,6 +35,7 @@ from hwgen.targets import UNPIPELINED, Timing
 
 sys.path.insert(0, str(Path(__file__).parent))
 import finn_topologies
+from doctable import Table
 
 BOARDS = {"ice40": "icebreaker", "ecp5": "ulx3s-85f"}
 
@@ -54,7 +55,10 @@ def main() -> None:
     ap.add_argument("--ice40", type=float, nargs="*", default=[50.0])
     ap.add_argument("--ecp5", type=float, nargs="*", default=[150.0])
     ap.add_argument("--families", nargs="*", choices=list(BOARDS), default=list(BOARDS))
+    ap.add_argument("--docs", action="store_true", help="write the table into docs/benchmarks.md")
     args = ap.parse_args()
+    table = Table("fmax", ["graph", "board", "built for", "fmax MHz", "cycles/frame",
+                           "latency", "frames/s", "est. LUT", "route s"])
     print(f"{'graph':<11} {'board':<11} {'built for':<12} {'fmax MHz':>9} {'cycles':>7} "
           f"{'latency':>8} {'frames/s':>11} {'est. LUT':>9} {'route s':>8}", flush=True)
     for name, graph in graphs(args.only).items():
@@ -84,9 +88,14 @@ def main() -> None:
                     shown, fps = f"{'failed':>9}", f"{'-':>11}"
                     print(f"  {err}", flush=True)
                 label = "flat" if target is None else f"{target:g} MHz"
+                route = time.monotonic() - start
                 print(f"{name:<11} {board_name:<11} {label:<12} {shown} {p.cycles:7,} "
-                      f"{est.latency:8,} {fps} {est.total.lut:9,.0f} "
-                      f"{time.monotonic() - start:8.0f}", flush=True)
+                      f"{est.latency:8,} {fps} {est.total.lut:9,.0f} {route:8.0f}", flush=True)
+                table.add(name, board_name, label, shown.strip(), f"{p.cycles:,}",
+                          f"{est.latency:,}", fps.strip(), f"{est.total.lut:,.0f}", f"{route:.0f}")
+    if args.docs:
+        table.write(note="nextpnr, seed 1; on the iCEBreaker each graph takes the fastest "
+                    "folding the estimate says fits.")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from doctable import Table
+
 from hwgen.analysis.estimate import estimate
 from hwgen.analysis.fold import fold, refold
 from hwgen.boards import load_board
@@ -26,8 +28,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--board", default="pynq-z2")
     ap.add_argument("--only")
+    ap.add_argument("--docs", action="store_true", help="write the table into docs/benchmarks.md")
     args = ap.parse_args()
     board = load_board(args.board)
+    table = Table("qonnx-zoo", ["model", "export s", "import s", "margin", "build s",
+                                "cycles at FINN's folding", "cycles at the fit folding", "LUT",
+                                "FF", "BRAM", "DSP", "frames/s"])
     print(f"{'model':<10} {'export':>7} {'import':>7} {'margin':>9} {'build':>6} "
           f"{'FINN fold':>10} {'fit fold':>9} {'LUT':>8} {'FF':>8} {'BRAM':>6} {'DSP':>4} "
           f"{'frames/s':>10}")
@@ -50,6 +56,8 @@ def main() -> None:
                 graph = fold(graph, board).graph
             except FoldError as err:
                 print(f"{name:<10} does not fit {board.name}: {err}")
+                table.add(name, f"{t1 - t0:.1f}", f"{t2 - t1:.1f}", "-", "-", finn,
+                          f"does not fit {board.name}", "-", "-", "-", "-", "-")
                 continue
             t3 = time.monotonic()
             build(graph, Path(tmp) / "out")
@@ -59,8 +67,16 @@ def main() -> None:
             print(f"{name:<10} {t1 - t0:6.1f}s {t2 - t1:6.1f}s {margin:9.2g} {t4 - t3:5.1f}s "
                   f"{finn:>10} {e.cycles:>9,} {e.total.lut:>8,.0f} {e.total.ff:>8,.0f} "
                   f"{e.total.bram:>6g} {e.total.dsp:>4g} {e.fps:>10,.0f}", flush=True)
+            table.add(name, f"{t1 - t0:.1f}", f"{t2 - t1:.1f}", f"{margin:.2g}",
+                      f"{t4 - t3:.1f}", finn, f"{e.cycles:,}", f"{e.total.lut:,.0f}",
+                      f"{e.total.ff:,.0f}", f"{e.total.bram:g}", f"{e.total.dsp:g}",
+                      f"{e.fps:,.0f}")
     print(f"estimates for {board.name} ({board.device}) at {board.clock_mhz:g} MHz; "
           "fit fold: hwgen fold's fastest folding that fits the board")
+    if args.docs:
+        table.write(f"Estimates for {board.name} ({board.device}) at {board.clock_mhz:g} MHz; "
+                    "the fit folding is hwgen fold's fastest that fits the board; seeded "
+                    "random weights.")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from doctable import Table
 
 from hwgen import ir, ops
 from hwgen.analysis.estimate import estimate
@@ -66,8 +67,12 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=6)
     ap.add_argument("--board", default="ulx3s-85f")
     ap.add_argument("--simulator", default="verilator")
+    ap.add_argument("--docs", action="store_true", help="write the table into docs/benchmarks.md")
     args = ap.parse_args()
     board = load_board(args.board)
+    table = Table("resnet", ["graph", "cycles/frame (formula)", "simulated", "mismatches",
+                             "latency simulated", "latency estimated", "join FIFO beats",
+                             "LUT", "FF", "BRAM", "DSP", "frames/s"])
     for folding in FOLDINGS:
         g = resnet(folding)
         p = plan(g)
@@ -83,13 +88,21 @@ def main() -> None:
               f"({r.frames} frames, {r.mismatches} mismatches, random stalls and free-running); "
               f"latency {r.latency_cycles} simulated, {est.latency} estimated; generated in "
               f"{gen:.1f} s")
+        joins = []
         for lp in p.layers:
             if len(lp.sources) > 1:
-                print(f"  {lp.layer.name}: FIFO beats " + ", ".join(
+                joins.append(f"{lp.layer.name}: " + ", ".join(
                     f"{s} {d} (of {x.size // e} per frame)" for s, d, x, e in
                     zip(lp.sources, lp.fifo_depths, lp.xs, lp.elems, strict=True)))
+                print(f"  {lp.layer.name}: FIFO beats {joins[-1].split(': ', 1)[1]}")
+        table.add(g.name, p.cycles, r.cycles_per_frame, r.mismatches, r.latency_cycles,
+                  est.latency, "; ".join(joins), f"{t.lut:,.0f}", f"{t.ff:,.0f}", f"{t.bram:g}",
+                  f"{t.dsp:g}", f"{est.fps:,.0f}")
         print(f"  estimate on {board.name}: {t.lut:,.0f} LUT, {t.ff:,.0f} FF, {t.bram:g} BRAM, "
               f"{t.dsp:g} DSP; {est.fps:,.0f} frames/s at {board.clock_mhz:g} MHz")
+    if args.docs:
+        table.write(f"Simulated on {args.simulator} ({args.frames} frames, random stalls then "
+                    f"free-running); estimates for {board.name} at {board.clock_mhz:g} MHz.")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from hwgen.sim.runner import simulate
 
 sys.path.insert(0, str(Path(__file__).parent))
 import finn_topologies
+from doctable import Table
 
 os.environ["PYTHONPATH"] = os.pathsep.join(  # cocotb imports the baseline bench from here
     [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
@@ -79,6 +80,10 @@ def _timed(out: Path, frames: int, simulator: str):
     return time.monotonic() - start, r
 
 
+TABLE = Table("sim-speed", ["design", "cycles/frame", "bench", "frames", "wall s", "frames/s",
+                            "frame cycles/s", "mismatches"])
+
+
 def measure(name: str, graph: ir.Graph, frames: int, benches: list[tuple[str, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / name
@@ -97,6 +102,8 @@ def measure(name: str, graph: ir.Graph, frames: int, benches: list[tuple[str, st
             print(f"  {bench + ' ' + simulator:<26} {wall:8.2f} {rate:9.1f} "
                   f"{rate * cycles:15,.0f} {r.mismatches:>10}"
                   f"{f'  ({n} frames)' if n != frames else ''}", flush=True)
+            TABLE.add(name, f"{cycles:,}", f"{bench} {simulator}", n, f"{wall:.2f}",
+                      f"{rate:.1f}", f"{rate * cycles:,.0f}", r.mismatches)
 
 
 def main() -> None:
@@ -105,6 +112,7 @@ def main() -> None:
     ap.add_argument("--cnv-frames", type=int, default=10)
     ap.add_argument("--skip-slow", action="store_true",
                     help="leave out the per-cycle bench on CNV-w1a1 (about a minute a frame)")
+    ap.add_argument("--docs", action="store_true", help="write the table into docs/benchmarks.md")
     args = ap.parse_args()
     everything = [("per-cycle cocotb", "icarus"), ("per-cycle cocotb", "verilator"),
                   ("cocotb", "icarus"), ("cocotb", "verilator"), ("compiled", "compiled")]
@@ -113,6 +121,8 @@ def main() -> None:
     if args.skip_slow:
         cnv = [b for b in cnv if b[0] != "per-cycle cocotb"]
     measure("CNV-w1a1", finn_topologies.cnv(np.random.default_rng(0)), args.cnv_frames, cnv)
+    if args.docs:
+        TABLE.write(note="Frames x 2 phases per run; simulator builds excluded.")
 
 
 if __name__ == "__main__":
