@@ -1,6 +1,6 @@
 # hwgen: two commands on a fresh Debian machine with Python 3.11.
 #   make demo   trains, exports, generates and simulates the digits MLP
-#   make test   runs the test suite (cocotb simulations included)
+#   make test   runs the test suite (cocotb simulations included) and builds the docs
 # Both set up a virtualenv in .venv and, when run as root, Debian's iverilog.
 
 PYTHON ?= python3
@@ -8,8 +8,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest -n 2
+# the documentation site (mkdocs.yml), built with --strict; the Material theme's banner off
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
-.PHONY: setup demo demo-cnn test test-slow lint mutation clean system-packages
+.PHONY: setup demo demo-cnn test test-slow lint docs mutation clean system-packages
 
 setup: system-packages $(STAMP)
 
@@ -39,9 +41,11 @@ demo: setup
 demo-cnn: setup
 	$(BIN)/hwgen demo --example digits-cnn
 
-# the layering first (two seconds): imports go down only, no cycle (pyproject.toml)
+# the layering first (two seconds): imports go down only, no cycle (pyproject.toml);
+# then the docs (seconds): a broken link or an unrenderable docstring fails
 test: setup
 	$(BIN)/lint-imports --no-cache
+	$(MKDOCS)
 	$(PYTEST) -m "not slow"
 
 test-slow: setup
@@ -50,6 +54,10 @@ test-slow: setup
 lint: setup
 	$(BIN)/ruff check hwgen tests bench
 	$(BIN)/lint-imports --no-cache
+
+# the documentation site into build/site (open build/site/index.html)
+docs: setup
+	$(MKDOCS)
 
 # mutation testing of the modules that decide correctness ([tool.mutmut] in pyproject.toml);
 # prints the mutants no test kills. Not in CI: it runs for a long time.
