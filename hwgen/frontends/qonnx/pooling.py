@@ -1,0 +1,50 @@
+"""Pooling: ``MaxPool`` to maxpool2d; ``GlobalAveragePool`` (and an ``AveragePool`` over the
+whole map) to global_sum_pool, whose 1/(H*W) goes into the scale of its codes, so the next
+layer's thresholds absorb it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwgen.core.errors import QonnxError
+from hwgen.frontends.qonnx.state import Codes, ImportState, attrs
+from hwgen.ops import GlobalSumPool, MaxPool2d
+
+__all__ = ["average_pool", "global_average_pool", "max_pool"]
+
+
+def max_pool(state: ImportState, node, where: str) -> str:
+    x = state.get(node.input[0], where)
+    attr = attrs(node)
+    if any(attr.get("pads", [0])) or attr.get("ceil_mode", 0) or x.layout != "nchw":
+        raise QonnxError(f"{where}: only unpadded NCHW max pooling is supported")
+    kernel = tuple(attr["kernel_shape"])
+    layer = MaxPool2d(state.fresh("pool"), kernel=kernel,
+                      stride=tuple(attr.get("strides", kernel)))
+    state.add_layer(layer, [x.src])
+    y = state.infer(layer, [x.tensor])
+    state.emit(node.output[0], Codes(layer.name, y, x.scale, "nchw"))
+    return f"{layer.name}: max pool {kernel}"
+
+
+def global_average_pool(state: ImportState, node, where: str) -> str:
+    x = state.get(node.input[0], where)
+    if x.layout != "nchw":
+        raise QonnxError(f"{where}: needs a 4-D NCHW input")
+    h, w, _ = x.tensor.shape
+    layer = GlobalSumPool(state.fresh("gsp"))
+    state.add_layer(layer, [x.src])
+    y = state.infer(layer, [x.tensor])
+    state.values[node.output[0]] = Codes(layer.name, y, x.scale / np.float32(h * w), "flat")
+    return f"{layer.name}: global sum pool (the 1/{h * w} goes into the scale)"
+
+
+def average_pool(state: ImportState, node, where: str) -> str:
+    x = state.get(node.input[0], where)
+    attr = attrs(node)
+    h, w, _ = x.tensor.shape if x.layout == "nchw" else (0, 0, 0)
+    whole = list(attr.get("kernel_shape", [])) == [h, w] and not any(attr.get("pads", [0]))
+    if not whole:
+        raise QonnxError(f"{where}: only an average pool over the whole feature map is "
+                         "supported (a global average pool)")
+    return global_average_pool(state, node, where)
