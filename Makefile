@@ -8,8 +8,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest -n 2
-# the documentation site (mkdocs.yml), built with --strict; the Material theme's banner off
-MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
+# the documentation site (mkdocs.yml), built with --strict (not --quiet: it hides the
+# warnings --strict counts); the Material theme's banner off
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 .PHONY: setup demo demo-cnn test test-slow lint docs mutation clean system-packages
 
