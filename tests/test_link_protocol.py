@@ -216,14 +216,14 @@ def hwgen_run(built, answers, monkeypatch, capsys, *extra):
     board_end, host_end = pty.openpty()
     tty.setraw(board_end)
     tty.setraw(host_end)
-    opened = cli._open_port
+    opened = link.open_port
 
     def quick_port(name, baud):  # a short serial timeout: silence is found out quickly
         port = opened(name, baud)
         port.timeout = 0.3
         return port
 
-    monkeypatch.setattr(cli, "_open_port", quick_port)
+    monkeypatch.setattr(link, "open_port", quick_port)
     board = FakeBoard(board_end, 3 + p.input.frame_bytes, answers)
     board.start()
     capsys.readouterr()
