@@ -1,5 +1,6 @@
 """Writing files so that a reader never sees half of one, with the modes any other tool's
-output has (the temporary files and folders they start as are private)."""
+output has (the temporary files and folders they start as are private), and the folder
+caches live in."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["follow_umask", "umask", "write_atomic"]
+__all__ = ["cache_root", "follow_umask", "umask", "write_atomic"]
+
+
+def cache_root() -> Path:
+    """Where hwgen caches what is slow to make again (compiled benches, parsed data sets):
+    ``$HWGEN_CACHE``, by default ``~/.cache/hwgen``. Each cache is a folder below it
+    (``verilator/``, ``datasets/``)."""
+    return Path(os.environ.get("HWGEN_CACHE") or Path.home() / ".cache" / "hwgen")
 
 
 def umask() -> int:

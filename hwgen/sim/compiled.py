@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from hwgen.core.errors import SimError
+from hwgen.core.files import cache_root
 from hwgen.core.progress import step
 from hwgen.sim.stalls import stream_seed
 
@@ -43,8 +44,7 @@ def _cpu() -> bytes:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("HWGEN_CACHE") or Path.home() / ".cache" / "hwgen"
-    return Path(root) / "verilator"
+    return cache_root() / "verilator"
 
 
 def _verilator(env: dict[str, str]) -> str:
