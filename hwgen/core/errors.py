@@ -12,6 +12,7 @@ __all__ = [
     "BoardError",
     "BuildError",
     "CompressError",
+    "DatasetError",
     "ExampleError",
     "FoldError",
     "GraphError",
@@ -51,6 +52,11 @@ class ExampleError(HwgenError, ValueError):
 
 class CompressError(HwgenError, ValueError):
     """A compression method without the option it needs, or with one out of its range."""
+
+
+class DatasetError(HwgenError, RuntimeError):
+    """A data set's package is not installed (the message says how to install it), or its
+    files are not what it ships."""
 
 
 class BuildError(HwgenError, RuntimeError):

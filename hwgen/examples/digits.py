@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hwgen.datasets import digits
 from hwgen.frontends.train import train
 from hwgen.ir.graph import Graph
 
@@ -24,16 +25,11 @@ class Example:
 
 def load(seed: int = 0, test_fraction: float = 0.25
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train_x, train_y, test_x, test_y); pixels 0..16 clipped to 0..15 (uint4), (N, 64)."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = np.minimum(digits.data.astype(np.int64), 15)
-    y = digits.target.astype(np.int64)
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_test = round(len(x) * test_fraction)
-    test, train = order[:n_test], order[n_test:]
-    return x[train], y[train], x[test], y[test]
+    """(train_x, train_y, test_x, test_y) of :func:`hwgen.datasets.digits`, the images
+    flattened to (N, 64) int64 (pixels 0..15, uint4)."""
+    split = digits(seed, test_fraction)
+    return (split.train_x.reshape(-1, 64).astype(np.int64), split.train_y,
+            split.test_x.reshape(-1, 64).astype(np.int64), split.test_y)
 
 
 def fit(name: str, model, shape: tuple[int, ...], *, seed: int, epochs: int,
