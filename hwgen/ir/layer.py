@@ -6,8 +6,10 @@ Every hook its callers use is declared here: the JSON fields (:meth:`Layer.from_
 :meth:`Layer.spec`), validation and the output tensor (:meth:`Layer.infer`), legal foldings
 (:meth:`Layer.fold_error`, :meth:`Layer.foldings`), the reference step, the stream plan,
 the beat bookkeeping the FIFO sizing needs (:meth:`Layer.needs`, :meth:`Layer.consumed`),
-the accumulator range a front end folds an activation into (:attr:`Layer.acc_range`) and
-the hardware blocks (:meth:`Layer.blocks`).
+the accumulator range a front end folds an activation into (:attr:`Layer.acc_range`),
+the hardware blocks (:meth:`Layer.blocks`), whether the beat schedule times them exactly
+(:attr:`Layer.exact_schedule`), and the small graphs the cocotb op matrix simulates
+(:meth:`Layer.examples`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hwgen.core.limits import MAX_ARRAY_ELEMENTS, MAX_TENSOR_ELEMENTS
 if TYPE_CHECKING:
     from amaranth.lib import wiring
 
+    from hwgen.ir.graph import Graph
     from hwgen.ir.plan import LayerPlan
 
 __all__ = ["NPZ_ERRORS", "Arrays", "Layer", "Tensor", "check_in_dtype", "check_size",
@@ -146,7 +149,8 @@ class Layer:
     (:meth:`from_spec`, :meth:`spec`), their validation and output tensor
     (:meth:`infer`), their legal foldings (:meth:`fold_error`, the one rule that
     validation, the plan and the fold search use), their reference step, their
-    stream plan and the hardware blocks they instantiate.
+    stream plan, the hardware blocks they instantiate, and the example graphs that test
+    them in simulation (:meth:`examples`).
     """
 
     name: str
@@ -254,6 +258,26 @@ class Layer:
         """The stream blocks that compute this layer; the first takes the inputs (``i``, or
         ``i0``, ``i1``... for several), the last has ``o``."""
         raise NotImplementedError
+
+    @property
+    def exact_schedule(self) -> bool:
+        """Whether :meth:`needs` times this layer's output beats exactly, so the estimated
+        latency of a graph of such layers equals the simulated one. A sliding-window
+        generator's are approximated (within a few percent): layers that build one say
+        False."""
+        return True
+
+    # -- testing ------------------------------------------------------------------------------
+
+    @classmethod
+    def examples(cls, dtype: DType, rng: np.random.Generator) -> dict[str, Graph]:
+        """Small graphs, by name, that exercise this op on an input of ``dtype``: every
+        weight dtype, activation, folding and geometry variant it has (branches joined by
+        ``concat`` make one graph of many cases; :mod:`hwgen.ops.samples` has the helpers).
+        The cocotb op matrix simulates each one for every input dtype, bit-exact against the
+        reference, with stalls, flat and pipelined; draw every random value from ``rng``.
+        An op that returns none fails the matrix."""
+        return {}
 
 
 def check_size(where: str, tensor: Tensor) -> None:

@@ -8,11 +8,12 @@ through the class.
 from hwgen.ir.registry import OPS as REGISTRY
 from hwgen.ops.add import Add
 from hwgen.ops.argmax import ArgMax
+from hwgen.ops.avgpool2d import AvgPool2d
 from hwgen.ops.concat import Concat
 from hwgen.ops.conv2d import Conv2d
 from hwgen.ops.dense import Dense
 from hwgen.ops.global_sum_pool import GlobalSumPool
 from hwgen.ops.maxpool2d import MaxPool2d
 
-__all__ = ["REGISTRY", "Add", "ArgMax", "Concat", "Conv2d", "Dense", "GlobalSumPool",
-           "MaxPool2d"]
+__all__ = ["REGISTRY", "Add", "ArgMax", "AvgPool2d", "Concat", "Conv2d", "Dense",
+           "GlobalSumPool", "MaxPool2d"]

@@ -9,9 +9,11 @@ from typing import ClassVar
 import numpy as np
 from amaranth.lib import wiring
 
+from hwgen.core.dtypes import DType
 from hwgen.core.formulas import signed_bits
 from hwgen.hw.blocks.add import ElementwiseAdd
 from hwgen.ir.activations import Requant, Threshold
+from hwgen.ir.graph import Graph
 from hwgen.ir.layer import Arrays, Tensor
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
@@ -24,6 +26,7 @@ from hwgen.ops.activation import (
     output_dtype,
 )
 from hwgen.ops.join import Join
+from hwgen.ops.samples import activation_branches, joined
 
 __all__ = ["Add"]
 
@@ -67,6 +70,14 @@ class Add(Join):
     def consumed(self, lp: LayerPlan) -> list[np.ndarray]:
         n = lp.out_packing.beats
         return [np.arange(n), np.arange(n)]
+
+    @classmethod
+    def examples(cls, dtype: DType, rng: np.random.Generator) -> dict[str, Graph]:
+        """The input added to itself, under each activation."""
+        x = Tensor((4, 4, 2), dtype)
+        branches = activation_branches(x, rng, "add",
+                                       lambda name: cls(name, inputs=["input", "input"], pe=2))
+        return {"activations": joined("add", x, branches)}
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         a, b = lp.xs

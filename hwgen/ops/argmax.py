@@ -12,6 +12,7 @@ from hwgen.core.dtypes import DType
 from hwgen.core.formulas import argmax_cycles, bits_unsigned
 from hwgen.hw.blocks.argmax import LabelSelect
 from hwgen.hw.primitives.streams import element_shape
+from hwgen.ir.graph import Graph
 from hwgen.ir.layer import Layer, Tensor
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
@@ -37,6 +38,10 @@ class ArgMax(Layer):
         x = xs[0]
         per_beat = upstream[0] if upstream[0] is not None else x.size
         return [per_beat], 1, argmax_cycles(x.size, per_beat)
+
+    @classmethod
+    def examples(cls, dtype: DType, rng: np.random.Generator) -> dict[str, Graph]:
+        return {"labels": Graph("arg", Tensor((7,), dtype), [cls("top")])}
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         return [LabelSelect(lp.x.size, lp.in_elems, element_shape(lp.x.dtype),

@@ -12,10 +12,13 @@ from amaranth.lib import wiring
 from hwgen.core.dtypes import DType
 from hwgen.core.formulas import bits_unsigned, signed_bits
 from hwgen.hw.blocks.concat import ChannelConcat
+from hwgen.ir.graph import Graph
 from hwgen.ir.layer import Arrays, Tensor
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
+from hwgen.ops.add import Add
 from hwgen.ops.join import Join
+from hwgen.ops.maxpool2d import MaxPool2d
 
 __all__ = ["Concat", "common_dtype"]
 
@@ -56,6 +59,14 @@ class Concat(Join):
         pixels = lp.xs[0].size // lp.xs[0].shape[-1]
         base = np.arange(pixels)[:, None] * (n1 + n2)
         return [(base + np.arange(n1)).ravel(), (base + n1 + np.arange(n2)).ravel()]
+
+    @classmethod
+    def examples(cls, dtype: DType, rng: np.random.Generator) -> dict[str, Graph]:
+        """The input (through a 1x1 max pool) beside its sum with itself, a wider dtype."""
+        return {"mixed-dtypes": Graph("cat", Tensor((4, 4, 2), dtype), [
+            MaxPool2d("mp", kernel=1, stride=1, inputs=["input"]),
+            Add("twice", inputs=["input", "input"], pe=1),
+            cls("cat", inputs=["mp", "twice"], pe=2)])}
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         a, b = lp.xs

@@ -13,20 +13,42 @@ import numpy as np
 from amaranth.lib import wiring
 from numpy.lib.stride_tricks import sliding_window_view
 
+from hwgen.core.dtypes import DType
 from hwgen.core.errors import GraphError
 from hwgen.core.formulas import conv_out_size, mvu_cycles, window_cycles
 from hwgen.hw.blocks.mvu import MVU
 from hwgen.hw.blocks.swg import SlidingWindow
 from hwgen.hw.blocks.vvu import VVU
 from hwgen.hw.primitives.streams import element_shape
+from hwgen.ir.graph import Graph
 from hwgen.ir.layer import Arrays, Tensor, pair, positive
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
 from hwgen.ops.activation import activation_blocks
+from hwgen.ops.samples import draw, extreme_weights, joined, weighted_branches
 from hwgen.ops.weighted import Weighted, divisors
 from hwgen.ops.window import one_row, window_needs
 
 __all__ = ["Conv2d"]
+
+# The examples: an input (H, W, C) and branch geometries (kernel, stride, padding, out
+# channels or "dw" for depthwise, pe, simd) whose outputs have one size, so that one graph
+# joins them. The first geometry takes every weight dtype x activation, each further one a
+# branch: full folding, depthwise with one lane and with stride 2, 1x1 convs with and
+# without a window, mixed strides, a kernel as tall as the input. A branch slower than the
+# first geometry would set the frame rate (and the simulation time), so none is; even
+# channel counts let every concat take two channels a beat.
+EXAMPLE_GEOMETRIES = {
+    "standard": ((5, 5, 2), [(3, 1, 0, 4, 2, 1), (3, 1, 0, 4, 4, 2), (1, 2, 0, 2, 1, 2),
+                             (3, 2, 1, "dw", 1, 1)]),
+    "depthwise": ((5, 5, 2), [(3, 1, 1, "dw", 2, 1), (1, 1, 0, 2, 2, 2),
+                              (3, 1, 1, 2, 2, 2)]),
+    "1x1": ((3, 4, 4), [(1, 1, 0, 2, 1, 4), (1, 1, 0, 2, 2, 2)]),
+    "strided": ((6, 5, 2), [(3, 2, 0, 2, 2, 2), ((3, 4), (2, 1), 0, 2, 2, 2),
+                            ((5, 3), (1, 2), 0, 2, 2, 2), (3, 2, 0, "dw", 2, 1)]),
+    "padded": ((4, 4, 2), [((2, 3), 1, (1, 2), 2, 1, 2), ((2, 3), 1, (1, 2), "dw", 2, 1),
+                           ((4, 3), 1, 2, 6, 6, 2)]),
+}
 
 
 @register
@@ -176,6 +198,29 @@ class Conv2d(Weighted):
         kh, kw = self.kernel
         work = kh * kw if self.depthwise else kh * kw * per_pixel
         return [window_needs(lp, self.kernel, self.stride, self.padding[0])], work
+
+    @property
+    def exact_schedule(self) -> bool:
+        return not self.needs_window
+
+    @classmethod
+    def examples(cls, dtype: DType, rng: np.random.Generator) -> dict[str, Graph]:
+        graphs = {}
+        for variant, (shape, geometries) in EXAMPLE_GEOMETRIES.items():
+            x = Tensor(shape, dtype)
+
+            def make(name: str, w_dt: DType, v: int, geometries=geometries,
+                     c: int = shape[2]) -> Conv2d:
+                k, s, p, oc, pe, simd = geometries[v]
+                k = (k, k) if isinstance(k, int) else k
+                groups, oc = (c, c) if oc == "dw" else (1, oc)
+                w = extreme_weights(w_dt, (oc, *k, c // groups), rng)
+                return cls(name, weight_dtype=w_dt, weights=w, bias=rng.integers(-3, 4, oc),
+                           stride=s, padding=p, pad_value=int(draw(dtype, 1, rng)[0]),
+                           groups=groups, pe=pe, simd=simd)
+            branches = weighted_branches(x, rng, make, len(geometries))
+            graphs[variant] = joined(f"conv_{variant}", x, branches)
+        return graphs
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         blocks: list[wiring.Component] = []

@@ -8,16 +8,24 @@ from typing import ClassVar
 import numpy as np
 from amaranth.lib import wiring
 
+from hwgen.core.dtypes import DType
 from hwgen.core.errors import GraphError
 from hwgen.core.formulas import mvu_cycles
 from hwgen.hw.blocks.mvu import MVU
+from hwgen.ir.graph import Graph
 from hwgen.ir.layer import Arrays, Tensor
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
 from hwgen.ops.activation import activation_blocks
+from hwgen.ops.samples import extreme_weights, joined, weighted_branches
 from hwgen.ops.weighted import Weighted, divisors
 
 __all__ = ["Dense"]
+
+# (units, pe, simd) of the example branches over 6 inputs: two rows and three columns a
+# cycle (every weight dtype x activation), then one lane, every row and column at once, and
+# an odd PE.
+EXAMPLE_FOLDINGS = [(4, 2, 3), (4, 1, 1), (4, 4, 6), (6, 3, 2)]
 
 
 @register
@@ -71,6 +79,17 @@ class Dense(Weighted):
 
     def stream_plan(self, xs, y, upstream):
         return [self.simd], self.pe, self.cycles_at(xs, y, self.pe, self.simd)
+
+    @classmethod
+    def examples(cls, dtype: DType, rng: np.random.Generator) -> dict[str, Graph]:
+        x = Tensor((6,), dtype)
+
+        def make(name: str, w_dt: DType, variant: int) -> Dense:
+            units, pe, simd = EXAMPLE_FOLDINGS[variant]
+            return cls(name, weight_dtype=w_dt, weights=extreme_weights(w_dt, (units, 6), rng),
+                       bias=rng.integers(-3, 4, units), pe=pe, simd=simd)
+        branches = weighted_branches(x, rng, make, len(EXAMPLE_FOLDINGS))
+        return {"weights-activations-foldings": joined("dense", x, branches)}
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         return [MVU(self.weights, lp.x.dtype, self.weight_dtype, pe=self.pe, simd=self.simd,

@@ -11,11 +11,13 @@ import numpy as np
 from amaranth import signed
 from amaranth.lib import wiring
 
+from hwgen.core.dtypes import DType
 from hwgen.core.errors import GraphError
 from hwgen.core.formulas import signed_bits
 from hwgen.hw.blocks.pool import ChannelReduce
 from hwgen.hw.primitives.streams import element_shape
 from hwgen.ir.activations import Requant, Threshold
+from hwgen.ir.graph import Graph
 from hwgen.ir.layer import Arrays, Layer, Tensor
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
@@ -27,8 +29,8 @@ from hwgen.ops.activation import (
     check_activation,
     output_dtype,
 )
-from hwgen.ops.maxpool2d import upstream_elems
-from hwgen.ops.window import one_row
+from hwgen.ops.samples import activation_branches, joined
+from hwgen.ops.window import one_row, upstream_elems
 
 __all__ = ["GlobalSumPool"]
 
@@ -76,6 +78,12 @@ class GlobalSumPool(Layer):
 
     def fifo_depths(self, xs: list[Tensor], elems: list[int]) -> list[int]:
         return one_row(xs, elems)
+
+    @classmethod
+    def examples(cls, dtype: DType, rng: np.random.Generator) -> dict[str, Graph]:
+        x = Tensor((4, 4, 2), dtype)
+        branches = activation_branches(x, rng, "gsp", lambda name: cls(name, inputs=["input"]))
+        return {"activations": joined("gsp", x, branches)}
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         h, w, c = lp.x.shape
