@@ -9,6 +9,13 @@ they finish (a rerun skips what is there; ``--refit`` only fits, with the
 features recomputed by the current estimator); the constants go to
 ``hwgen/targets/estimate_model.json``.
 
+Blocks with two forms (the threshold unit's parallel table or binary search) pick the
+smaller by a fitted model. While measuring and refitting, that choice is pinned to
+``bench/calibration_forms.json`` (``$HWGEN_FORMS_MODEL``), the model the measurements
+were taken with: a refit then sees the forms that were synthesized, and gives the same
+constants every time. ``--remeasure FAMILY`` drops a family's measurements first (after
+a change to its hardware), to take them again.
+
     .venv/bin/python bench/calibrate.py --graphs 20      # about 30 minutes on 2 cores
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -34,6 +42,8 @@ from sweep import measure, random_graph, timing
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "calibration_data.jsonl"
 MODEL = ROOT / "hwgen" / "targets" / "estimate_model.json"
+FORMS = ROOT / "bench" / "calibration_forms.json"
+os.environ["HWGEN_FORMS_MODEL"] = str(FORMS)  # before any block is built, workers too
 
 
 def _graph(index: int, family: str):
@@ -94,11 +104,18 @@ def main() -> None:
     ap.add_argument("--graphs", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--refit", action="store_true", help="fit the stored measurements again")
+    ap.add_argument("--remeasure", action="append", default=[], choices=list(FAMILIES),
+                    metavar="FAMILY", help="drop FAMILY's measurements and take them again")
+    ap.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES),
+                    metavar="FAMILY", help="measure and fit only these; the model file "
+                    "keeps the others' constants as they are (default: every family)")
     args = ap.parse_args()
-    done = _load()
+    done = [d for d in _load() if d["family"] not in args.remeasure]
+    if args.remeasure:
+        DATA.write_text("".join(json.dumps(d) + "\n" for d in done))
     if not args.refit:
         have = {(d["graph"], d["family"]) for d in done}
-        jobs = [(i, f) for i in range(args.graphs) for f in FAMILIES
+        jobs = [(i, f) for i in range(args.graphs) for f in args.families
                 if (f"cal{i}", f) not in have]
         start = time.time()
         with ProcessPoolExecutor(args.jobs) as pool, DATA.open("a") as store:
@@ -110,17 +127,21 @@ def main() -> None:
                 done.append(got)
                 print(f"[{n}/{len(jobs)}] {got['graph']} {got['family']}: "
                       f"{len(got['rows'])} stages, {time.time() - start:.0f} s", flush=True)
-    rows = [r for d in done for r in d["rows"]]
+    rows = [r for d in done for r in d["rows"] if r["family"] in args.families]
     refresh_features(rows)
-    model, report = {}, {}
-    for family in FAMILIES:
+    kept = json.loads(MODEL.read_text()) if MODEL.exists() else {"coefficients": {}, "fit": {}}
+    model = {f: c for f, c in kept["coefficients"].items() if f not in args.families}
+    report = {f: c for f, c in kept["fit"].items() if f not in args.families}
+    for family in args.families:
         model[family], report[family] = fit(rows, family)
         print(f"{family:8s} fit over {sum(r['family'] == family for r in rows)} stages: "
               + ", ".join(f"{k} median {v['median_pct']} % worst {v['worst_pct']} %"
                           for k, v in report[family].items()))
-    MODEL.write_text(json.dumps({"coefficients": model, "fit": report,
-                                 "calibration": "bench/calibrate.py, seed 1, "
-                                                f"{len(rows)} stage measurements"},
+    order = [f for f in FAMILIES if f in model]
+    MODEL.write_text(json.dumps({"coefficients": {f: model[f] for f in order},
+                                 "fit": {f: report[f] for f in order},
+                                 "calibration": "bench/calibrate.py, seed 1, the stage "
+                                                "measurements in bench/calibration_data.jsonl"},
                                 indent=1) + "\n")
     print(f"wrote {MODEL.relative_to(ROOT)}")
 

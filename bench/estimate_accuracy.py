@@ -31,14 +31,14 @@ from hwgen.examples import get_example
 from hwgen.flows.build import build
 from hwgen.flows.synth import ABC9_FALLBACKS
 from hwgen.sim.runner import simulate
-from hwgen.targets import UNPIPELINED
+from hwgen.targets import UNPIPELINED, Timing
 
 sys.path.insert(0, str(Path(__file__).parent))
 from doctable import Table
 from sweep import measure, random_graph, timing
 
-FAMILIES = {"ice40": "icebreaker", "ecp5": "ulx3s-85f", "xilinx": "arty-a7-35",
-            "generic": "asic"}
+FAMILIES = {"ice40": "icebreaker", "ecp5": "ulx3s-85f", "gowin": "tangnano9k",
+            "xilinx": "arty-a7-35", "generic": "asic"}
 
 
 EXAMPLES = ("digits-mlp", "digits-cnn")
@@ -47,7 +47,8 @@ EXAMPLES = ("digits-mlp", "digits-cnn")
 def _graph(index: int | str, family: str):
     """A held-out random graph (or an example, by name) and the clock it is built for."""
     if isinstance(index, str):
-        return get_example(index)(progress=lambda s: None).graph, UNPIPELINED
+        return (get_example(index)(progress=lambda s: None).graph,
+                Timing(family, UNPIPELINED.clock_mhz))
     rng = np.random.default_rng([2, index])
     return random_graph(rng, f"check{index}", logic_limit=16384), timing(rng, family)
 

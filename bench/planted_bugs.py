@@ -13,16 +13,16 @@ PLANTS = [
     ("sim compares only element 0 of each output beat", "hwgen/sim/runner.py",
      "    differ = arrived[:n] != exp[:n]\n",
      "    differ = arrived[:n] != exp[:n]\n    differ[:, 1:] = False\n",
-     ["tests/test_sim_checker.py"]),
+     ["tests/sim/test_checker.py"]),
     ("a value one above the dtype's maximum passes", "hwgen/core/dtypes.py",
      "values.max() <= self.max)", "values.max() <= self.max + 1)",
-     ["tests/test_ranges.py", "tests/test_dtypes.py"]),
+     ["tests/core/test_ranges.py", "tests/core/test_dtypes.py"]),
     ("the iCE40 fit margin 1.41 replaced by 1.0", "hwgen/targets/ice40.py",
-     "cell_margin=1.41,", "cell_margin=1.0,", ["tests/test_margins.py"]),
+     "logic_margin=1.41,", "logic_margin=1.0,", ["tests/analysis/test_margins.py"]),
     ("the host accepts an answer whose length field is wrong", "hwgen/flows/link.py",
-     "    if length != expected:", "    if False:", ["tests/test_link_protocol.py"]),
+     "    if length != expected:", "    if False:", ["tests/flows/test_link_protocol.py"]),
     ("conv PE legality removed", "hwgen/ops/conv2d.py",
-     "        if self.channels % pe:\n", "        if False:\n", ["tests/test_legality.py"]),
+     "        if self.channels % pe:\n", "        if False:\n", ["tests/ir/test_legality.py"]),
 ]
 for what, path, old, new, tests in PLANTS:
     p = ROOT / path

@@ -18,7 +18,7 @@ from hwgen.core.dtypes import DType
 from hwgen.core.errors import SynthError
 from hwgen.flows.synth import synth_resources
 from hwgen.hw.top import Stage
-from hwgen.targets import UNPIPELINED, Timing
+from hwgen.targets import FAMILIES, UNPIPELINED, Timing
 
 IN_DTYPES = ["bin", "uint2", "uint4", "int4", "uint8"]
 W_DTYPES = ["bin", "tern", "int2", "int4", "int8"]
@@ -119,12 +119,11 @@ def random_graph(rng, name: str, logic_limit: int | None = None) -> ir.Graph:
     return ir.Graph(name, x, [*layers, _dense(rng, "fc", fan_in, 10, True, logic_limit)])
 
 
-FAST_MHZ = {"ice40": 50.0, "ecp5": 150.0, "xilinx": 250.0, "generic": 500.0}
-
-
 def timing(rng, family: str) -> Timing:
-    """Unpipelined, or pipelined for a fast clock of ``family`` (even odds)."""
-    return Timing(family, FAST_MHZ[family]) if rng.random() < 0.5 else UNPIPELINED
+    """Unpipelined (at the iCE40 default's 12 MHz, but with ``family``'s own storage rules),
+    or pipelined for a fast clock of ``family`` (even odds)."""
+    fast = rng.random() < 0.5
+    return Timing(family, FAMILIES[family].fast_mhz if fast else UNPIPELINED.clock_mhz)
 
 
 def measure(graph: ir.Graph, family: str, timeout: float = 180,

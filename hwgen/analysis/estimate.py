@@ -8,7 +8,7 @@ LUT-RAM and flip-flop memories. LUTs and flip-flops are a linear function of
 them whose constants are fitted per family from yosys measurements
 (``bench/calibrate.py`` writes ``estimate_model.json``). Block RAMs and DSPs are
 counted exactly from the memory shapes and the multiplier widths, by the rules
-each family's Yosys script follows (measured, see ``tests/test_estimate.py``).
+each family's Yosys script follows (measured, see ``tests/analysis/test_estimate.py``).
 
 Cycles per frame come from ``plan`` (the formulas the hardware is built with).
 Latency comes from a beat schedule: every output beat of a layer waits for the
@@ -147,8 +147,12 @@ class Estimate:
 
     def utilization(self) -> dict[str, float]:
         """Fraction of the board's capacity per resource (empty for an ASIC target)."""
-        total = {**self.total.as_dict(),
-                 "cells": self.cells * FAMILIES[self.board.family].cell_margin}
+        margin = FAMILIES[self.board.family].logic_margin
+        total = self.total.as_dict()
+        if "cells" in self.board.capacity:  # the margin goes on what decides the fit
+            total["cells"] = self.cells * margin
+        else:
+            total["lut"] *= margin
         return {k: total[k] / cap for k, cap in self.board.capacity.items()
                 if k in total and cap}
 

@@ -117,14 +117,17 @@ class _Platform(Elaboratable):
 def platform_of(board: Board):
     """The amaranth-boards platform named by the board file's ``platform``."""
     if FAMILIES[board.family].bitstream_suffix is None or not board.platform:
-        raise BitstreamError(f"board {board.name}: no open bitstream flow (iCE40 and ECP5 "
-                             "boards with a platform; Xilinx boards get a Vivado project)")
+        raise BitstreamError(f"board {board.name}: no open bitstream flow (iCE40, ECP5 and "
+                             "Gowin boards with a platform; Xilinx boards get a Vivado "
+                             "project)")
     module, _, cls = board.platform.partition(":")
     try:
-        return getattr(importlib.import_module(module), cls)()
+        platform = getattr(importlib.import_module(module), cls)
     except ImportError:
         raise BitstreamError("amaranth-boards is not installed: pip install "
                              "'hwgen[board]'") from None
+    adapt = FAMILIES[board.family].platform_adapter
+    return (adapt(platform) if adapt else platform)()
 
 
 def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,

@@ -47,6 +47,12 @@ __all__ = ["STAMP", "BuildError", "BuildReport", "BuildResult", "build", "module
 _LATER = re.compile(r"^(sim\.json|sim_[a-z]+)$")  # what `hwgen sim` adds to a build folder
 
 
+def _open_families() -> str:
+    """The families with an open bitstream flow, for messages: "ice40, ecp5 or gowin"."""
+    names = [f.name for f in FAMILIES.values() if f.bitstream_suffix]
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def module_name(graph: Graph) -> str:
     """A Verilog identifier for the graph's top module."""
     name = re.sub(r"\W", "_", graph.name) or "top"
@@ -197,12 +203,12 @@ def build(graph: Graph, out_dir: str | Path, board: Board | str | None = None, *
     if (bitstream or netlist) and board is None:
         raise BuildError("a bitstream or netlist needs a board")
     if bitstream and board.vivado is None and FAMILIES[board.family].bitstream_suffix is None:
-        raise BuildError(f"board {board.name} has no bitstream flow: iCE40 and ECP5 boards "
-                         "get a bitstream, Xilinx boards a Vivado project; for an ASIC flow "
-                         "use --netlist")
+        raise BuildError(f"board {board.name} has no bitstream flow: {_open_families()} "
+                         "boards get a bitstream, Xilinx boards a Vivado project; for an "
+                         "ASIC flow use --netlist")
     if fit and (not bitstream or board.vivado is not None):
         raise BuildError("--fit folds until nextpnr places the design: it needs --bitstream "
-                         "on an iCE40 or ECP5 board")
+                         f"on an {_open_families()} board")
     out = Path(os.path.abspath(out_dir))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

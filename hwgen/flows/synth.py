@@ -75,7 +75,7 @@ ABC9_FALLBACKS: Counter = Counter()
 
 def synth_flags(family: str) -> str:
     """The options of the family's ``synth_*`` command in the flow that builds bitstreams."""
-    return FAMILIES[family].synth.split(" ", 1)[1]
+    return FAMILIES[family].synth.partition(" ")[2]
 
 
 def classic_abc_tail(family: str, name: str) -> list[str]:

@@ -4,13 +4,14 @@ exactly counted block RAMs and DSPs.
 Every block describes itself with a ``cost(family)`` method built from the
 helpers here (memories, products, adder trees); :mod:`hwgen.analysis.estimate` only adds
 them up and applies the fitted constants. BRAM and DSP rules follow what each
-family's Yosys script does (measured, see ``tests/test_estimate.py``).
+family's Yosys script does (measured, see ``tests/analysis/test_estimate.py``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -80,7 +81,7 @@ def dsps(a_bits: int, b_bits: int, family: str) -> int:
     if limits is None:
         return 0
     least, amax, bmax = limits
-    if a_bits + b_bits < max(least, 4) or min(a_bits, b_bits) < 2:
+    if a_bits + b_bits < max(least, 4) or min(a_bits, b_bits) < FAMILIES[family].dsp_min_operand:
         return 0
     a_bits, b_bits = max(a_bits, b_bits), min(a_bits, b_bits)
     return math.ceil(a_bits / amax) * math.ceil(b_bits / bmax)
@@ -258,5 +259,7 @@ def load_model(path: str | None = None) -> Model:
 @cache
 def shipped_model() -> Model:
     """The model shipped with hwgen, read once: blocks that choose between two forms of
-    themselves ask it which is smaller."""
-    return load_model()
+    themselves ask it which is smaller. ``$HWGEN_FORMS_MODEL`` names another model file
+    for that choice: ``bench/calibrate.py`` pins the one the measurements were taken with,
+    so that refitting them sees the forms that were synthesized."""
+    return load_model(os.environ.get("HWGEN_FORMS_MODEL"))

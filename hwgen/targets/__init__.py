@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwgen.targets import ecp5, generic, ice40, xilinx
+from hwgen.targets import ecp5, generic, gowin, ice40, xilinx
 from hwgen.targets.family import Family
 
 __all__ = ["BUFFER_BRAM_BITS", "FAMILIES", "STAGE_FILL", "UNPIPELINED", "Family", "Timing",
            "buffer_storage", "family", "fifo_storage"]
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
-    ice40.FAMILY, ecp5.FAMILY, xilinx.FAMILY, generic.FAMILY)}
+    ice40.FAMILY, ecp5.FAMILY, gowin.FAMILY, xilinx.FAMILY, generic.FAMILY)}
 
 
 def family(name: str) -> Family:

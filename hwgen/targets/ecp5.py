@@ -7,6 +7,7 @@ FAMILY = Family(
     name="ecp5",
     lut_inputs=4,
     level_ns=2.8,
+    fast_mhz=150.0,
     bram_shapes=(((36, 512), 1), ((18, 1024), 1), ((9, 2048), 1), ((4, 4096), 1),
                  ((2, 8192), 1), ((1, 16384), 1)),
     packs_narrow_rom=True,  # a DP16KD holds 18,432 one-bit entries (measured)

@@ -7,6 +7,7 @@ FAMILY = Family(
     name="generic",
     lut_inputs=2,
     level_ns=0.5,
+    fast_mhz=500.0,
     synth="synth -flatten",
     # flip-flops first: every other internal cell ($_AND_, $_MUX_, ...) is a gate
     cells={"$_DFF": ("ff", 1), "$_SDFF": ("ff", 1), "$_DFFE": ("ff", 1),

@@ -7,6 +7,7 @@ FAMILY = Family(
     name="ice40",
     lut_inputs=4,
     level_ns=4.5,
+    fast_mhz=50.0,
     bram_shapes=(((16, 256), 1), ((8, 512), 1), ((4, 1024), 1), ((2, 2048), 1)),
     packs_narrow_rom=True,  # an SB_RAM40_4K holds 4,096 one-bit entries (measured)
     dsp_limits=(12, 16, 16),  # SB_MAC16, as yosys' mul2dsp maps it (measured)
@@ -14,7 +15,7 @@ FAMILY = Family(
     # block RAM read synchronously; yosys keeps memories of 4 entries in flip-flops
     small_bram=(128, 8),
     ff_unpacked=0.62,  # fitted to nextpnr's placements of the examples
-    cell_margin=1.41,  # bench/fit_check.json: the worst ratio, rounded up
+    logic_margin=1.41,  # bench/fit_check.json: the worst ratio, rounded up
     synth="synth_ice40 -dsp -flatten",
     map_luts=("techmap -map +/ice40/latches_map.v", "abc -lut 4 -dress",
               "ice40_wrapcarry -unwrap", "techmap -map +/ice40/ff_map.v", "clean",

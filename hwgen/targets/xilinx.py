@@ -7,6 +7,7 @@ FAMILY = Family(
     name="xilinx",
     lut_inputs=6,
     level_ns=1.2,  # from the LUT and carry delays of the -1 speed grade
+    fast_mhz=250.0,
     bram_shapes=(((36, 512), 0.5), ((18, 1024), 0.5), ((9, 2048), 0.5), ((4, 4096), 0.5),
                  ((2, 8192), 0.5), ((1, 16384), 0.5), ((72, 512), 1), ((36, 1024), 1),
                  ((18, 2048), 1), ((9, 4096), 1), ((4, 8192), 1), ((2, 16384), 1),

@@ -13,7 +13,7 @@ from pathlib import Path
 from hwgen.boards import load_board
 from hwgen.targets import ice40
 
-MEASURED = json.loads((Path(__file__).resolve().parents[1] / "bench" / "fit_check.json")
+MEASURED = json.loads((Path(__file__).resolve().parents[2] / "bench" / "fit_check.json")
                       .read_text())
 
 
@@ -26,20 +26,20 @@ def test_the_flip_flop_packing_is_the_one_measured_with():
     assert ice40.FAMILY.ff_unpacked == MEASURED["ff_unpacked"]
 
 
-def test_the_ice40_cell_margin_is_the_worst_measured_ratio():
+def test_the_ice40_logic_margin_is_the_worst_measured_ratio():
     """Rounded up to two decimals: "fits" errs on the safe side for every design measured,
     and by no more than rounding."""
     ratios = [row["nextpnr_cells"] / _cells(row) for row in MEASURED["rows"]
               if row["nextpnr_cells"]]
     assert len(ratios) >= 4
-    assert ice40.FAMILY.cell_margin == math.ceil(max(ratios) * 100) / 100
+    assert ice40.FAMILY.logic_margin == math.ceil(max(ratios) * 100) / 100
 
 
 def test_no_design_that_nextpnr_refused_is_estimated_to_fit():
     cap = load_board(MEASURED["board"]).capacity["cells"]
     refused = [row for row in MEASURED["rows"] if not row["places"]]
     for row in refused:
-        assert _cells(row) * ice40.FAMILY.cell_margin > cap, row
+        assert _cells(row) * ice40.FAMILY.logic_margin > cap, row
     for row in MEASURED["rows"]:
         if row["places"]:
             assert row["nextpnr_cells"] <= cap, row

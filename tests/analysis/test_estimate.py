@@ -39,10 +39,10 @@ def mlp(pe=(1, 1), simd=(1, 1)) -> ir.Graph:
 
 
 def test_every_board_loads_with_capacities():
-    assert {"icebreaker", "ulx3s-85f", "arty-a7-35", "pynq-z2", "asic"} <= set(BOARDS)
+    assert {"icebreaker", "ulx3s-85f", "arty-a7-35", "pynq-z2", "tangnano9k", "asic"} <= set(BOARDS)
     for name in BOARDS:
         b = load_board(name)
-        assert b.family in ("ice40", "ecp5", "xilinx", "generic") and b.clock_mhz > 0
+        assert b.family in ("ice40", "ecp5", "gowin", "xilinx", "generic") and b.clock_mhz > 0
         if b.family != "generic":
             assert {"lut", "ff", "bram", "dsp"} <= set(b.capacity)
     assert load_board("icebreaker").capacity["lut"] == 5280
