@@ -113,6 +113,13 @@ def test_pools_against_loops():
     g = graph("int4", (5, 7, 3), ops.GlobalSumPool("gp"))
     assert np.array_equal(reference.run(g, x), x.sum(axis=(1, 2)))
     assert g.output.dtype.name == "int10"  # 35 * [-8, 7] = [-280, 245]
+    g = graph("int4", (5, 7, 3), ops.AvgPool2d("a", kernel=(3, 2), stride=(1, 3)))
+    out = reference.run(g, x)
+    assert out.shape == (2, 3, 2, 3) and g.output.dtype.name == "int7"  # 6 * [-8, 7]
+    for b, i, j, c in np.ndindex(out.shape):
+        assert out[b, i, j, c] == x[b, i:i + 3, 3 * j:3 * j + 2, c].sum()
+    g = graph("bin", (2, 2, 1), ops.AvgPool2d("a", kernel=2))  # values -1/+1
+    assert reference.run(g, np.array([[[[-1], [1]], [[1], [1]]]])).tolist() == [[[[2]]]]
 
 
 def test_inputs_are_checked():

@@ -17,10 +17,10 @@ from hwgen.cli import main
 from hwgen.core.dtypes import DType
 from hwgen.core.packing import pack
 from hwgen.flows.vivado import synth_check
+from tests import helpers
+from tests.flows.test_host_link import small_graph
 
-from .test_host_link import small_graph
-
-FIXTURES = Path(__file__).parent / "fixtures" / "vivado"
+FIXTURES = helpers.FIXTURES / "vivado"
 VERSION = re.compile(r"hwgen \S+ for")
 
 

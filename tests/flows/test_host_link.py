@@ -14,8 +14,7 @@ from hwgen.core.dtypes import DType
 from hwgen.flows import link
 from hwgen.hw.blocks.uart import UartRx, UartTx, bit_cycles
 from hwgen.hw.board_top import BoardTop
-
-from .conftest import draw
+from hwgen.ops.samples import draw
 
 BIT = 4  # clock cycles per bit: the fastest the receiver allows
 TIMEOUT = 24  # bit times

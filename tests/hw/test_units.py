@@ -19,8 +19,7 @@ from hwgen.hw.primitives.pe import DotPE
 from hwgen.hw.primitives.popcount import XnorPopcount
 from hwgen.hw.primitives.streams import element_shape
 from hwgen.targets import Timing
-
-from .amaranth_stream import run_stream, run_streams
+from tests.hw.amaranth_stream import run_stream, run_streams
 
 
 def comb_eval(dut, inputs: list, output):

@@ -1,12 +1,8 @@
-"""Bad input, misuse, interruption and races: every case ends in success or in one line on
-stderr with exit status 2, and nothing outside the output folder is touched.
-
-Grouped as in the robustness issue: tracebacks turned into one line (2), silently
-accepted input now refused (3), interruption and races (5), size limits (6).
-Data loss (1) and stale builds (4) are in ``test_cli.py``, the export edge channel
-(7) in ``test_quant.py``, the test-suite fixes (8) in ``test_hw_units.py`` and
-here (a report that does not match its graph).
-"""
+"""Bad input, misuse, interruption and races through the command line: every case ends in
+success or in one line on stderr with exit status 2, and nothing outside the output folder
+is touched: tracebacks turned into one line, silently accepted input refused, killed and
+concurrent builds, signals, size limits, a report that does not match its graph, random
+mutations of a graph file. Overwriting a build and stale builds are in ``test_cli.py``."""
 
 import json
 import random
@@ -29,7 +25,7 @@ from hwgen.flows.build import build
 from hwgen.flows.record import STAMP
 from hwgen.ir import layer as ir_layer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def small_graph(folder: Path, name: str = "net") -> Path:
@@ -329,7 +325,7 @@ def test_sigint_is_one_line_and_leaves_nothing(tmp_path):
 
 
 # -- group 8: a report that does not match its graph ---------------------------------------------
-# (extra, missing and repeated output beats: tests/test_sim_checker.py)
+# (extra, missing and repeated output beats: tests/sim/test_checker.py)
 
 
 def test_a_report_whose_streams_do_not_match_the_graph_is_refused(tmp_path, capsys):

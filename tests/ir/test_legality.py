@@ -115,7 +115,7 @@ def knobless_case(op, knob):
     if op == "argmax":
         shape, extra = [4], {}
     else:
-        shape, extra = [4, 4, 2], ({"kernel": [2, 2]} if op == "maxpool2d" else {})
+        shape, extra = [4, 4, 2], ({"kernel": [2, 2]} if op in ("maxpool2d", "avgpool2d") else {})
     return Case((shape, "uint2"), "it", op, None,
                 lambda k: [{"name": "it", "op": op, **extra, **k}], {}, {knob: 2}, {},
                 f"unknown field(s) {knob}")
@@ -189,6 +189,7 @@ CASES = {
     # no folding knobs at all
     "maxpool2d pe": knobless_case("maxpool2d", "pe"),
     "maxpool2d simd": knobless_case("maxpool2d", "simd"),
+    "avgpool2d pe": knobless_case("avgpool2d", "pe"),
     "global_sum_pool pe": knobless_case("global_sum_pool", "pe"),
     "argmax pe": knobless_case("argmax", "pe"),
     # the word-width limit, 65,535 bits

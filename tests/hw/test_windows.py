@@ -12,8 +12,7 @@ from hwgen.hw.blocks.pool import ChannelReduce
 from hwgen.hw.blocks.swg import SlidingWindow
 from hwgen.hw.blocks.vvu import VVU
 from hwgen.hw.primitives.streams import element_shape
-
-from .amaranth_stream import run_stream
+from tests.hw.amaranth_stream import run_stream
 
 
 def numpy_windows(x, kernel, stride, padding, pad_value):

@@ -21,8 +21,7 @@ from hwgen.core.dtypes import DType
 from hwgen.core.packing import StreamPacking
 from hwgen.flows import link
 from hwgen.flows.build import build
-
-from .conftest import draw
+from hwgen.ops.samples import draw
 
 EXPECTED = 4  # bytes of the output frame in the read_response tests
 PAYLOAD = bytes([0x01, link.RESULT, link.ERROR, 0xFF])

@@ -137,7 +137,7 @@ def test_hwgen_run_over_a_serial_port(digits, tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.synth
 def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
-    from tests.test_host_link import small_graph
+    from tests.flows.test_host_link import small_graph
 
     path = small_graph().save(tmp_path / "g")
     assert main(["build", str(path), "--board", "icebreaker", "--bitstream",

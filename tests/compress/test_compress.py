@@ -70,8 +70,7 @@ def test_svd_split_of_a_dense_layer_is_two_chained_mvus_bit_exact(mlp, tmp_path)
     from hwgen.compress import finetune
     from hwgen.compress.lowrank import choose_rank, factorize_dense
     from hwgen.frontends import quant
-
-    from .conftest import simulate_graph
+    from tests.helpers import simulate_graph
 
     train_x, train_y, test_x, _ = load_digits()
     model, k = factorize_dense(mlp.model, 4, rank=16)
@@ -100,8 +99,7 @@ def test_magnitude_pruning_zeroes_weights_exports_ternary_and_stays_exact(mlp, t
     from hwgen.compress import finetune
     from hwgen.compress.prune import prune_magnitude, sparsity
     from hwgen.frontends import quant
-
-    from .conftest import simulate_graph
+    from tests.helpers import simulate_graph
 
     train_x, train_y, test_x, _ = load_digits()
     model = prune_magnitude(mlp.model, 0.75)
@@ -152,8 +150,7 @@ def test_codebook_graph_decodes_bit_exact_in_cocotb(tmp_path):
     four integers, the ROMs hold 2-bit indices, and the decode in front of the lanes is
     bit-exact against the reference in cocotb, with stalls."""
     from hwgen.compress.codebook import share_graph, storage_bits
-
-    from .conftest import simulate_graph
+    from tests.helpers import simulate_graph
 
     graph = _int8_graph(np.random.default_rng(8))
     shared = share_graph(graph, 2)
@@ -181,8 +178,7 @@ def test_shared_weights_train_their_centroids_and_export_codebooks(tmp_path):
     from hwgen.compress import finetune
     from hwgen.compress.codebook import share_weights
     from hwgen.frontends import quant
-
-    from .conftest import simulate_graph
+    from tests.helpers import simulate_graph
 
     base = get_example("digits-mlp")(epochs=10, weight_dtype="int8", progress=lambda s: None)
     train_x, train_y, test_x, _ = load_digits()
@@ -215,8 +211,7 @@ def test_distillation_alone_teaches_a_student_the_teachers_function(cnn, tmp_pat
 
     from hwgen.compress.distill import distill
     from hwgen.frontends import quant
-
-    from .conftest import simulate_graph
+    from tests.helpers import simulate_graph
 
     train_x, train_y, test_x, _ = load_digits()
     torch.manual_seed(1)
@@ -248,8 +243,7 @@ def test_channel_pruning_removes_channels_through_the_chain_and_stays_exact(cnn,
 
     from hwgen.compress.channels import prune_channels
     from hwgen.frontends import quant
-
-    from .conftest import simulate_graph
+    from tests.helpers import simulate_graph
 
     train_x, _, test_x, _ = load_digits()
     pointwise = 8  # QuantInput, conv1, BN, ReLU, pool, dw1, BN, ReLU, conv2

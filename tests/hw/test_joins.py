@@ -10,9 +10,8 @@ from hwgen.hw.blocks.add import ElementwiseAdd
 from hwgen.hw.blocks.concat import ChannelConcat
 from hwgen.hw.blocks.fork import Fork
 from hwgen.ops.concat import common_dtype
-
-from .amaranth_stream import run_streams
-from .conftest import draw
+from hwgen.ops.samples import draw
+from tests.hw.amaranth_stream import run_streams
 
 
 @pytest.mark.parametrize("n", [2, 3])

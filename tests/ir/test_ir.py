@@ -205,6 +205,20 @@ def _branchy(**overrides):
                     [v for v in layers.values() if v is not None])
 
 
+def test_avgpool2d_round_trips_and_refuses_a_kernel_larger_than_its_input(tmp_path):
+    x = ir.Tensor((4, 5, 2), DType.parse("uint2"))
+    act = ir.Threshold("bin", np.zeros((2, 1), int))
+    g = ir.Graph("a", x, [ops.AvgPool2d("avg", kernel=(2, 3), stride=(2, 1), activation=act)])
+    assert g.output.shape == (2, 3, 2) and g.layers[0].acc_range == (0, 18)
+    g.save(tmp_path / "a")
+    back = hwgen.load_graph(tmp_path / "a.json")
+    assert (back.layers[0].kernel, back.layers[0].stride) == ((2, 3), (2, 1))
+    assert back.layers[0].activation.dtype.name == "bin"
+    with pytest.raises(ir.GraphError, match=r"layer 'avg' \(avgpool2d\): kernel \(5, 1\) "
+                                            "larger than the 4x5 input"):
+        ir.Graph("a", x, [ops.AvgPool2d("avg", kernel=(5, 1))])
+
+
 def test_dag_inputs_shapes_and_roundtrip(tmp_path):
     g = _branchy()
     assert g.sources == {"c1": ["input"], "add": ["c1", "input"], "cat": ["add", "c1"],

@@ -20,8 +20,7 @@ from hwgen.boards import load_board
 from hwgen.cli import main
 from hwgen.examples.bnn_pynq import FINN_FOLDING, INPUT_DTYPE, ZOO, export, quiet_export
 from hwgen.frontends import qonnx
-
-from .conftest import simulate_graph
+from tests.helpers import simulate_graph
 
 pytestmark = [pytest.mark.torch, pytest.mark.qonnx]  # brevitas exports from torch
 
@@ -226,3 +225,62 @@ def test_a_trailing_softmax_is_refused_with_the_argmax_advice(tmp_path, tail):
         qonnx.load(_tiny(tmp_path, True, tail))
     g, _ = qonnx.load(_tiny(tmp_path, True, ""))  # without it, the logits import
     assert g.layers[-1].op == "dense"
+
+
+def _avgpool_model(tmp_path, rng, **pool_attrs) -> Path:
+    """x (1, 2, 4, 4) -> Quant uint4 (scale 1/2) -> AveragePool -> Flatten -> MatMul with
+    int3 weights -> Mul -> Relu -> Quant uint3 -> MatMul: the logits."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    dom = "qonnx.custom_op.general"
+    features = 2 * 3 * 3 if pool_attrs.get("strides", [1, 1]) == [1, 1] else 2 * 2 * 2
+    consts = {"s": 0.5, "one": 1.0, "z": 0.0, "b4": 4, "b3": 3,
+              "w1": rng.integers(-4, 4, (features, 5)), "w2": rng.integers(-4, 4, (5, 3)),
+              "m": rng.uniform(0.05, 0.3, 5)}
+    nodes = [
+        helper.make_node("Quant", ["x", "s", "z", "b4"], ["xq"], domain=dom, signed=0,
+                         narrow=0, rounding_mode="ROUND"),
+        helper.make_node("AveragePool", ["xq"], ["p"], **pool_attrs),
+        helper.make_node("Flatten", ["p"], ["f"]),
+        helper.make_node("Quant", ["w1", "one", "z", "b3"], ["w1q"], domain=dom, signed=1,
+                         narrow=0, rounding_mode="ROUND"),
+        helper.make_node("MatMul", ["f", "w1q"], ["a1"]),
+        helper.make_node("Mul", ["a1", "m"], ["a2"]),
+        helper.make_node("Relu", ["a2"], ["r"]),
+        helper.make_node("Quant", ["r", "one", "z", "b3"], ["h"], domain=dom, signed=0,
+                         narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Quant", ["w2", "one", "z", "b3"], ["w2q"], domain=dom, signed=1,
+                         narrow=0, rounding_mode="ROUND"),
+        helper.make_node("MatMul", ["h", "w2q"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "avg", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in consts.items()])
+    path = tmp_path / "avg.onnx"
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+                     .SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize("strides", [None, [2, 2]])
+def test_an_average_pool_smaller_than_the_map_imports_to_avgpool2d(tmp_path, strides):
+    """Kernel 2 on a 4x4 map (ONNX's default stride 1, and stride 2): an avgpool2d whose 1/4
+    goes into the next layer's thresholds; the window sums and every quantized tensor equal
+    the executor's on integer inputs, the logits to float32 precision."""
+    rng = np.random.default_rng(5)
+    path = _avgpool_model(tmp_path, rng, kernel_shape=[2, 2],
+                          **({"strides": strides} if strides else {}))
+    g, report = qonnx.load(path)
+    assert [layer.op for layer in g.layers] == ["avgpool2d", "dense", "dense"]
+    assert g.layers[0].stride == ((1, 1) if strides is None else (2, 2))
+    assert ("avg1", 0.125) in report.codes.values()  # the input's scale 1/2, over 4
+    frames = rng.integers(0, 16, (30, 1, 2, 4, 4)).astype(np.float32) / 2  # the codes x 1/2
+    assert check_against_executor(path, g, report, frames) == 30 * 2  # p and h, each frame
+
+
+def test_a_padded_average_pool_is_refused_in_one_line(tmp_path):
+    with pytest.raises(qonnx.QonnxError, match=r"\(AveragePool\): only an unpadded, "
+                                               "undilated average pool is supported$"):
+        qonnx.load(_avgpool_model(tmp_path, np.random.default_rng(0), kernel_shape=[2, 2],
+                                  pads=[1, 1, 0, 0], strides=[2, 2]))
