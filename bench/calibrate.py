@@ -26,7 +26,6 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from scipy.optimize import nnls
 
 from hwgen.analysis.estimate import FEATURES, FF_FEATURES, stage_cost
 from hwgen.analysis.plan import plan
+from hwgen.core.jobs import run_jobs
 from hwgen.targets import FAMILIES
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -102,7 +102,9 @@ def fit(rows: list[dict], family: str) -> tuple[dict[str, dict[str, float]], dic
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--graphs", type=int, default=20)
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=2, help="local worker processes")
+    ap.add_argument("--cluster", metavar="ADDRESS", help="a Dask scheduler to run on instead "
+                    "(its workers need HWGEN_FORMS_MODEL and bench/ on their path)")
     ap.add_argument("--refit", action="store_true", help="fit the stored measurements again")
     ap.add_argument("--remeasure", action="append", default=[], choices=list(FAMILIES),
                     metavar="FAMILY", help="drop FAMILY's measurements and take them again")
@@ -118,10 +120,9 @@ def main() -> None:
         jobs = [(i, f) for i in range(args.graphs) for f in args.families
                 if (f"cal{i}", f) not in have]
         start = time.time()
-        with ProcessPoolExecutor(args.jobs) as pool, DATA.open("a") as store:
-            futures = [pool.submit(_job, job) for job in jobs]
-            for n, future in enumerate(as_completed(futures), 1):
-                got = future.result()
+        with DATA.open("a") as store:
+            for n, (_, got) in enumerate(run_jobs(_job, jobs, cluster=args.cluster,
+                                                  workers=args.jobs, say=print), 1):
                 store.write(json.dumps(got) + "\n")
                 store.flush()
                 done.append(got)

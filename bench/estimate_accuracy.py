@@ -19,7 +19,6 @@ import dataclasses
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ import numpy as np
 from hwgen.analysis.estimate import estimate, load_model
 from hwgen.analysis.plan import plan
 from hwgen.boards import load_board
+from hwgen.core.jobs import run_jobs
 from hwgen.examples import get_example
 from hwgen.flows.build import build
 from hwgen.flows.synth import ABC9_FALLBACKS
@@ -75,7 +75,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--graphs", type=int, default=12)
     ap.add_argument("--simulate", type=int, default=6, help="graphs to simulate for cycles")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=2, help="local worker processes")
+    ap.add_argument("--cluster", metavar="ADDRESS", help="a Dask scheduler to run on instead "
+                    "(its workers need bench/ on their path)")
     ap.add_argument("--docs", action="store_true", help="write the tables into docs/benchmarks.md")
     args = ap.parse_args()
     stages = Table("estimate-accuracy-stages", ["family", "stages", "LUT median", "LUT worst",
@@ -87,13 +89,11 @@ def main() -> None:
     start = time.time()
     rows = []
     jobs = [(i, f) for i in [*range(args.graphs), *EXAMPLES] for f in FAMILIES]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(_job, job): job for job in jobs}
-        for n, future in enumerate(as_completed(futures), 1):
-            rows.extend(future.result())
-            index, family = futures[future]
-            print(f"[{n}/{len(jobs)}] {index} {family} ({time.time() - start:.0f} s)",
-                  flush=True)
+    for n, (k, got) in enumerate(run_jobs(_job, jobs, cluster=args.cluster,
+                                          workers=args.jobs, say=print), 1):
+        rows.extend(got)
+        index, family = jobs[k]
+        print(f"[{n}/{len(jobs)}] {index} {family} ({time.time() - start:.0f} s)", flush=True)
     print(f"\n{len(rows)} layer stages of {args.graphs} random graphs (seed 2) and the "
           "examples\n")
     print(f"{'family':8s} {'stages':>6s} {'LUT median':>10s} {'LUT worst':>9s} "

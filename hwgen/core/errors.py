@@ -11,6 +11,7 @@ __all__ = [
     "BitstreamError",
     "BoardError",
     "BuildError",
+    "ClusterError",
     "CompressError",
     "DatasetError",
     "ExampleError",
@@ -61,6 +62,10 @@ class DatasetError(HwgenError, RuntimeError):
 
 class BuildError(HwgenError, RuntimeError):
     """The output folder cannot be written as asked, or a build folder is not usable."""
+
+
+class ClusterError(HwgenError, RuntimeError):
+    """Dask is not installed, or its scheduler cannot be reached."""
 
 
 class SimError(HwgenError, RuntimeError):
