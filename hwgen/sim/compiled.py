@@ -103,8 +103,9 @@ def _words(bits: int) -> int:
 
 def run_compiled(exe: Path, in_beats: list[int], in_bits: int, out_bits: int, out_beats: int,
                  *, work_dir: Path, seed: int, phases: list[dict], max_cycles: int,
-                 drain: int) -> dict:
-    """Run the compiled bench; return its record in the cocotb bench's form."""
+                 drain: int, progress: Path | None = None) -> dict:
+    """Run the compiled bench; return its record in the cocotb bench's form. While it runs
+    it writes ``PHASE BEATS`` (output beats so far) to ``progress``."""
     wi, wo = _words(in_bits), _words(out_bits)
     work_dir.mkdir(parents=True, exist_ok=True)
     config, result = work_dir / "compiled.cfg", work_dir / "compiled.out"
@@ -118,7 +119,8 @@ def run_compiled(exe: Path, in_beats: list[int], in_bits: int, out_bits: int, ou
         for beat in in_beats:
             fh.write(" ".join(format((beat >> (32 * j)) & mask, "x") for j in range(wi)))
             fh.write("\n")
-    run = subprocess.run([str(exe), str(config), str(result)], capture_output=True, text=True)
+    run = subprocess.run([str(exe), str(config), str(result),
+                          *([str(progress)] if progress else [])], capture_output=True, text=True)
     if run.returncode != 0 or not result.exists():
         raise SimError(f"compiled bench failed (exit {run.returncode}): "
                        f"{(run.stderr or run.stdout).strip()[-300:]}")

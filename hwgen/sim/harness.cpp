@@ -2,13 +2,16 @@
 // hwgen.sim.stalls, records every handshake, and writes what came out. Same protocol and
 // cycle semantics as the cocotb bench (hwgen/sim/bench.py); the host checks the results.
 //
-//   Vdut CONFIG RESULT
+//   Vdut CONFIG RESULT [PROGRESS]
 //
 // CONFIG (whitespace separated): words_in words_out n_in n_out max_cycles drain phases,
 // then per phase: name p_in p_out seed_in seed_out; then n_in beats of words_in hex words,
 // least significant word first. RESULT: per phase "phase NAME", "in" and the handshake
 // cycle of every input beat, "out" and (cycle, words...) of every output beat, "extra N";
 // a phase that times out is written with the beats that arrived, then "error TEXT".
+// PROGRESS, while it runs: "PHASE BEATS", the phase's index and its output beats so far,
+// replaced whole about every 0.2 s and at the end of each phase.
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -52,6 +55,24 @@ template <std::size_t N> void get(const VlWide<N>& port, uint32_t* w) {
     for (std::size_t i = 0; i < N; ++i) w[i] = port[i];
 }
 
+struct Progress {  // the host reads the file while we run: written aside, then renamed
+    const char* path;
+    std::chrono::steady_clock::time_point said = std::chrono::steady_clock::now();
+    void write(std::size_t phase, std::size_t beats) {
+        if (!path) return;
+        const std::string tmp = std::string(path) + ".tmp";
+        if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+            std::fprintf(f, "%zu %zu\n", phase, beats);
+            if (std::fclose(f) == 0) std::rename(tmp.c_str(), path);
+        }
+        said = std::chrono::steady_clock::now();
+    }
+    void tick(std::size_t phase, std::size_t beats) {
+        if (std::chrono::steady_clock::now() - said > std::chrono::milliseconds(200))
+            write(phase, beats);
+    }
+};
+
 struct Bench {
     Vdut* top;
     void half(int clk) {
@@ -66,8 +87,8 @@ struct Bench {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: %s CONFIG RESULT\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        std::fprintf(stderr, "usage: %s CONFIG RESULT [PROGRESS]\n", argv[0]);
         return 2;
     }
     std::ifstream cfg(argv[1]);
@@ -94,7 +115,9 @@ int main(int argc, char** argv) {
     Vdut top{&ctx};
     Bench b{&top};
     std::vector<uint32_t> word(wo < 2 ? 2 : wo);
-    for (const auto& p : ph) {
+    Progress progress{argc == 4 ? argv[3] : nullptr};
+    for (std::size_t k = 0; k < ph.size(); ++k) {
+        const auto& p = ph[k];
         top.s_axis_tvalid = 0;
         top.m_axis_tready = 0;
         top.rst = 1;
@@ -124,6 +147,7 @@ int main(int argc, char** argv) {
             }
             b.edge();
             ++cycle;
+            if ((cycle & 4095) == 0) progress.tick(k, got.size());
             if (s_hs) {
                 in_cycles.push_back(cycle);
                 if (++sent < n_in) idle = src.run();
@@ -135,6 +159,7 @@ int main(int argc, char** argv) {
                 break;
             }
         }
+        progress.write(k, got.size());
         top.s_axis_tvalid = 0;
         top.m_axis_tready = 1;
         uint64_t extra = 0;

@@ -15,7 +15,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from hwgen import reference
 from hwgen.core.errors import SimError
 from hwgen.core.files import write_atomic
 from hwgen.core.packing import pack, unpack
+from hwgen.core.progress import count, step
 from hwgen.flows.record import BuildReport
 from hwgen.ir.codec import load_graph
 from hwgen.ir.graph import Graph
@@ -122,23 +125,28 @@ def _build_dir(work_dir: Path):
 
 def run_bench(verilog: Path, top: str, in_beats: list[int], out_beats: int, *, work_dir: Path,
               simulator: str, seed: int, phases: list[dict], max_cycles: int,
-              drain: int = 0, test_module: str = "hwgen.sim.bench") -> dict:
+              drain: int = 0, test_module: str = "hwgen.sim.bench",
+              progress: Path | None = None, say=None, watch=contextlib.nullcontext) -> dict:
     """Run the stream bench ``test_module`` on ``verilog``; return its recorded phases.
     After the expected beats, each phase keeps ``tready`` high ``drain`` cycles to catch
     extra ones. A phase that times out is recorded with the beats that arrived, and the
-    record has an ``error`` saying so (:func:`check_phase` names what is missing)."""
+    record has an ``error`` saying so (:func:`check_phase` names what is missing). While
+    it runs the bench writes ``PHASE BEATS`` (output beats so far) to ``progress``."""
     recorded = run_cocotb(verilog, top, {
         "in_beats": [format(b, "x") for b in in_beats], "out_beats": out_beats,
-        "phases": phases, "seed": seed, "max_cycles": max_cycles, "drain": drain},
-        work_dir=work_dir, simulator=simulator, test_module=test_module)
+        "phases": phases, "seed": seed, "max_cycles": max_cycles, "drain": drain,
+        **({"progress": str(progress)} if progress else {})},
+        work_dir=work_dir, simulator=simulator, test_module=test_module, say=say,
+        watch=watch)
     return recorded
 
 
 def run_cocotb(verilog: Path, top: str, config: dict, *, work_dir: Path, simulator: str,
-               test_module: str) -> dict:
+               test_module: str, say=None, watch=contextlib.nullcontext) -> dict:
     """Build ``verilog`` for ``simulator`` and run the cocotb ``test_module`` on it with
     ``config`` (a JSON file named in ``HWGEN_BENCH_CONFIG``, plus ``result``: where the
-    bench writes what it recorded); return that record."""
+    bench writes what it recorded); return that record. ``say`` hears the build step,
+    ``watch()`` is entered while the test runs."""
     env = simulator_env(simulator)
     from cocotb_tools.runner import get_runner  # imported late: it warns on import
 
@@ -157,13 +165,18 @@ def run_cocotb(verilog: Path, top: str, config: dict, *, work_dir: Path, simulat
                 shutil.copyfile(verilog, source)  # an unchanged copy keeps make's build
             runner = get_runner(simulator)
             build_args = ["-Wno-fatal"] if simulator == "verilator" else []
-            runner.build(sources=[build_dir / verilog.name], hdl_toplevel=top,
-                         build_dir=build_dir, always=simulator == "icarus",
-                         timescale=("1ns", "1ps"), build_args=build_args,
-                         log_file=work_dir / "build.log")
-            runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
-                        test_dir=work_dir, extra_env={"HWGEN_BENCH_CONFIG": str(config_file)},
-                        log_file=work_dir / "sim.log")
+            tool = "Verilator (a large design takes minutes)" if simulator == "verilator" \
+                else "Icarus Verilog"
+            with step(say, f"  compiling {verilog.name} with {tool}"):
+                runner.build(sources=[build_dir / verilog.name], hdl_toplevel=top,
+                             build_dir=build_dir, always=simulator == "icarus",
+                             timescale=("1ns", "1ps"), build_args=build_args,
+                             log_file=work_dir / "build.log")
+            with watch():
+                runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
+                            test_dir=work_dir,
+                            extra_env={"HWGEN_BENCH_CONFIG": str(config_file)},
+                            log_file=work_dir / "sim.log")
     except SystemExit as err:  # the cocotb runner exits on failure
         raise SimError(f"{simulator} simulation failed (exit {err.code}); see "
                        f"{work_dir / 'sim.log'}") from None
@@ -256,6 +269,37 @@ def steady_cycles(out_last: list[int]) -> float | None:
     return None
 
 
+def read_progress(path: Path, frames: int, beats_per_frame: int) -> int:
+    """Frames done, over all phases, from a bench's progress file (``PHASE BEATS``): 0
+    while there is none (or it is being replaced)."""
+    try:
+        phase, beats = (int(v) for v in path.read_text().split())
+    except (OSError, ValueError):
+        return 0
+    return phase * frames + beats // beats_per_frame
+
+
+@contextlib.contextmanager
+def watch_progress(path: Path, update: Callable[[int], None], frames: int,
+                   beats_per_frame: int, every: float = 0.5) -> Iterator[None]:
+    """While the body runs, read the bench's progress file ``path`` every ``every`` seconds
+    and pass the frames done to ``update``; once more at the end."""
+    path.unlink(missing_ok=True)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(every):
+            update(read_progress(path, frames, beats_per_frame))
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        poller.join()
+        update(read_progress(path, frames, beats_per_frame))
+
+
 def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
              frames: int = 20, simulator: str = "icarus", seed: int = 0,
              stall: float = 0.3, progress=None) -> SimResult:
@@ -265,7 +309,8 @@ def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
     random inputs cover the whole input range (seeded). ``simulator`` is ``icarus`` or
     ``verilator`` (the cocotb bench) or ``compiled`` (Verilator and a C++ bench: the same
     stalls and checks at the simulator's speed; ``wall_seconds`` then excludes the
-    cached build). The streams and the
+    cached build). ``progress`` hears the compile step and, while the bench runs, the
+    frames done and frames/s (:func:`hwgen.core.progress.count`). The streams and the
     cycles per frame come from the build's report, the graph from the folder,
     checked against the hash the Verilog was built from.
     """
@@ -308,16 +353,26 @@ def simulate(build_dir: str | os.PathLike, inputs: np.ndarray | None = None, *,
     # after the last expected beat, one frame period more: a design that emits too much
     # shows it there
     work_dir, drain = build_dir / f"sim_{simulator}", cycles + 100
+    progress_file = work_dir / "progress"
+
+    @contextlib.contextmanager
+    def watch() -> Iterator[None]:
+        with count(progress, f"  simulating {len(inputs)} frames x {len(phases)} phases",
+                   len(inputs) * len(phases), "frames") as update, \
+                watch_progress(progress_file, update, len(inputs), o.beats_per_frame):
+            yield
     if simulator == "compiled":
         exe = executable(verilog, report.top, simulator_env(simulator), progress)
         start = time.monotonic()  # the run, without the (cached) build
-        recorded = run_compiled(exe, beats, i.tdata_bits, o.tdata_bits, out_beats,
-                                work_dir=work_dir, seed=seed, phases=phases, max_cycles=budget,
-                                drain=drain)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        with watch():
+            recorded = run_compiled(exe, beats, i.tdata_bits, o.tdata_bits, out_beats,
+                                    work_dir=work_dir, seed=seed, phases=phases,
+                                    max_cycles=budget, drain=drain, progress=progress_file)
     else:
         recorded = run_bench(verilog, report.top, beats, out_beats, work_dir=work_dir,
                              simulator=simulator, seed=seed, phases=phases, max_cycles=budget,
-                             drain=drain)
+                             drain=drain, progress=progress_file, say=progress, watch=watch)
     wall = time.monotonic() - start
     exp_beats = pack(out_dtype.encode(expected), out_dtype.bits, o.elements_per_beat)
     mismatches, first, outputs, beat_errors = 0, None, None, []

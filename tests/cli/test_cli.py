@@ -95,7 +95,11 @@ def test_sim_passes_and_writes_sim_json(tmp_path, capsys):
     sim = json.loads((tmp_path / "out" / "sim.json").read_text())
     assert sim["mismatches"] == 0 and sim["frames"] == 8
     assert sim["cycles_per_frame"] == 12 == sim["expected_cycles_per_frame"]
-    assert "bit-exact" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "bit-exact" in out
+    # not on a terminal: the compile step, then the frames the bench reported done
+    assert "  compiling net.v with Icarus Verilog ...\n" in out
+    assert "  simulating 8 frames x 2 phases: 16/16 frames in " in out
 
 
 def test_sim_of_a_relative_folder(tmp_path, monkeypatch, capsys):
@@ -250,8 +254,15 @@ def test_long_steps_say_what_they_do_and_how_long_they_took(tmp_path, capsys, mo
     out = capsys.readouterr().out
     assert "  compiling net.v with Verilator (once per design, then cached" in out
     assert "): done in " in out
+    assert "  simulating 2 frames x 2 phases: 4/4 frames in " in out
     assert main(["sim", str(tmp_path / "b"), "--frames", "2", "--simulator", "compiled"]) == 0
-    assert "compiling" not in capsys.readouterr().out  # cached
+    out = capsys.readouterr().out
+    assert "compiling" not in out  # cached
+    assert "  simulating 2 frames x 2 phases: 4/4 frames in " in out
+    assert main(["sim", str(tmp_path / "b"), "--frames", "2", "--simulator", "verilator"]) == 0
+    out = capsys.readouterr().out
+    assert "  compiling net.v with Verilator (a large design takes minutes) ...\n" in out
+    assert "  simulating 2 frames x 2 phases: 4/4 frames in " in out
 
 
 @pytest.mark.synth
