@@ -12,7 +12,7 @@ PYTEST := $(BIN)/python -m pytest -n 2
 # warnings --strict counts); the Material theme's banner off
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
-.PHONY: setup demo demo-cnn test test-slow lint docs mutation clean system-packages
+.PHONY: setup demo demo-cnn demo-mnist test test-slow lint docs mutation clean system-packages
 
 setup: system-packages $(STAMP)
 
@@ -44,6 +44,10 @@ demo: setup
 
 demo-cnn: setup
 	$(BIN)/hwgen demo --example digits-cnn
+
+# the binarized TFC on all 10,000 MNIST test images, simulated on the compiled bench
+demo-mnist: setup
+	$(BIN)/hwgen demo --example mnist-tfc
 
 # the layering first (two seconds): imports go down only, no cycle (pyproject.toml);
 # then the docs (seconds): a broken link or an unrenderable docstring fails

@@ -1,4 +1,4 @@
-"""``hwgen demo``: train, export, build and simulate a digits example
+"""``hwgen demo``: train, export, build and simulate an example (digits or MNIST)
 (:func:`hwgen.examples.demo.demo` does it; this prints each step and the comparison)."""
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from hwgen.sim.runner import SIMULATORS
 
 
 def add_parser(sub) -> None:
-    d = sub.add_parser("demo", help="train, export, build and simulate a digits example")
+    d = sub.add_parser("demo", help="train, export, build and simulate an example "
+                       "(the digits MLP by default; mnist-tfc: all 10,000 MNIST test images)")
     d.add_argument("--example", choices=list(EXAMPLES), default="digits-mlp")
     d.add_argument("--out", help="output folder (default build/EXAMPLE)")
-    d.add_argument("--frames", type=int, help="test images to simulate (default 0: all 449)")
+    d.add_argument("--frames", type=int, help="test images to simulate (default 0: all of "
+                   "them: 449 digits, 10,000 MNIST images)")
     d.add_argument("--simulator", choices=SIMULATORS,
-                   help="default: icarus for the MLP, compiled (Verilator) for the CNNs")
+                   help="default: icarus for the digits MLP, compiled (Verilator) for the "
+                   "others")
     d.add_argument("--seed", type=seed, default=0)
     d.set_defaults(func=run)
 
@@ -28,7 +31,7 @@ def run(args) -> int:
                   on_build=print_build, on_sim=print_sim)
     n = len(result.labels)
     say("")
-    say(f"results on {n} held-out digits (seed {result.seed}):")
+    say(f"results on {n:,} held-out test images (seed {result.seed}):")
     rtl = "RTL (Verilator)" if result.simulator == "compiled" else f"RTL ({result.simulator})"
     for label, pred in (("torch model", result.torch), ("reference", result.reference),
                         (rtl, result.rtl)):

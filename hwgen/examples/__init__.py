@@ -3,6 +3,7 @@ demo that trains, exports, builds and simulates one (:mod:`.demo`)."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections.abc import Callable
@@ -16,13 +17,19 @@ from hwgen.ir.graph import Graph
 
 __all__ = ["EXAMPLES", "example_maker", "get_example", "graph_or_example", "is_graph_file"]
 
-EXAMPLES: dict[str, str] = {"digits-mlp": "digits_mlp", "digits-cnn": "digits_cnn",
-                            "digits-resnet": "digits_resnet"}
+# name -> its module, and the variant its make takes first ("module:variant")
+EXAMPLES: dict[str, str] = {
+    "digits-mlp": "digits_mlp", "digits-cnn": "digits_cnn", "digits-resnet": "digits_resnet",
+    **{f"mnist-{v}".removesuffix("-w1a1"): f"mnist:{v}"
+       for t in ("tfc", "sfc", "lfc") for v in (f"{t}-w1a1", f"{t}-w1a2", f"{t}-w2a2")},
+}
 
 
 def get_example(name: str) -> Callable:
     """The ``make(seed=, progress=, ...)`` of an example; torch is imported only now."""
-    return import_module(f".{EXAMPLES[name]}", __name__).make
+    module, _, variant = EXAMPLES[name].partition(":")
+    make = import_module(f".{module}", __name__).make
+    return functools.partial(make, variant) if variant else make
 
 
 def is_graph_file(source: str | os.PathLike) -> bool:

@@ -1,4 +1,4 @@
-"""The demo: train a digits example, check its export, generate its Verilog and simulate it,
+"""The demo: train an example, check its export, generate its Verilog and simulate it,
 then compare torch, the reference and the RTL image by image (what ``hwgen demo`` runs)."""
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ STALL = 0.3  # the probability of a stall the simulation draws per cycle
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What the demo found on the held-out digits: the predictions of the three models, the
+    """What the demo found on the held-out test images: the predictions of the three models, the
     build and the simulation."""
 
     example: str
     seed: int
     simulator: str
-    labels: np.ndarray  # (n,) the held-out digits' labels
+    labels: np.ndarray  # (n,) the held-out images' labels
     torch: np.ndarray  # (n,) the torch model's predictions
     reference: np.ndarray  # (n,) hwgen.reference's, on the exported graph
     rtl: np.ndarray  # (n,) the simulated Verilog's
@@ -76,8 +76,8 @@ def demo(example: str = "digits-mlp", out: str | os.PathLike | None = None, *,
     start = time.monotonic()
     out_dir = out or f"build/{example}"
     progress(f"[1/4] train and export {example}")
-    cnn = example != "digits-mlp"  # convolutional: long frames, compiled Verilator
-    simulator = simulator or ("compiled" if cnn else "icarus")
+    # the CNNs' long frames and MNIST's 10,000 images: the compiled Verilator bench
+    simulator = simulator or ("icarus" if example == "digits-mlp" else "compiled")
     ex = get_example(example)(seed=seed, progress=progress)
     test_x = ex.test_x[:frames] if frames else ex.test_x
     test_y = ex.test_y[: len(test_x)]

@@ -12,9 +12,12 @@ __all__ = ["train"]
 
 def train(model, x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int,
           progress: Callable[[str], None], lr: float = 1e-2, loss=None,
-          after_epoch: Callable[[int], None] | None = None) -> None:
+          after_epoch: Callable[[int], None] | None = None, batch: int = 64,
+          every: int = 10) -> None:
     """Adam with cosine decay on cross-entropy (or ``loss(logits, labels, indices)`` of a
-    batch); deterministic for a seed. ``after_epoch(k)`` is called after epoch k (1..)."""
+    batch) over batches of ``batch``; deterministic for a seed. ``progress`` hears the loss
+    every ``every`` epochs and after the last; ``after_epoch(k)`` is called after epoch k
+    (1..)."""
     import torch
     from torch.nn import functional as F
 
@@ -26,8 +29,8 @@ def train(model, x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int,
     for epoch in range(epochs):
         order = torch.randperm(len(xt), generator=gen)
         total = 0.0
-        for start in range(0, len(xt), 64):
-            idx = order[start:start + 64]
+        for start in range(0, len(xt), batch):
+            idx = order[start:start + batch]
             out = model(xt[idx])
             value = F.cross_entropy(out, yt[idx]) if loss is None else loss(out, yt[idx], idx)
             opt.zero_grad()
@@ -35,7 +38,7 @@ def train(model, x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int,
             opt.step()
             total += float(value.detach()) * len(idx)
         sched.step()
-        if (epoch + 1) % 10 == 0 or epoch == epochs - 1:
+        if (epoch + 1) % every == 0 or epoch == epochs - 1:
             progress(f"  epoch {epoch + 1}/{epochs}: loss {total / len(xt):.3f}")
         if after_epoch is not None:
             after_epoch(epoch + 1)
