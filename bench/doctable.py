@@ -67,14 +67,24 @@ class Table:
         """Replace the table's marked region of ``page`` (the markers must be there);
         ``command`` (default: this script's command line) says what wrote it."""
         if command is None:
-            args = [a for a in sys.argv[1:] if a != "--docs"]
-            command = " ".join([f".venv/bin/python bench/{Path(sys.argv[0]).name}", *args])
-        text = page.read_text()
-        begin, end = f"<!-- bench:{self.name} -->", f"<!-- /bench:{self.name} -->"
-        pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
-        if len(pattern.findall(text)) != 1:
-            raise SystemExit(f"{page}: needs exactly one {begin} ... {end} region")
-        body = f"{begin}\n{self.markdown(command, note)}\n{end}"
-        text = pattern.sub(lambda _: body, text)
-        write_atomic(page, lambda f: f.write(text.encode()))
+            command = command_line()
+        write_region(page, self.name, self.markdown(command, note))
         print(f"wrote the {self.name} table into {page.relative_to(ROOT)}")
+
+
+def command_line() -> str:
+    """How this script was run (without ``--docs``), to say what wrote a region."""
+    args = [a for a in sys.argv[1:] if a != "--docs"]
+    return " ".join([f".venv/bin/python bench/{Path(sys.argv[0]).name}", *args])
+
+
+def write_region(page: Path, name: str, body: str) -> None:
+    """Replace what stands between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` of
+    ``page`` (exactly one such region) with ``body``."""
+    text = page.read_text()
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if len(pattern.findall(text)) != 1:
+        raise SystemExit(f"{page}: needs exactly one {begin} ... {end} region")
+    text = pattern.sub(lambda _: f"{begin}\n{body}\n{end}", text)
+    write_atomic(page, lambda f: f.write(text.encode()))

@@ -1,6 +1,7 @@
 """The hwgen command: build / sim / demo, errors and atomic output folders."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -156,15 +157,28 @@ def test_sim_inputs_npz_and_bad_folder(tmp_path, capsys):
     assert "--frames and --inputs exclude each other" in capsys.readouterr().err
 
 
+def _readme_demo() -> list[str]:
+    """The demo's results as the README shows them (between its bench:demo markers)."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    region = text.split("<!-- bench:demo -->\n")[1].split("<!-- /bench:demo -->")[0]
+    return region.split("```\n")[1].splitlines()
+
+
 @pytest.mark.torch
-def test_demo_end_to_end(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--frames", "100"]) == 0
+def test_demo_end_to_end_prints_what_the_readme_shows(tmp_path, capsys, monkeypatch):
+    """make demo from a fresh folder: three equal accuracies, image by image, and the very
+    lines the README shows (bench/readme_demo.py writes them from such a run)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.strip().startswith("accuracy")]
     assert len(lines) == 3
     assert len({line.split()[-3] for line in lines}) == 1  # three equal accuracies (the %)
-    assert "torch == reference == RTL: 100/100" in out
+    assert "torch == reference == RTL: 449/449" in out
     assert "cycles per frame (simulated): 32.0 (formula 32)" in out
+    printed = out.replace(f"{tmp_path}/", "").splitlines()
+    first = printed.index(_readme_demo()[0])
+    assert printed[first:first + len(_readme_demo())] == _readme_demo()
 
 
 @pytest.mark.torch
