@@ -1,5 +1,5 @@
-"""The ``hwgen`` command: one module per command (build, estimate, import, fold, sim,
-compress, run, dataset, flash, demo), each with its ``add_parser(sub)`` and ``run(args)``,
+"""The ``hwgen`` command: one module per command (build, estimate, import, fold, explore,
+sim, compress, run, dataset, flash, demo), each with its ``add_parser(sub)`` and ``run(args)``,
 and :mod:`.common` for what they share. The commands only parse and print: the work is done
 by the library functions they call (``hwgen.build``, ``hwgen.compress``, ...)."""
 
@@ -16,13 +16,25 @@ from pathlib import Path
 
 from amaranth.hdl import UnusedElaboratable
 
-from hwgen.cli import build, compress, dataset, demo, estimate, flash, fold, import_, run, sim
+from hwgen.cli import (
+    build,
+    compress,
+    dataset,
+    demo,
+    estimate,
+    explore,
+    flash,
+    fold,
+    import_,
+    run,
+    sim,
+)
 from hwgen.cli.common import Parser
 from hwgen.core.errors import HwgenError
 
 __all__ = ["COMMANDS", "main", "parser"]
 
-COMMANDS = (build, estimate, import_, fold, sim, compress, run, dataset, flash, demo)
+COMMANDS = (build, estimate, import_, fold, explore, sim, compress, run, dataset, flash, demo)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -21,9 +21,9 @@ from hwgen.flows.build import BuildResult
 from hwgen.ir.graph import Graph
 from hwgen.sim.runner import SimResult
 
-__all__ = ["DEFAULT_BOARD", "CliError", "Parser", "board", "board_args", "graph_or_example",
-           "load_frames", "positive_fps", "print_build", "print_sim", "remember_board", "say",
-           "seed"]
+__all__ = ["DEFAULT_BOARD", "CliError", "Parser", "board", "board_args", "cluster_args",
+           "count", "graph_or_example", "load_frames", "positive_fps", "print_build",
+           "print_sim", "remember_board", "say", "seed"]
 
 DEFAULT_BOARD = "icebreaker"
 
@@ -49,6 +49,28 @@ def seed(text: str) -> int:
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"seed must be 0..{2**32 - 1}, got {value}")
     return value
+
+
+def count(text: str) -> int:
+    """An argument that counts something: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def cluster_args(p: argparse.ArgumentParser) -> None:
+    """Where a batch of jobs runs (:mod:`hwgen.core.jobs`): a Dask scheduler, or local
+    worker processes."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--cluster", metavar="ADDRESS", help="a running Dask scheduler "
+                       "(tcp://HOST:8786) whose workers run the jobs, on any machine "
+                       "(pip install 'hwgen[cluster]' on each)")
+    where.add_argument("--workers", type=count, metavar="N", help="worker processes of a "
+                       "local Dask cluster (default: one per core)")
 
 
 def board_args(p: argparse.ArgumentParser) -> None:
