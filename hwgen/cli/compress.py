@@ -3,7 +3,7 @@ graph (:func:`hwgen.compress.compress` does it; this prints what it found)."""
 
 from __future__ import annotations
 
-from hwgen.cli.common import say, seed
+from hwgen.cli.common import board, board_args, say, seed
 from hwgen.compress import METHODS, CompressResult, WeightStats, compress
 
 
@@ -35,6 +35,7 @@ def add_parser(sub) -> None:
                    "the example's own)")
     c.add_argument("--seed", type=seed, default=0)
     c.add_argument("--out", required=True, help="the compressed graph (NAME.json and .npz)")
+    board_args(c)
     c.set_defaults(func=run)
 
 
@@ -44,16 +45,18 @@ def run(args) -> int:
                       teacher=args.teacher, temperature=args.temperature, alpha=args.alpha,
                       weight_dtype=args.weight_dtype, epochs=args.epochs, seed=args.seed,
                       progress=say)
+    target = board(args, result.original)
+    fit = result.estimate(target).fit_summary()
     if result.test_samples is None:  # a graph alone: no model, no data to measure on
         for label, stats in (("before", result.weights_before),
                              ("after", result.weights_after)):
             say(f"  {label:<6} {_weights(stats)}")
-        say(f"wrote {result.graph.save(args.out)} (and .npz)")
-        return 0
-    for label, acc, stats in _before_after(result):
-        say(f"  {label:<6} accuracy {acc:.2%} on {result.test_samples} test digits; "
-            f"{_weights(stats)}")
-    say(f"wrote {result.graph.save(args.out)} (and .npz); hwgen build takes it as any graph")
+    else:
+        for label, acc, stats in _before_after(result):
+            say(f"  {label:<6} accuracy {acc:.2%} on {result.test_samples} test digits; "
+                f"{_weights(stats)}")
+    say(f"wrote {result.graph.save(args.out)} (and .npz); at its folding: {fit}; "
+        "hwgen build takes it as any graph")
     return 0
 
 

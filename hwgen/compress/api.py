@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwgen import reference
+from hwgen.analysis.estimate import Estimate, estimate
+from hwgen.boards import Board
 from hwgen.compress import channels, codebook, distill, lowrank, prune
 from hwgen.compress.base import (
     METHODS,
@@ -69,6 +71,12 @@ class CompressResult:
     @property
     def weights_after(self) -> WeightStats:
         return WeightStats.of(self.graph)
+
+    def estimate(self, board: Board | str) -> Estimate:
+        """The compressed graph's estimate on ``board``, at its folding: its
+        :meth:`~hwgen.analysis.estimate.Estimate.fit_summary` says whether it fits and which
+        resource binds."""
+        return estimate(self.graph, board)
 
 
 def compress(source: Graph | str | os.PathLike, method: str, *,

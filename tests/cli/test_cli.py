@@ -214,6 +214,35 @@ def test_build_says_whether_it_fits_and_which_board_it_took(tmp_path, capsys):
     assert "; DOES NOT FIT icebreaker: " in out
 
 
+def test_compress_says_whether_the_result_fits(tmp_path, capsys):
+    """A graph alone, pruned: the summary line says whether it fits, on the default board,
+    the one the graph remembers, or --board's."""
+    from hwgen.analysis.estimate import estimate
+
+    assert main(["compress", str(small_graph(tmp_path)), "--method", "prune", "--sparsity",
+                 "0.5", "--out", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "board: icebreaker, the default (--board names another)" in out
+    fit = estimate(ir.load_graph(tmp_path / "p.json"), "icebreaker").fit_summary()
+    assert fit.startswith("fits icebreaker (binding: ")
+    assert f"(and .npz); at its folding: {fit}; hwgen build" in out.splitlines()[-1]
+    wide = _wide(tmp_path)
+    assert main(["compress", str(wide), "--method", "prune", "--sparsity", "0.5",
+                 "--out", str(tmp_path / "w")]) == 0
+    assert "at its folding: DOES NOT FIT icebreaker: " in capsys.readouterr().out
+    assert main(["compress", str(tmp_path / "p.json"), "--method", "prune", "--sparsity",
+                 "0.5", "--board", "ulx3s-85f", "--out", str(tmp_path / "q")]) == 0
+    assert "at its folding: fits ulx3s-85f (binding: " in capsys.readouterr().out
+    doc = json.loads((tmp_path / "p.json").read_text())
+    doc["meta"] = {"board": "pynq-z2"}
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    assert main(["compress", str(tmp_path / "p.json"), "--method", "prune", "--sparsity",
+                 "0.5", "--out", str(tmp_path / "q")]) == 0
+    out = capsys.readouterr().out
+    assert "board: pynq-z2, which net was folded for (--board overrides)" in out
+    assert "at its folding: fits pynq-z2 (binding: " in out
+
+
 def test_fold_and_import_remember_the_board(tmp_path, capsys):
     graph = small_graph(tmp_path)
     assert main(["fold", str(graph), "--board", "ulx3s-85f", "--out",
