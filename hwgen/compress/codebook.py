@@ -45,8 +45,9 @@ def _nearest(v: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return np.abs(v[:, None] - centroids[None, :]).argmin(axis=1)
 
 
-def _shareable(layers, bits: int, what: str) -> list:
-    """The layers a ``bits``-bit codebook shrinks: weights wider than it, not depthwise."""
+def _shareable(layers, bits: int, what: str, advice: str) -> list:
+    """The layers a ``bits``-bit codebook shrinks: weights wider than it, not depthwise;
+    none: a ValueError with ``advice``."""
     if not 1 <= bits <= 8:
         raise ValueError(f"codebook bits must be 1..8, got {bits}")
     chosen = [layer for layer in layers
@@ -54,8 +55,7 @@ def _shareable(layers, bits: int, what: str) -> list:
     if not chosen:
         dtypes = sorted({layer.weight_dtype.name for layer in layers})
         raise ValueError(f"no layer of {what} has weights wider than {bits} bits to share "
-                         f"(its weights are {', '.join(dtypes)}); train it with wider "
-                         "weights (--weight-dtype int8)")
+                         f"(its weights are {', '.join(dtypes)}); {advice}")
     return chosen
 
 
@@ -69,7 +69,8 @@ def share_weights(model, bits: int, *, iters: int = 100):
 
     shared = copy.deepcopy(model)
     layers = [m for m in shared.modules() if isinstance(m, WeightedModule)]
-    for layer in _shareable(layers, bits, "the model"):
+    for layer in _shareable(layers, bits, "the model",
+                            "train it with wider weights (--weight-dtype int8)"):
         w = layer.latent().detach().numpy()
         centroids, index = kmeans_1d(w, 1 << bits, iters=iters)
         layer.index = torch.tensor(index, dtype=torch.long)
@@ -85,7 +86,10 @@ def share_graph(graph, bits: int, *, iters: int = 100):
     kept; a layer that already has at most 2^bits distinct weights is unchanged."""
 
     out = copy.deepcopy(graph)
-    for layer in _shareable(weighted_layers(out), bits, graph.name):
+    for layer in _shareable(weighted_layers(out), bits, graph.name,
+                            "a graph keeps the weights it was exported with: export one "
+                            "with wider weights, or compress an example trained with "
+                            "--weight-dtype int8"):
         w, dt = layer.weights, layer.weight_dtype
         book = np.unique(w)
         if len(book) > 1 << bits:

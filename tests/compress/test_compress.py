@@ -288,7 +288,12 @@ def test_compress_command_splits_a_layer_and_prunes_a_graph(mlp, tmp_path, capsy
     # a graph alone takes a codebook too; a binary one has nothing to share
     assert main(["compress", str(path), "--method", "codebook", "--bits", "1",
                  "--out", str(tmp_path / "c")]) == 2
-    assert "no layer of digits_mlp has weights wider than 1 bits" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no layer of digits_mlp has weights wider than 1 bits" in err
+    # a graph takes no --weight-dtype: the advice is another export or an example
+    assert err.endswith("(its weights are bin); a graph keeps the weights it was exported "
+                        "with: export one with wider weights, or compress an example trained "
+                        "with --weight-dtype int8\n")
     ternary = str(tmp_path / "p.json")
     assert main(["compress", ternary, "--method", "codebook", "--bits", "1",
                  "--out", str(tmp_path / "c")]) == 0
