@@ -10,7 +10,7 @@ import logging
 import warnings
 from pathlib import Path
 
-__all__ = ["FINN_FOLDING", "INPUT_DTYPE", "ZOO", "export"]
+__all__ = ["FINN_FOLDING", "INPUT_DTYPE", "ZOO", "export", "train_mnist"]
 
 ZOO = ["tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "sfc_1w1a", "sfc_1w2a", "sfc_2w2a", "lfc_1w1a",
        "lfc_1w2a", "cnv_1w1a", "cnv_1w2a", "cnv_2w2a", "resnet18_4w4a"]
@@ -48,6 +48,45 @@ def export(name: str, path: str | Path, seed: int = 0) -> tuple[int, ...]:
     # 2.13): that one goes through the TorchScript exporter
     quiet_export(export_qonnx, model, torch.rand(shape), path, dynamo="resnet" not in name)
     return shape
+
+
+def train_mnist(name: str, path: str | Path, *, epochs: int = 1, seed: int = 0,
+                lr: float = 1e-2, progress=print):
+    """Train zoo MLP ``name`` (TFC, SFC or LFC) on MNIST with Brevitas, as its trainer does
+    (Adam, cross-entropy, the latent weights clipped to [-1, 1] after each step) for
+    ``epochs``, and write it to ``path`` as QONNX. Returns the trained model (eval mode): it
+    takes images as floats in [0, 1], shaped (N, 1, 28, 28)."""
+    import numpy as np
+    import torch
+    from brevitas.export import export_qonnx
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    from hwgen.datasets import mnist
+
+    if name not in ZOO or "fc" not in name:
+        raise ValueError(f"train_mnist trains the MLPs: {', '.join(z for z in ZOO if 'fc' in z)}")
+    torch.manual_seed(seed)
+    model, _ = model_with_cfg(name, pretrained=False)
+    data = mnist(progress=progress)
+    x = torch.tensor(data.train_x[:, None].astype(np.float32) / 255)
+    y = torch.tensor(data.train_y)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    for epoch in range(epochs):
+        order, total = torch.randperm(len(x), generator=gen), 0.0
+        for start in range(0, len(x), 100):
+            idx = order[start:start + 100]
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            model.clip_weights(-1, 1)
+            total += float(loss.detach()) * len(idx)
+        progress(f"  {name} epoch {epoch + 1}/{epochs}: loss {total / len(x):.3f}")
+    model.eval()
+    quiet_export(export_qonnx, model, torch.rand(1, 1, 28, 28), path)
+    return model
 
 
 def quiet_export(export_qonnx, model, x, path: str | Path, dynamo: bool = True) -> None:

@@ -45,3 +45,39 @@ def test_mnist_tfc_trains_to_the_published_accuracy_less_a_point_and_is_cached(
     assert not any(line.startswith("training") for line in heard)
     assert any(line.startswith("loaded mnist-tfc-w1a1") for line in heard)
     assert np.array_equal(reference.run(again.graph, ex.test_x)[:, 0], ref)
+
+
+@pytest.mark.torch
+@pytest.mark.qonnx
+@pytest.mark.mnist
+def test_a_brevitas_tfc_trained_on_mnist_imports_with_its_accuracy_image_by_image(
+        tmp_path, monkeypatch):
+    """The zoo's TFC-w1a1 trained one epoch with Brevitas, exported by torch's exporter and
+    imported: the graph's class is Brevitas' on every one of the 10,000 test images where
+    Brevitas' top two logits differ, and one of its top classes where they tie (binary
+    accumulators tie often; float rounding breaks Brevitas' ties)."""
+    import torch
+
+    from hwgen.datasets import mnist
+    from hwgen.examples.bnn_pynq import train_mnist
+    from hwgen.frontends import qonnx
+
+    monkeypatch.setenv("HWGEN_CACHE", str(tmp_path))
+    model = train_mnist("tfc_1w1a", tmp_path / "tfc.onnx", epochs=1, progress=lambda s: None)
+    graph, _ = qonnx.load(tmp_path / "tfc.onnx")
+    assert graph.input.dtype.name == "bin"
+    test = mnist()
+    with torch.no_grad():
+        logits = model(torch.tensor(test.test_x[:, None].astype(np.float32) / 255)).numpy()
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    decided = top2[:, 1] - top2[:, 0] > 1e-4 * np.abs(top2[:, 1]).clip(1)
+    acc = reference.run(graph, mnist_inputs(test.test_x, 1)).astype(np.float64)
+    out = graph.meta["output"]
+    ours = (acc * np.asarray(out["scale"]) + np.asarray(out["offset"])).argmax(axis=1)
+    theirs = logits.argmax(axis=1)
+    assert np.array_equal(ours[decided], theirs[decided])
+    # where Brevitas' top two tie, ours is one of its top classes
+    top = logits.max(axis=1)
+    assert np.all(logits[np.arange(len(ours)), ours] >= top - 1e-4 * np.abs(top).clip(1))
+    assert decided.sum() > 9_500
+    assert np.mean(theirs == test.test_y) > 0.85  # it learned: one epoch
