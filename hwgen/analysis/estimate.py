@@ -111,6 +111,10 @@ class Estimate:
     layers: list[LayerEstimate]
     model: str
 
+    def __repr__(self) -> str:
+        return (f"<Estimate {self.graph!r} on {self.board.name}: {self.cycles:,} cycles/frame, "
+                f"{self.fps:,.0f} frames/s; {self.fit_summary()}>")
+
     @property
     def total(self) -> Resources:
         total = Resources()

@@ -35,6 +35,10 @@ class FoldResult:
     estimate: Estimate
     explored: list[Estimate]  # every folding estimated, slowest first
 
+    def __repr__(self) -> str:
+        return (f"<FoldResult {self.graph.name!r}: {len(self.explored)} foldings explored, "
+                f"chosen {self.estimate!r}>")
+
 
 def refold(graph: Graph, choice: dict[str, tuple[int, int]]) -> Graph:
     """``graph`` with the (pe, simd) of the named layers replaced (simd ignored by ops

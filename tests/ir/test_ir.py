@@ -333,6 +333,13 @@ def test_reprs_are_short_and_summary_lists_the_layers(tmp_path):
                                 "int4"]
     result = build(g, tmp_path / "b")
     assert len(repr(result)) < 300 and "array" not in repr(result)
+    # an estimate and a fold result: what they found in a line, not every layer and board
+    est = hwgen.estimate(g, "icebreaker")
+    assert repr(est) == (f"<Estimate 'mlp' on icebreaker: 32 cycles/frame, 375,000 frames/s; "
+                         f"{est.fit_summary()}>")
+    folded = hwgen.fold(g, "icebreaker", target_fps=1000)
+    assert repr(folded) == (f"<FoldResult 'mlp': {len(folded.explored)} foldings explored, "
+                            f"chosen {folded.estimate!r}>")
     assert result.summary() == f"mlp -> {tmp_path / 'b'}: mlp.v, 32 cycles/frame (bottleneck fc1)"
 
 
