@@ -10,6 +10,8 @@ import logging
 import warnings
 from pathlib import Path
 
+from hwgen.datasets import mnist
+
 __all__ = ["FINN_FOLDING", "INPUT_DTYPE", "ZOO", "export", "train_mnist"]
 
 ZOO = ["tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "sfc_1w1a", "sfc_1w2a", "sfc_2w2a", "lfc_1w1a",
@@ -60,8 +62,6 @@ def train_mnist(name: str, path: str | Path, *, epochs: int = 1, seed: int = 0,
     import torch
     from brevitas.export import export_qonnx
     from brevitas_examples.bnn_pynq.models import model_with_cfg
-
-    from hwgen.datasets import mnist
 
     if name not in ZOO or "fc" not in name:
         raise ValueError(f"train_mnist trains the MLPs: {', '.join(z for z in ZOO if 'fc' in z)}")
