@@ -62,8 +62,7 @@ def _summary(e: Estimate, m: Measured | None) -> list[str]:
     if util:
         lines.append("utilization (estimate): " + ", ".join(
             f"{k.upper()} {100 * u:.1f}%" for k, u in util.items()))
-        if not e.fits():
-            lines.append(f"DOES NOT FIT {b.name}")
+        lines.append(e.fit_summary())  # the verdict and the resource that decides it
     if m is not None:
         if m.fmax_mhz is not None:
             fps = m.fmax_mhz * 1e6 / e.cycles

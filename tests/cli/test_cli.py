@@ -212,6 +212,11 @@ def test_build_says_whether_it_fits_and_which_board_it_took(tmp_path, capsys):
     assert main(["build", str(_wide(tmp_path)), "--out", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "; DOES NOT FIT icebreaker: " in out
+    # the reports a colleague reads say it too, with the resource that decides it
+    for folder, verdict in (("a", "- fits icebreaker (binding: "),
+                            ("b", "- DOES NOT FIT icebreaker: ")):
+        for name in ("estimate.md", "report.md"):
+            assert verdict in (tmp_path / folder / name).read_text(), (folder, name)
 
 
 def test_compress_says_whether_the_result_fits(tmp_path, capsys):
