@@ -62,15 +62,15 @@ def count(text: str) -> int:
     return value
 
 
-def cluster_args(p: argparse.ArgumentParser) -> None:
+def cluster_args(p: argparse.ArgumentParser, without: str) -> None:
     """Where a batch of jobs runs (:mod:`hwgen.core.jobs`): a Dask scheduler, or local
-    worker processes."""
+    worker processes; ``without`` says what happens with neither option."""
     where = p.add_mutually_exclusive_group()
     where.add_argument("--cluster", metavar="ADDRESS", help="a running Dask scheduler "
                        "(tcp://HOST:8786) whose workers run the jobs, on any machine "
                        "(pip install 'hwgen[cluster]' on each)")
     where.add_argument("--workers", type=count, metavar="N", help="worker processes of a "
-                       "local Dask cluster (default: one per core)")
+                       f"local Dask cluster (without either option: {without})")
 
 
 def board_args(p: argparse.ArgumentParser) -> None:

@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
                    help="clock targets to pipeline for (default: the board's clock)")
     e.add_argument("--seeds", type=count, default=1, metavar="N",
                    help="nextpnr placement seeds 1..N per design (default 1)")
-    cluster_args(e)
+    cluster_args(e, "one process per core")
     e.add_argument("--timeout", type=_positive("minutes"), metavar="MIN",
                    help="minutes one candidate's tools may take; past it, it is recorded as "
                    "stopped")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
-from hwgen.cli.common import CliError, load_frames, print_sim, say, seed
+from hwgen.cli.common import CliError, cluster_args, load_frames, print_sim, say, seed
 from hwgen.flows.record import BuildReport
 from hwgen.sim.runner import SIMULATORS, simulate_and_record
+from hwgen.sim.shard import simulate_sharded
 
 
 def add_parser(sub) -> None:
@@ -23,6 +25,8 @@ def add_parser(sub) -> None:
     s.add_argument("--seed", type=seed, default=0)
     s.add_argument("--stall", type=float, default=0.3,
                    help="probability of a tvalid gap / tready stall per cycle (default 0.3)")
+    cluster_args(s, "one simulation of all frames; with either, the frames are split into "
+                 "shards, one Dask job each, and merged in frame order")
     s.set_defaults(func=run)
 
 
@@ -38,9 +42,11 @@ def run(args) -> int:
             raise CliError(f"{args.inputs}: {len(labels)} labels 'y' for {len(inputs)} frames "
                            "'x'")
     frames = 20 if args.frames is None else args.frames
-    result = simulate_and_record(Path(args.dir), inputs, frames=frames,
-                                 simulator=args.simulator, seed=args.seed, stall=args.stall,
-                                 progress=say)
+    run = simulate_and_record
+    if args.cluster or args.workers:
+        run = partial(simulate_sharded, cluster=args.cluster, workers=args.workers)
+    result = run(Path(args.dir), inputs, frames=frames, simulator=args.simulator,
+                 seed=args.seed, stall=args.stall, progress=say)
     print_sim(result)
     if labels is not None and result.outputs[0].size == 1:
         right = int((result.outputs.reshape(-1) == labels.reshape(-1)).sum())
