@@ -57,8 +57,8 @@ def run(args) -> int:
             f"host link at {bits['baud']:,} baud; the {bits['limit']} is the limit")
         for kind, r in bits["estimated_vs_placed"].items():
             err = "" if r["error"] is None else f" ({100 * r['error']:+.0f} %)"
-            say(f"  {kind}: estimated {r['estimated']:,}, placed {r['placed']:,} "
-                f"{r['bel']}{err}")
+            say(f"  {kind}: estimated {r['estimated']:,} (the accelerator), placed "
+                f"{r['placed']:,} {r['bel']} (with the UART host link){err}")
     est = result.report.estimate
     say(f"  estimate for {est['board']}: {est['total']['lut']:,.0f} LUT, "
         f"{est['total']['ff']:,.0f} FF, {est['total']['bram']:g} BRAM, "

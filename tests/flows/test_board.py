@@ -136,12 +136,13 @@ def test_hwgen_run_over_a_serial_port(digits, tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.synth
-def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
+def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path, capsys):
     from tests.flows.test_host_link import small_graph
 
     path = small_graph().save(tmp_path / "g")
     assert main(["build", str(path), "--board", "icebreaker", "--bitstream",
                  "--out", str(tmp_path / "b")]) == 0
+    said = capsys.readouterr().out
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     bits = report["bitstream"]
     assert (tmp_path / "b" / bits["bitstream"]).stat().st_size > 100_000
@@ -164,6 +165,9 @@ def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path):
                                                report["estimate"]["total"]["ff"], abs=0.1)
     assert cells["error"] == pytest.approx((cells["estimated"] - used) / used, abs=0.002)
     assert "### Estimated against placed" in md
+    # the console says what each figure counts: the placed one has the UART link in it
+    assert (f"  cells: estimated {cells['estimated']:,} (the accelerator), placed {used:,} "
+            f"ICESTORM_LC (with the UART host link) ({100 * cells['error']:+.0f} %)\n") in said
 
 
 @pytest.mark.synth
