@@ -284,3 +284,19 @@ def test_a_padded_average_pool_is_refused_in_one_line(tmp_path):
                                                "undilated average pool is supported$"):
         qonnx.load(_avgpool_model(tmp_path, np.random.default_rng(0), kernel_shape=[2, 2],
                                   pads=[1, 1, 0, 0], strides=[2, 2]))
+
+
+@pytest.mark.parametrize("margin,advised", [(0.0, True), (0.0009, True), (0.25, False)])
+def test_a_close_threshold_margin_comes_with_what_to_do(margin, advised):
+    """The import report's margin line: below 1e-3 accumulator units it says that float
+    rounding decides the crossing and what to do about it; above, the figure alone."""
+    from hwgen.frontends.qonnx.state import ImportReport
+
+    report = ImportReport(margins={"fc1": 0.5, "fc2": margin})
+    line = report.table().splitlines()[-1]
+    assert line.startswith(f"smallest threshold margin: {margin:.3g} accumulator units "
+                           "(layer fc2)")
+    advice = ("float rounding decides it", "compare hwgen sim's outputs with the model's on "
+              "your data, or retrain")
+    assert all(a in line for a in advice) == advised
+    assert any(a in line for a in advice) == advised
