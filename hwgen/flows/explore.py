@@ -10,7 +10,8 @@ that does not place, or misses its clock, is a result like any other, with its t
 Results survive anything: each finished candidate is written to ``runs/KEY/`` and then
 appended to ``explore.jsonl`` in one write, by the one process that gathers the results, so
 a candidate is recorded once however often its worker died. KEY hashes the Verilog, the
-board, the tool versions and the seed: a rerun skips the candidates already recorded.
+board, the tool versions and the seed: a rerun skips the candidates already recorded, but
+for those the timeout stopped, which it tries again.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class Result:
     fps: float | None  # frames/s at fmax, the clock it meets
     tool_seconds: float
     error: str | None  # why it did not place, or None
+    stopped: bool = False  # by the timeout: a rerun tries it again
 
     @property
     def meets_clock(self) -> bool:
@@ -155,8 +157,8 @@ def run_candidate(c: Candidate) -> tuple[Result, dict[str, bytes]]:
             logs = {name: (out / "work" / name).read_bytes() for name in LOGS
                     if (out / "work" / name).is_file()}
             return Result(**base, placed=False, fmax_mhz=None, resources={}, fps=None,
-                          tool_seconds=round(time.monotonic() - start, 1),
-                          error=str(err)), logs
+                          tool_seconds=round(time.monotonic() - start, 1), error=str(err),
+                          stopped=isinstance(err, SynthTimeout)), logs
         files = {name: (out / name).read_bytes()
                  for name in (report.bitstream, "timing.json", f"{NAME}.tim")}
     bels = FAMILIES[c.board.family].placed_bels
@@ -167,23 +169,28 @@ def run_candidate(c: Candidate) -> tuple[Result, dict[str, bytes]]:
 
 
 class Store:
-    """``explore.jsonl`` and ``runs/`` of an exploration folder."""
+    """``explore.jsonl`` and ``runs/`` of an exploration folder. A key's last line counts:
+    a candidate has a second only when the timeout stopped its first."""
 
     def __init__(self, out: Path):
         self.out = out
         self.records = out / RECORDS
         self.results: dict[str, Result] = {}
-        if self.records.is_file():
-            for line in self.records.read_text().splitlines():
-                try:
-                    result = Result(**json.loads(line))
-                except (ValueError, TypeError):  # a line cut short when the machine died
-                    continue
-                self.results.setdefault(result.key, result)
+        text = self.records.read_text() if self.records.is_file() else ""
+        self.cut = bool(text) and not text.endswith("\n")  # the machine died mid-line
+        for line in text.splitlines():
+            try:
+                result = Result(**json.loads(line))
+            except (ValueError, TypeError):  # that line
+                continue
+            self.results[result.key] = result
+
+    def done(self, key: str) -> bool:
+        return key in self.results and not self.results[key].stopped
 
     def add(self, result: Result, files: dict[str, bytes], graph: Graph) -> None:
         """Keep the candidate's files in ``runs/KEY``, then append its line in one write."""
-        if result.key in self.results:
+        if self.done(result.key):
             return
         run = self.out / "runs" / result.key
         stage = Path(tempfile.mkdtemp(dir=self.out, prefix=f".{result.key}-"))
@@ -197,13 +204,14 @@ class Store:
             stage.rename(run)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-        line = (json.dumps(asdict(result)) + "\n").encode()
+        line = ("\n" if self.cut else "") + json.dumps(asdict(result)) + "\n"
         fd = os.open(self.records, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         try:
-            os.write(fd, line)
+            os.write(fd, line.encode())
             os.fsync(fd)
         finally:
             os.close(fd)
+        self.cut = False
         self.results[result.key] = result
 
 
@@ -298,7 +306,7 @@ def explore(graph: Graph, board: Board, out: str | os.PathLike, *, foldings: int
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     store = Store(out)
-    jobs = [c for c in todo if c.key not in store.results]
+    jobs = [c for c in todo if not store.done(c.key)]
     by_key = {c.key: c for c in todo}
     if progress:
         progress(f"{len(todo)} candidates, {len(todo) - len(jobs)} recorded before, "

@@ -1,0 +1,60 @@
+"""The exploration's record (``explore.jsonl``): a line cut short by a crash loses only
+itself, a candidate the timeout stopped is tried again; and the timeout really stops the
+tools of a candidate on a local cluster."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from hwgen.boards import load_board
+from hwgen.flows.explore import Result, Store, explore
+from tests.flows.test_host_link import small_graph
+
+
+def result(key: str, stopped: bool = False) -> Result:
+    return Result(key, {"fc": [6, 4]}, 3, 12.0, 1, placed=False, fmax_mhz=None, resources={},
+                  fps=None, tool_seconds=1.0, error="stopped" if stopped else "no fit",
+                  stopped=stopped)
+
+
+def test_a_cut_line_loses_only_itself(tmp_path):
+    (tmp_path / "explore.jsonl").write_text(json.dumps(dataclasses.asdict(result("a")))
+                                            + "\n{\"key\": \"b\", \"fold")
+    store = Store(tmp_path)
+    assert list(store.results) == ["a"]
+    store.add(result("c"), {"board_top.tim": b"log"}, small_graph())
+    again = Store(tmp_path)
+    assert list(again.results) == ["a", "c"] and not again.cut
+    assert (tmp_path / "runs" / "c" / "board_top.tim").read_bytes() == b"log"
+    assert (tmp_path / "runs" / "c" / "graph.json").is_file()
+
+
+def test_recorded_once_unless_stopped(tmp_path):
+    store = Store(tmp_path)
+    store.add(result("a"), {}, small_graph())
+    store.add(result("a"), {}, small_graph())  # a second delivery of the same candidate
+    store.add(result("s", stopped=True), {}, small_graph())
+    assert store.done("a") and not store.done("s")
+    store.add(result("s"), {}, small_graph())  # the rerun's
+    lines = (tmp_path / "explore.jsonl").read_text().splitlines()
+    assert [json.loads(line)["key"] for line in lines] == ["a", "s", "s"]
+    assert Store(tmp_path).done("s")
+
+
+@pytest.mark.synth
+@pytest.mark.cluster
+def test_timeout_stops_the_tools(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    done = explore(small_graph(), load_board("icebreaker"), tmp_path, foldings=1, workers=1,
+                   timeout=0.5)
+    (r,) = done.results
+    assert r.stopped and not r.placed and "took longer than 0.5 s" in r.error
+    assert done.best is None and not (tmp_path / "best").exists()
+    left = []
+    for proc in psutil.process_iter(["cwd", "cmdline"]):
+        if "hwgen-explore-" in (proc.info["cwd"] or ""):
+            left.append(proc.info["cmdline"])
+    assert not left
