@@ -1,0 +1,100 @@
+"""hwgen.ir.graph: what a person reads (repr, summary), what a file holds (to_json, the text
+of NAME.json), the digest a build folder records, and where save writes. Expected values
+are worked out by hand in the comments."""
+
+import json
+
+import numpy as np
+
+import hwgen
+from hwgen import ir, ops
+from hwgen.core.dtypes import DType
+
+
+def _mlp():
+    """6 uint2 inputs -> dense of 4 units, weights all 1 (int2), pe=2 simd=3 -> argmax."""
+    return ir.Graph("g", ir.Tensor((6,), DType.parse("uint2")), [
+        ops.Dense("fc", weight_dtype="int2", weights=np.ones((4, 6), int), pe=2, simd=3),
+        ops.ArgMax("top")])
+
+
+def _chain(n):
+    """n 1x1 max pools one after the other on a 1x1x1 input."""
+    return ir.Graph("c", ir.Tensor((1, 1, 1), DType.parse("int4")),
+                    [ops.MaxPool2d(f"p{k}", kernel=1) for k in range(n)])
+
+
+def test_repr_names_eight_layers_and_counts_the_rest():
+    assert repr(_chain(8)) == ("<Graph 'c': [1, 1, 1] int4 -> [1, 1, 1] int4; layers p0, p1, "
+                               "p2, p3, p4, p5, p6, p7>")
+    assert repr(_chain(9)) == ("<Graph 'c': [1, 1, 1] int4 -> [1, 1, 1] int4; layers p0, p1, "
+                               "p2, p3, p4, p5, p6, p7, ... (9 in all)>")
+
+
+def test_summary_is_a_left_aligned_table():
+    # fc: a row of six 1s times inputs 0..3 -> 0..18 -> int6; argmax of 4 -> 0..3 -> uint2.
+    # Columns are as wide as their widest cell (5, 6, 5, 9, 9, 11), two spaces apart.
+    assert _mlp().summary().splitlines() == [
+        "g: input [6] uint2",
+        "  layer  op      reads  out        pe x simd  weights",
+        "  fc     dense   input  [4] int6   2x3        [4, 6] int2",
+        "  top    argmax  fc     [1] uint2  -          -",
+    ]
+
+
+def test_a_join_reading_the_previous_layer_twice_keeps_its_inputs_in_the_file(tmp_path):
+    g = ir.Graph("j", ir.Tensor((1, 1, 2), DType.parse("uint2")), [
+        ops.MaxPool2d("m", kernel=1), ops.Add("a", inputs=["m", "m"])])
+    doc, _ = g.to_json()
+    assert doc["layers"][1]["inputs"] == ["m", "m"]
+    assert "inputs" not in doc["layers"][0]
+    g.save(tmp_path / "j")
+    assert hwgen.load_graph(tmp_path / "j.json").sources == {"m": ["input"], "a": ["m", "m"]}
+
+
+def test_digest_follows_content_not_key_order():
+    base = _mlp()
+    assert base.digest() == _mlp().digest()
+    # meta is content; the order its keys were written in is not
+    a, b = _mlp(), _mlp()
+    a.meta, b.meta = {"x": 1, "y": 2}, {"y": 2, "x": 1}
+    assert a.digest() == b.digest() != base.digest()
+    # a field outside the arrays, and one array value, each change it
+    folded = _mlp()
+    folded.layers[0].pe = 4
+    folded.validate()
+    assert folded.digest() != base.digest()
+    weights = np.ones((4, 6), int)
+    weights[3, 5] = 0
+    changed = _mlp()
+    changed.layers[0].weights = weights
+    changed.validate()
+    assert changed.digest() != base.digest()
+
+
+def test_save_makes_missing_folders(tmp_path):
+    path = _mlp().save(tmp_path / "a" / "b" / "g")
+    assert path == tmp_path / "a" / "b" / "g.json"
+    assert (tmp_path / "a" / "b" / "g.npz").exists()
+    assert hwgen.load_graph(path).to_json()[0] == _mlp().to_json()[0]
+
+
+def test_the_file_has_one_key_a_line_and_short_lists_on_one(tmp_path):
+    g = ir.Graph("t", ir.Tensor((2, 3), DType.parse("uint2")), [ops.ArgMax("top")])
+    text = g.save(tmp_path / "t").read_text()
+    assert text == (
+        '{\n'
+        ' "format": "hwgen-graph/1",\n'
+        ' "name": "t",\n'
+        ' "input": {\n'
+        '  "shape": [2, 3],\n'
+        '  "dtype": "uint2"\n'
+        ' },\n'
+        ' "layers": [\n'
+        '  {\n'
+        '   "name": "top",\n'
+        '   "op": "argmax"\n'
+        '  }\n'
+        ' ]\n'
+        '}\n')
+    assert json.loads(text) == g.to_json()[0]

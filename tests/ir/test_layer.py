@@ -1,0 +1,64 @@
+"""hwgen.ir.layer: the npz array store's size check at its exact boundary, required array
+fields, and the order foldings are offered in."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import hwgen
+from hwgen import ir, ops
+from hwgen.core.dtypes import DType
+
+
+def _dense_file(tmp_path, weights, fields=None):
+    doc = {"format": "hwgen-graph/1", "name": "g", "input": {"shape": [4], "dtype": "uint2"},
+           "layers": [{"name": "fc", "op": "dense", "weight_dtype": "uint8", "weights": "w",
+                       **(fields or {})}]}
+    (tmp_path / "g.json").write_text(json.dumps(doc))
+    np.savez(tmp_path / "g.npz", w=weights)
+    with zipfile.ZipFile(tmp_path / "g.npz") as z:
+        return tmp_path / "g.json", z.getinfo("w.npy").file_size
+
+
+def test_an_npz_member_is_refused_by_its_size_from_one_byte_past_the_limit(tmp_path,
+                                                                          monkeypatch):
+    # with a limit of 10 elements a member may hold 8 * 10 + 4096 = 4176 bytes; a uint8
+    # array of n elements is its .npy header plus n bytes
+    monkeypatch.setattr("hwgen.ir.layer.MAX_ARRAY_ELEMENTS", 10)
+    _, size = _dense_file(tmp_path, np.zeros(1, np.uint8))
+    header = size - 1
+    at_limit = 4176 - header
+    path, size = _dense_file(tmp_path, np.zeros((1, at_limit), np.uint8))
+    assert size == 4176
+    with pytest.raises(hwgen.GraphError) as err:  # read, then refused by its element count
+        hwgen.load_graph(path)
+    assert str(err.value) == (f"layer 'fc' (dense): weights has {at_limit:,} elements, more "
+                              "than the limit of 10")
+    path, size = _dense_file(tmp_path, np.zeros((1, at_limit + 1), np.uint8))
+    assert size == 4177
+    with pytest.raises(hwgen.GraphError) as err:  # never read
+        hwgen.load_graph(path)
+    assert str(err.value) == ("layer 'fc' (dense): array 'w' in g.npz holds 4,177 bytes, "
+                              "more than the limit of 10 elements")
+
+
+def test_a_missing_required_array_field_is_named(tmp_path):
+    path, _ = _dense_file(tmp_path, np.ones((3, 4), np.int64))
+    doc = json.loads(path.read_text())
+    del doc["layers"][0]["weights"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(hwgen.GraphError) as err:
+        hwgen.load_graph(path)
+    assert str(err.value) == "layer 'fc' (dense): missing field 'weights'"
+
+
+def test_foldings_fewest_lanes_first_then_fewest_cycles():
+    # 4 units, 6 inputs: pe in 1, 2, 4 and simd in 1, 2, 3, 6, cycles (4/pe) * (6/simd)
+    fc = ops.Dense("fc", weight_dtype="bin", weights=np.ones((4, 6), int))
+    g = ir.Graph("g", ir.Tensor((6,), DType.parse("uint2")), [fc])
+    lanes_order = [(1, 1), (1, 2), (2, 1), (1, 3), (2, 2), (4, 1), (1, 6), (2, 3), (4, 2),
+                   (2, 6), (4, 3), (4, 6)]
+    assert fc.foldings(*g.layer_io()[0][1:]) == [(24 // (pe * simd), pe, simd)
+                                                 for pe, simd in lanes_order]
