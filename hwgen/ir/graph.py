@@ -204,8 +204,10 @@ def _dumps(doc: dict) -> str:
 
 
 def graph_paths(path: str | os.PathLike) -> tuple[Path, Path]:
+    """``NAME.json`` and ``NAME.npz`` for a path naming either or the stem; a dot inside
+    the stem stays (``lenet-0.5`` is not ``lenet-0``)."""
     path = Path(path)
     stem = path.with_suffix("") if path.suffix in (".json", ".npz") else path
-    return stem.with_suffix(".json"), stem.with_suffix(".npz")
+    return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".npz")
 
 

@@ -3,6 +3,7 @@ the defaults a hand-written file may rely on; the file-level limits at their bou
 
 import json
 
+import numpy as np
 import pytest
 
 import hwgen
@@ -162,3 +163,12 @@ def test_unreadable_files_say_why(tmp_path):
     with pytest.raises(hwgen.GraphError) as err:
         hwgen.load_graph(folder)
     assert str(err.value) == f"{folder}: cannot read (Is a directory)"
+
+
+def test_an_npy_file_in_place_of_the_npz_is_refused(tmp_path):
+    (tmp_path / "g.json").write_text(json.dumps(_doc()))
+    with open(tmp_path / "g.npz", "wb") as f:
+        np.save(f, np.zeros(3))
+    with pytest.raises(hwgen.GraphError) as err:
+        hwgen.load_graph(tmp_path / "g.json")
+    assert str(err.value) == f"{tmp_path / 'g.npz'}: an .npy array, not an npz archive"

@@ -3,12 +3,15 @@ of NAME.json), the digest a build folder records, and where save writes. Expecte
 are worked out by hand in the comments."""
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 import hwgen
 from hwgen import ir, ops
 from hwgen.core.dtypes import DType
+from hwgen.ir.graph import graph_paths
 
 
 def _mlp():
@@ -98,3 +101,54 @@ def test_the_file_has_one_key_a_line_and_short_lists_on_one(tmp_path):
         ' ]\n'
         '}\n')
     assert json.loads(text) == g.to_json()[0]
+
+
+def test_graph_paths_keep_a_dot_inside_the_name(tmp_path):
+    # "lenet-0.5" and "lenet-0.25" are two graphs; both used to be written as lenet-0.json
+    for given in ("lenet-0.5", "lenet-0.5.json", "lenet-0.5.npz"):
+        assert graph_paths(tmp_path / given) == (tmp_path / "lenet-0.5.json",
+                                                    tmp_path / "lenet-0.5.npz")
+    assert graph_paths("g") == (Path("g.json"), Path("g.npz"))
+    assert _mlp().save(tmp_path / "lenet-0.5") == tmp_path / "lenet-0.5.json"
+    _chain(2).save(tmp_path / "lenet-0.25.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "lenet-0.25.json", "lenet-0.25.npz", "lenet-0.5.json", "lenet-0.5.npz"]
+    assert hwgen.load_graph(tmp_path / "lenet-0.5.json").name == "g"
+    assert hwgen.load_graph(tmp_path / "lenet-0.25").name == "c"
+
+
+@pytest.mark.parametrize("inputs", ["mp", [1]])
+def test_inputs_that_are_not_a_list_of_names_are_refused(inputs):
+    with pytest.raises(hwgen.GraphError) as err:
+        ir.Graph("j", ir.Tensor((1, 1, 2), DType.parse("uint2")), [
+            ops.MaxPool2d("mp", kernel=1), ops.Add("a", inputs=inputs)])
+    assert str(err.value) == (f"layer 'a' (add): inputs must be a list of layer names, got "
+                              f"{inputs!r}")
+
+
+def _graph(name="g", shape=(2,), dtype="uint2", layers=None):
+    return ir.Graph(name, ir.Tensor(shape, dtype),
+                    [ops.ArgMax("top")] if layers is None else layers)
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(shape=()), "input: shape must be a non-empty list of positive sizes, got []"),
+    (dict(shape=(2, 0)), "input: shape must be a non-empty list of positive sizes, got [2, 0]"),
+    (dict(dtype="int33"), "input: unknown dtype 'int33'; intN needs N = 2..32"),
+    (dict(name=5), "graph: name must be a string of at most 128 characters"),
+    (dict(name="n" * 129), "graph: name must be a string of at most 128 characters"),
+    (dict(layers=[]), "graph: needs at least one layer"),
+])
+def test_graph_refusals_are_the_whole_line(kw, message):
+    with pytest.raises(hwgen.GraphError) as err:
+        _graph(**kw)
+    assert str(err.value) == message
+
+
+def test_graph_limits_are_exact(monkeypatch):
+    assert _graph(name="n" * 128).name == "n" * 128
+    monkeypatch.setattr("hwgen.ir.graph.MAX_LAYERS", 2)
+    assert len(_chain(2).layers) == 2
+    with pytest.raises(hwgen.GraphError) as err:
+        _chain(3)
+    assert str(err.value) == "graph: 3 layers, more than the limit of 2"

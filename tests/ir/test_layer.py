@@ -62,3 +62,43 @@ def test_foldings_fewest_lanes_first_then_fewest_cycles():
                    (2, 6), (4, 3), (4, 6)]
     assert fc.foldings(*g.layer_io()[0][1:]) == [(24 // (pe * simd), pe, simd)
                                                  for pe, simd in lanes_order]
+
+
+def test_the_array_element_limit_is_exact(monkeypatch):
+    monkeypatch.setattr("hwgen.ir.layer.MAX_ARRAY_ELEMENTS", 12)
+    x = ir.Tensor((4,), DType.parse("uint2"))
+    assert ir.Graph("g", x, [ops.Dense("fc", weight_dtype="bin",
+                                       weights=np.ones((3, 4), int))]).output.shape == (3,)
+    with pytest.raises(hwgen.GraphError) as err:
+        ir.Graph("g", x, [ops.Dense("fc", weight_dtype="bin", weights=np.ones((4, 4), int))])
+    assert str(err.value) == ("layer 'fc' (dense): weights has 16 elements, more than the "
+                              "limit of 12")
+
+
+def test_the_frame_size_limit_is_exact(monkeypatch):
+    monkeypatch.setattr("hwgen.ir.layer.MAX_TENSOR_ELEMENTS", 8)
+    assert ir.Graph("g", ir.Tensor((8,), DType.parse("uint2")),
+                    [ops.ArgMax("top")]).input.size == 8
+    with pytest.raises(hwgen.GraphError) as err:
+        ir.Graph("g", ir.Tensor((3, 3), DType.parse("uint2")), [ops.ArgMax("top")])
+    assert str(err.value) == ("input: a frame of [3, 3] has 9 elements, more than the limit "
+                              "of 8")
+
+
+def test_binary_weights_out_of_range_say_what_bin_allows():
+    with pytest.raises(hwgen.GraphError) as err:
+        ir.Graph("g", ir.Tensor((2,), DType.parse("uint2")),
+                 [ops.Dense("fc", weight_dtype="bin", weights=np.array([[0, 1]]))])
+    assert str(err.value) == ("layer 'fc' (dense): weights has values outside bin (allowed -1 "
+                              "or +1; found 0..1)")
+
+
+@pytest.mark.parametrize("simd, depth", [(4, 2), (1, 4)])
+def test_a_fifo_holds_one_frame_and_at_least_two_beats(simd, depth):
+    from hwgen.analysis.plan import plan
+
+    # d2 reads a frame of 4 elements, simd per beat: 1 beat (held in 2) or 4 beats
+    g = ir.Graph("g", ir.Tensor((4,), DType.parse("uint2")), [
+        ops.Dense("d1", weight_dtype="bin", weights=np.ones((4, 4), int), pe=4, simd=4),
+        ops.Dense("d2", weight_dtype="bin", weights=np.ones((2, 4), int), simd=simd)])
+    assert plan(g)["d2"].fifo_depths == (depth,)
