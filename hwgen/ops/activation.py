@@ -15,7 +15,7 @@ from hwgen.ir.activations import Requant, Threshold, activation_from_json, activ
 from hwgen.ir.layer import Arrays
 from hwgen.targets import Timing
 
-__all__ = ["activation_blocks", "activation_from_spec", "activation_spec", "apply",
+__all__ = ["SumActivated", "activation_blocks", "activation_from_spec", "activation_spec", "apply",
            "check_activation", "output_dtype"]
 
 
@@ -70,3 +70,28 @@ def apply(act, acc):
 def output_dtype(act, acc: tuple[int, int]) -> DType:
     """The activation's dtype, or the raw sum's ``intN``."""
     return act.dtype if act is not None else DType("int", signed_bits(*acc))
+
+
+class SumActivated:
+    """What the ops whose output is an integer sum with an optional activation on it (add,
+    the sum pools) share: the sum's range ``acc``, which :meth:`activated` sets when the
+    op infers its output, and the accumulator hooks of :class:`~hwgen.ir.layer.Layer`."""
+
+    acc: tuple[int, int]
+    activation: Threshold | Requant | None
+    where: str
+
+    def activated(self, channels: int, lo: int, hi: int) -> DType:
+        """Set the sum's range to ``lo..hi``, check the activation against it, and return
+        the output dtype."""
+        self.acc = (lo, hi)
+        check_activation(self.where, self.activation, channels, self.acc)
+        return output_dtype(self.activation, self.acc)
+
+    @property
+    def acc_bits(self) -> int:
+        return signed_bits(*self.acc)
+
+    @property
+    def acc_range(self) -> tuple[int, int]:
+        return self.acc

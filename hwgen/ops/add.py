@@ -10,7 +10,6 @@ import numpy as np
 from amaranth.lib import wiring
 
 from hwgen.core.dtypes import DType
-from hwgen.core.formulas import signed_bits
 from hwgen.hw.blocks.add import ElementwiseAdd
 from hwgen.ir.activations import Requant, Threshold
 from hwgen.ir.graph import Graph
@@ -18,12 +17,11 @@ from hwgen.ir.layer import Arrays, Tensor
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
 from hwgen.ops.activation import (
+    SumActivated,
     activation_blocks,
     activation_from_spec,
     activation_spec,
     apply,
-    check_activation,
-    output_dtype,
 )
 from hwgen.ops.join import Join
 from hwgen.ops.samples import activation_branches, joined
@@ -33,7 +31,7 @@ __all__ = ["Add"]
 
 @register
 @dataclass
-class Add(Join):
+class Add(SumActivated, Join):
     """y = a + b element by element (values: binary codes count as -1/+1); the raw sum is
     ``intN`` with N from the worst case of both inputs."""
 
@@ -52,17 +50,8 @@ class Add(Join):
     def infer(self, xs: list[Tensor]) -> Tensor:
         self._check_inputs(xs, same_channels=True)
         self._check_folding(xs)
-        self.acc = (sum(x.dtype.min for x in xs), sum(x.dtype.max for x in xs))
-        check_activation(self.where, self.activation, xs[0].shape[-1], self.acc)
-        return Tensor(xs[0].shape, output_dtype(self.activation, self.acc))
-
-    @property
-    def acc_bits(self) -> int:
-        return signed_bits(*self.acc)
-
-    @property
-    def acc_range(self) -> tuple[int, int]:
-        return self.acc
+        return Tensor(xs[0].shape, self.activated(xs[0].shape[-1], sum(x.dtype.min for x in xs),
+                                                  sum(x.dtype.max for x in xs)))
 
     def reference(self, xs: list[np.ndarray]) -> np.ndarray:
         return apply(self.activation, xs[0] + xs[1])

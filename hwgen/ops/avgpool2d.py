@@ -13,7 +13,6 @@ from amaranth import signed
 from amaranth.lib import wiring
 
 from hwgen.core.dtypes import DType
-from hwgen.core.formulas import signed_bits
 from hwgen.hw.blocks.pool import ChannelReduce
 from hwgen.hw.primitives.streams import element_shape
 from hwgen.ir.activations import Requant, Threshold
@@ -22,12 +21,11 @@ from hwgen.ir.layer import Arrays, Tensor
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
 from hwgen.ops.activation import (
+    SumActivated,
     activation_blocks,
     activation_from_spec,
     activation_spec,
     apply,
-    check_activation,
-    output_dtype,
 )
 from hwgen.ops.samples import activation, activation_branches, joined
 from hwgen.ops.window import WindowPool
@@ -37,7 +35,7 @@ __all__ = ["AvgPool2d"]
 
 @register
 @dataclass
-class AvgPool2d(WindowPool):
+class AvgPool2d(SumActivated, WindowPool):
     """Sum over kernel windows: (H, W, C) -> (OH, OW, C), then an optional activation on
     the sum; the sum's range is kh*kw times the input's."""
 
@@ -55,17 +53,8 @@ class AvgPool2d(WindowPool):
 
     def infer(self, xs: list[Tensor]) -> Tensor:
         oh, ow, c = self.window_shape(xs)
-        self.acc = (self.window * xs[0].dtype.min, self.window * xs[0].dtype.max)
-        check_activation(self.where, self.activation, c, self.acc)
-        return Tensor((oh, ow, c), output_dtype(self.activation, self.acc))
-
-    @property
-    def acc_bits(self) -> int:
-        return signed_bits(*self.acc)
-
-    @property
-    def acc_range(self) -> tuple[int, int]:
-        return self.acc
+        dt = xs[0].dtype
+        return Tensor((oh, ow, c), self.activated(c, self.window * dt.min, self.window * dt.max))
 
     def reference(self, xs: list[np.ndarray]) -> np.ndarray:
         return apply(self.activation, self.windows(xs[0]).sum(axis=(-2, -1)))

@@ -13,7 +13,6 @@ from amaranth.lib import wiring
 
 from hwgen.core.dtypes import DType
 from hwgen.core.errors import GraphError
-from hwgen.core.formulas import signed_bits
 from hwgen.hw.blocks.pool import ChannelReduce
 from hwgen.hw.primitives.streams import element_shape
 from hwgen.ir.activations import Requant, Threshold
@@ -22,12 +21,11 @@ from hwgen.ir.layer import Arrays, Layer, Tensor
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
 from hwgen.ops.activation import (
+    SumActivated,
     activation_blocks,
     activation_from_spec,
     activation_spec,
     apply,
-    check_activation,
-    output_dtype,
 )
 from hwgen.ops.samples import activation_branches, joined
 from hwgen.ops.window import one_row, upstream_elems
@@ -37,7 +35,7 @@ __all__ = ["GlobalSumPool"]
 
 @register
 @dataclass
-class GlobalSumPool(Layer):
+class GlobalSumPool(SumActivated, Layer):
     """Sum over H and W: (H, W, C) -> (C,), then an optional activation on the sum."""
 
     activation: Threshold | Requant | None = None
@@ -56,17 +54,8 @@ class GlobalSumPool(Layer):
         if len(x.shape) != 3:
             raise GraphError(f"{self.where}: input must be (H, W, C), got {list(x.shape)}")
         n = x.shape[0] * x.shape[1]
-        self.acc = (n * x.dtype.min, n * x.dtype.max)
-        check_activation(self.where, self.activation, x.shape[2], self.acc)
-        return Tensor((x.shape[2],), output_dtype(self.activation, self.acc))
-
-    @property
-    def acc_bits(self) -> int:
-        return signed_bits(*self.acc)
-
-    @property
-    def acc_range(self) -> tuple[int, int]:
-        return self.acc
+        return Tensor((x.shape[2],), self.activated(x.shape[2], n * x.dtype.min,
+                                                    n * x.dtype.max))
 
     def reference(self, xs: list[np.ndarray]) -> np.ndarray:
         return apply(self.activation, xs[0].sum(axis=(1, 2)))
