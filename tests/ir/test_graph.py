@@ -152,3 +152,46 @@ def test_graph_limits_are_exact(monkeypatch):
     with pytest.raises(hwgen.GraphError) as err:
         _chain(3)
     assert str(err.value) == "graph: 3 layers, more than the limit of 2"
+
+
+@pytest.mark.parametrize("name, shown", [("", "'...'"), ("n" * 129, repr("n" * 40 + "...")),
+                                         (5, "5")])
+def test_a_bad_layer_name_is_shown_cut_short(name, shown):
+    with pytest.raises(hwgen.GraphError) as err:
+        _graph(layers=[ops.ArgMax(name)])
+    assert str(err.value) == (f"layer {shown}: name must be a non-empty string of at most 128 "
+                              "characters")
+
+
+def test_repeated_layer_names_are_listed():
+    with pytest.raises(hwgen.GraphError) as err:
+        _chain(1).__class__("c", ir.Tensor((1, 1, 1), DType.parse("int4")), [
+            ops.MaxPool2d("b", kernel=1), ops.MaxPool2d("a", kernel=1),
+            ops.MaxPool2d("b", kernel=1), ops.MaxPool2d("a", kernel=1)])
+    assert str(err.value) == "graph: layer names must be unique; repeated: ['a', 'b']"
+
+
+def test_summary_lists_every_input_of_a_join():
+    g = ir.Graph("j", ir.Tensor((1, 1, 2), DType.parse("uint2")), [
+        ops.MaxPool2d("mp", kernel=1), ops.Add("a", inputs=["input", "mp"])])
+    # columns 5, 9, 9, 15, 9 and 7 wide; uint2 + uint2 is 0..6, int4
+    assert g.summary().splitlines()[-1] == (
+        "  a      add        input, mp  [1, 1, 2] int4   1          -")
+
+
+def test_a_layer_output_past_the_frame_limit_is_named(monkeypatch):
+    monkeypatch.setattr("hwgen.ir.layer.MAX_TENSOR_ELEMENTS", 8)
+    with pytest.raises(hwgen.GraphError) as err:
+        _graph(shape=(4,), layers=[ops.Dense("fc", weight_dtype="bin",
+                                             weights=np.ones((9, 4), int))])
+    assert str(err.value) == ("layer 'fc' (dense): a frame of [9] has 9 elements, more than "
+                              "the limit of 8")
+
+
+def test_an_unread_output_before_the_last_layer_is_named():
+    with pytest.raises(hwgen.GraphError) as err:
+        ir.Graph("g", ir.Tensor((1, 1, 2), DType.parse("uint2")), [
+            ops.MaxPool2d("mp1", kernel=1), ops.MaxPool2d("mp2", kernel=1, inputs=["input"]),
+            ops.Add("a", inputs=["mp1", "mp1"])])
+    assert str(err.value) == ("graph: the output of 'mp2' is never read; every tensor but the "
+                              "last layer's must feed a layer")

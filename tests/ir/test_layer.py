@@ -102,3 +102,10 @@ def test_a_fifo_holds_one_frame_and_at_least_two_beats(simd, depth):
         ops.Dense("d1", weight_dtype="bin", weights=np.ones((4, 4), int), pe=4, simd=4),
         ops.Dense("d2", weight_dtype="bin", weights=np.ones((2, 4), int), simd=simd)])
     assert plan(g)["d2"].fifo_depths == (depth,)
+
+
+def test_a_dtype_error_names_the_field_and_keeps_the_value():
+    with pytest.raises(hwgen.GraphError) as err:
+        ir.layer.parse_dtype("layer 'fc' (dense)", "dtype4", "weight_dtype")
+    assert str(err.value) == ("layer 'fc' (dense): unknown weight_dtype 'dtype4'; allowed: bin, "
+                              "tern, intN (N=2..32), uintN (N=1..32)")
