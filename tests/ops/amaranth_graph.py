@@ -19,9 +19,10 @@ def run_graph(graph: ir.Graph, x: np.ndarray, *, max_cycles: int = 20_000) -> np
 
 
 def run_graph_timed(graph: ir.Graph, x: np.ndarray, *, max_cycles: int = 20_000
-                    ) -> tuple[np.ndarray, int]:
-    """:func:`run_graph`, and the latency: clock edges from the first input beat taken to
-    the last output beat of frame 0 (what ``hwgen sim`` reports)."""
+                    ) -> tuple[np.ndarray, int, int]:
+    """:func:`run_graph`, the latency: clock edges from the first input beat taken to the
+    last output beat of frame 0 (what ``hwgen sim`` reports), and the clock edges between
+    the last output beats of the last two frames."""
     p = plan(graph)
     dut = Accelerator(p)
     xdt, ydt = graph.input.dtype, graph.output.dtype
@@ -61,4 +62,5 @@ def run_graph_timed(graph: ir.Graph, x: np.ndarray, *, max_cycles: int = 20_000
     assert len(got) == n_out, f"{len(got)} of {n_out} output beats"
     codes = unpack(got, ydt.bits, p.output.elems)
     latency = out_cycles[p.output.beats - 1] - in_cycles[0]
-    return ydt.decode(codes).reshape(len(x), *graph.output.shape), latency
+    period = out_cycles[-1] - out_cycles[-1 - p.output.beats] if len(x) > 1 else 0
+    return ydt.decode(codes).reshape(len(x), *graph.output.shape), latency, period
