@@ -67,7 +67,8 @@ class WindowPool(Layer):
         if len(x.shape) != 3:
             raise GraphError(f"{self.where}: input must be (H, W, C), got {list(x.shape)}")
         self.kernel = pair(self.where, "kernel", self.kernel)
-        self.stride = pair(self.where, "stride", self.stride or self.kernel)
+        self.stride = pair(self.where, "stride",
+                           self.kernel if self.stride is None else self.stride)
         h, w, c = x.shape
         oh, ow = conv_out_size((h, w), self.kernel, self.stride, (0, 0))
         if oh < 1 or ow < 1:

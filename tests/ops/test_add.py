@@ -2,6 +2,8 @@
 and the hardware (Amaranth simulator) against numpy, with and without an activation, on
 inputs of different dtypes and branch latencies; the file fields."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,25 @@ def test_add_file_fields(tmp_path):
                                                "thresholds": "a.t"}}
     g.save(tmp_path / "g")
     assert hwgen.load_graph(tmp_path / "g.json").to_json()[0] == doc
+
+
+def test_a_hand_written_add_takes_one_channel_a_beat_and_names_a_bad_activation(tmp_path):
+    doc, _ = _residual("int3", pe=2).to_json()
+    del doc["layers"][1]["pe"]
+    (tmp_path / "g.json").write_text(json.dumps(doc))
+    assert hwgen.load_graph(tmp_path / "g.json").layers[1].pe == 1
+    doc["layers"][1]["activation"] = {"op": "relu"}
+    (tmp_path / "g.json").write_text(json.dumps(doc))
+    with pytest.raises(hwgen.GraphError) as err:
+        hwgen.load_graph(tmp_path / "g.json")
+    assert str(err.value) == ("layer 'a' (add): unknown activation op 'relu'; allowed: "
+                              "threshold, requant")
+
+
+def test_add_takes_beat_k_of_each_input_for_output_beat_k():
+    from hwgen.analysis.plan import plan
+
+    lp = plan(_residual("int3", pe=2))["a"]  # 2x2x4 at 2 a beat: 8 beats
+    assert [c.tolist() for c in lp.layer.consumed(lp)] == [list(range(8))] * 2
+    needs, work = lp.layer.needs(lp)
+    assert [n.tolist() for n in needs] == [list(range(8))] * 2 and work == 0

@@ -79,3 +79,14 @@ def test_avgpool_refusals(shape, kernel, message):
         ir.Graph("g", ir.Tensor(shape, DType.parse("uint2")),
                  [ops.AvgPool2d("ap", kernel=kernel)])
     assert str(err.value) == message
+
+
+def test_a_bad_activation_names_the_pool(tmp_path):
+    doc = {"format": "hwgen-graph/1", "name": "g", "input": {"shape": [2, 2, 1],
+                                                             "dtype": "uint2"},
+           "layers": [{"name": "ap", "op": "avgpool2d", "activation": {"op": "relu"}}]}
+    (tmp_path / "g.json").write_text(json.dumps(doc))
+    with pytest.raises(hwgen.GraphError) as err:
+        hwgen.load_graph(tmp_path / "g.json")
+    assert str(err.value) == ("layer 'ap' (avgpool2d): unknown activation op 'relu'; allowed: "
+                              "threshold, requant")

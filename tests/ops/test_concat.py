@@ -2,6 +2,8 @@
 (by hand); the reference and the hardware (Amaranth simulator) against numpy, on mixed
 dtypes and every legal pe; the file fields."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -46,3 +48,33 @@ def test_concat_file_fields(tmp_path):
                                 "pe": 2}
     g.save(tmp_path / "g")
     assert hwgen.load_graph(tmp_path / "g.json").to_json()[0] == doc
+
+
+def test_a_hand_written_concat_takes_one_channel_a_beat(tmp_path):
+    g = ir.Graph("g", ir.Tensor((2, 2), DType.parse("int3")), [
+        ops.Concat("cat", inputs=["input", "input"], pe=2), ops.ArgMax("top")])
+    doc, _ = g.to_json()
+    del doc["layers"][0]["pe"]
+    (tmp_path / "g.json").write_text(json.dumps(doc))
+    assert hwgen.load_graph(tmp_path / "g.json").layers[0].pe == 1
+
+
+def test_concat_takes_each_pixel_of_the_first_input_then_the_second():
+    from hwgen.analysis.plan import plan
+
+    # (2, 2, 4) beside (2, 2, 2), 2 channels a beat: per pixel 2 beats of the first
+    # input, then 1 of the second; output beats 3 a pixel, 12 a frame
+    conv = ops.Conv2d("c", weight_dtype="int2", weights=np.ones((2, 1, 1, 4), int),
+                      inputs=["input"], simd=4, pe=2, activation=ir.Requant(
+                          "int3", np.ones(2, int), np.full(2, 2)))
+    g = ir.Graph("g", ir.Tensor((2, 2, 4), DType.parse("int3")),
+                 [conv, ops.Concat("cat", inputs=["input", "c"], pe=2)])
+    lp = plan(g)["cat"]
+    first, second = lp.layer.consumed(lp)
+    assert first.tolist() == [0, 1, 3, 4, 6, 7, 9, 10]
+    assert second.tolist() == [2, 5, 8, 11]
+    needs, work = lp.layer.needs(lp)
+    # output beat k needs the last beat of each input taken at or before it
+    assert needs[0].tolist() == [0, 1, 1, 2, 3, 3, 4, 5, 5, 6, 7, 7]
+    assert needs[1].tolist() == [-1, -1, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3]
+    assert work == 0

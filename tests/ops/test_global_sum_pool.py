@@ -2,6 +2,8 @@
 dtype by hand; the reference and the hardware (Amaranth simulator) against loops, with and
 without an activation; the file fields and refusals."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,34 @@ def test_file_fields_and_refusal(tmp_path):
     with pytest.raises(hwgen.GraphError) as err:
         ir.Graph("g", ir.Tensor((4, 2), DType.parse("int3")), [ops.GlobalSumPool("gp")])
     assert str(err.value) == "layer 'gp' (global_sum_pool): input must be (H, W, C), got [4, 2]"
+
+
+def test_a_threshold_acts_on_the_sum_after_a_layer_of_two_channels_a_beat():
+    # a 1x1 conv passes 4 channels on, 2 a beat (pe=2): the pool takes the same 2 a beat,
+    # so a frame of 2x3 pixels is 2 * 3 * 4 / 2 = 12 cycles. Sums of 6 int3 values are
+    # -24..18; thresholds at 0 (bin) give +1 where the sum is >= 0.
+    conv = ops.Conv2d("c", weight_dtype="int2", weights=np.eye(4, dtype=int)[:, None, None],
+                      pe=2, simd=4, activation=ir.Requant("int3", np.ones(4, int),
+                                                           np.zeros(4, int)))
+    gp = ops.GlobalSumPool("gp", activation=ir.Threshold("bin", np.zeros((4, 1), int)))
+    g = ir.Graph("g", ir.Tensor((2, 3, 4), DType.parse("int3")), [conv, gp])
+    from hwgen.analysis.plan import plan
+
+    lp = plan(g)["gp"]
+    assert (lp.elems, lp.out_elems, lp.cycles) == ((2,), 2, 12)
+    assert type(lp.cycles) is int
+    x = np.concatenate([values("int3", (4, 2, 3, 4), seed=4), extremes("int3", (2, 3, 4))])
+    expected = np.where(x.sum(axis=(1, 2)) >= 0, 1, -1)
+    assert np.array_equal(reference.run(g, x), expected)
+    assert np.array_equal(run_graph(g, x), expected)
+
+
+def test_a_bad_activation_names_the_pool(tmp_path):
+    doc = {"format": "hwgen-graph/1", "name": "g",
+           "input": {"shape": [2, 2, 1], "dtype": "uint2"},
+           "layers": [{"name": "gp", "op": "global_sum_pool", "activation": {"op": "relu"}}]}
+    (tmp_path / "g.json").write_text(json.dumps(doc))
+    with pytest.raises(hwgen.GraphError) as err:
+        hwgen.load_graph(tmp_path / "g.json")
+    assert str(err.value) == ("layer 'gp' (global_sum_pool): unknown activation op 'relu'; "
+                              "allowed: threshold, requant")
