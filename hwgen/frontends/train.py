@@ -13,11 +13,11 @@ __all__ = ["train"]
 def train(model, x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int,
           progress: Callable[[str], None], lr: float = 1e-2, loss=None,
           after_epoch: Callable[[int], None] | None = None, batch: int = 64,
-          every: int = 10) -> None:
+          every: int = 10, after_step: Callable[[], None] | None = None) -> None:
     """Adam with cosine decay on cross-entropy (or ``loss(logits, labels, indices)`` of a
     batch) over batches of ``batch``; deterministic for a seed. ``progress`` hears the loss
     every ``every`` epochs and after the last; ``after_epoch(k)`` is called after epoch k
-    (1..)."""
+    (1..), ``after_step()`` after every optimizer step (to clip latent weights, say)."""
     import torch
     from torch.nn import functional as F
 
@@ -36,6 +36,8 @@ def train(model, x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int,
             opt.zero_grad()
             value.backward()
             opt.step()
+            if after_step is not None:
+                after_step()
             total += float(value.detach()) * len(idx)
         sched.step()
         if (epoch + 1) % every == 0 or epoch == epochs - 1:
