@@ -120,7 +120,7 @@ def main() -> None:
             pins = len(top.s_axis_tdata) + len(top.m_axis_tdata) + 3 if by_cells else 0
             try:
                 placed = place_and_route(top, board.family, list(board.nextpnr),
-                                         board.clock_mhz)
+                                         board.clock_mhz, pins=board.pnr_pins)
                 cells, fits = placed.utilization[bel][0] - pins, True
             except SynthError as err:
                 need = re.search(r"needs (\d+)|out of", str(err))

@@ -81,7 +81,8 @@ def main() -> None:
                 start = time.monotonic()
                 try:
                     fmax = place_and_route(Accelerator(p), family, list(board.nextpnr),
-                                           target or board.clock_mhz).fmax_mhz
+                                           target or board.clock_mhz,
+                                           pins=board.pnr_pins).fmax_mhz
                     shown = f"{fmax:9.1f}"
                     fps = f"{fmax * 1e6 / p.cycles:11,.0f}"
                 except SynthError as err:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -34,6 +34,9 @@ class Board:
     baud: int = DEFAULT_BAUD  # the host link's
     vivado: str | None = None  # the Vivado project flow of a Xilinx board (hwgen.flows.vivado)
     openfpgaloader: str | None = None  # the board's name for openFPGALoader (-b), to flash
+    # package pins for the two-pin place-and-route wrapper (clk, rst, sin, sout), where
+    # nextpnr refuses unconstrained IO (Gowin)
+    pnr_pins: dict[str, str] = field(default_factory=dict)
 
     @property
     def bram_unit(self) -> str:
@@ -74,7 +77,8 @@ def load_board(name: str | Path) -> Board:
                       toolchain=doc["toolchain"], nextpnr=tuple(doc.get("nextpnr", ())),
                       capacity={k: float(v) for k, v in doc.get("capacity", {}).items()},
                       platform=doc.get("platform"), baud=int(doc.get("baud", DEFAULT_BAUD)),
-                      vivado=doc.get("vivado"), openfpgaloader=doc.get("openfpgaloader"))
+                      vivado=doc.get("vivado"), openfpgaloader=doc.get("openfpgaloader"),
+                      pnr_pins={k: str(v) for k, v in doc.get("pnr_pins", {}).items()})
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise BoardError(f"board {label}: malformed board file ({e})") from None
     if board.family not in FAMILIES:

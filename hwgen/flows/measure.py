@@ -42,7 +42,8 @@ def measure(source: Plan | Graph, board: Board, progress=None, *, pnr: bool = Tr
             with step(progress, f"  placing and routing on {board.device} (nextpnr; a large "
                       "design takes minutes)"):
                 fmax = place_and_route(Accelerator(p), board.family, list(board.nextpnr),
-                                       board.clock_mhz, timeout=timeout).fmax_mhz
+                                       board.clock_mhz, timeout=timeout,
+                                       pins=board.pnr_pins).fmax_mhz
             note = f"nextpnr-{board.family} on {board.device}, inputs/outputs behind two pins"
         except SynthError as err:
             note = f"place-and-route failed: {err}"

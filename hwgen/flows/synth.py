@@ -209,17 +209,27 @@ class Placed:
 
 
 def place_and_route(top: wiring.Component, family: str, device_args: list[str],
-                    clock_mhz: float, timeout: float | None = None) -> Placed:
+                    clock_mhz: float, timeout: float | None = None,
+                    pins: dict[str, str] | None = None) -> Placed:
     """Synthesize and place-and-route ``top`` (behind two pins, which add a flip-flop per
-    port bit): the achieved fmax in MHz and the bels used. A design that does not fit
-    raises SynthError saying how many cells it needs."""
+    port bit): the achieved fmax in MHz and the bels used. ``pins`` puts the wrapper's
+    ports (clk, rst, sin, sout) on package pins where the family's nextpnr needs it (a
+    board's ``pnr_pins``). A design that does not fit raises SynthError saying how many
+    cells it needs."""
     fam = FAMILIES.get(family)
     if fam is None or fam.nextpnr is None:
         raise SynthError(f"no place-and-route for {family!r} here; it runs for "
                          f"{', '.join(f.name for f in FAMILIES.values() if f.nextpnr)}")
+    if fam.io_constraints is not None and not pins:
+        raise SynthError(f"place-and-route on {family} needs the pins of the board "
+                         "(pnr_pins in its board file: clk, rst, sin, sout)")
     tool, extra = fam.nextpnr, fam.nextpnr_options
     with tempfile.TemporaryDirectory(prefix="hwgen-pnr-") as tmp:
         work = Path(tmp)
+        if fam.io_constraints is not None:
+            text, options = fam.io_constraints(pins)
+            (work / "top.cst").write_text(text)
+            extra = (*extra, *options)
         _synth(PinWrapper(top), family, "top", work, netlist="top.json", timeout=timeout)
         try:
             _run([_tool(tool), *device_args, "--json", "top.json", "--freq",

@@ -68,5 +68,8 @@ class Family:
     lut_unit: str = "LUTs"
     # nextpnr's bels that hold what the estimate counts: estimate key -> bel type
     placed_bels: dict[str, str] = field(default_factory=dict)
+    # the constraints file and nextpnr options that place ports on pins ({port: pin}), where
+    # nextpnr refuses unconstrained IO (None: it places them itself)
+    io_constraints: Callable[[dict[str, str]], tuple[str, tuple[str, ...]]] | None = None
     # the amaranth-boards platform class as the flow needs it (None: as it comes)
     platform_adapter: Callable[[type], type] | None = None

@@ -45,6 +45,12 @@ def himbaechel(platform: type) -> type:
     return Himbaechel
 
 
+def cst(pins: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+    """nextpnr-himbaechel places no unconstrained IO: a .cst putting each port on its pin."""
+    return ("".join(f'IO_LOC "{port}" {pin};\n' for port, pin in pins.items()),
+            ("--vopt", "cst=top.cst"))
+
+
 FAMILY = Family(
     name="gowin",
     lut_inputs=4,
@@ -69,6 +75,7 @@ FAMILY = Family(
     bitstream_suffix=".fs",
     netlist_suffix=".syn.json",
     platform_adapter=himbaechel,
+    io_constraints=cst,
     programmer=("openFPGALoader", "OPENFPGALOADER", "openfpgaloader"),
     bram_unit="BSRAM",
     placed_bels={"lut": "LUT4", "ff": "DFF", "bram": "BSRAM", "dsp": "MULT18X18"},
