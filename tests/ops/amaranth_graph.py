@@ -10,20 +10,23 @@ from hwgen import ir
 from hwgen.analysis.plan import plan
 from hwgen.core.packing import pack, unpack
 from hwgen.hw.top import Accelerator
+from hwgen.targets import Timing
 
 
-def run_graph(graph: ir.Graph, x: np.ndarray, *, max_cycles: int = 20_000) -> np.ndarray:
+def run_graph(graph: ir.Graph, x: np.ndarray, *, max_cycles: int = 20_000,
+              timing: Timing | None = None) -> np.ndarray:
     """Output values of ``graph``'s hardware for input values ``x`` (N, *input shape): every
     frame's beats sent back to back, the output always ready."""
-    return run_graph_timed(graph, x, max_cycles=max_cycles)[0]
+    return run_graph_timed(graph, x, max_cycles=max_cycles, timing=timing)[0]
 
 
-def run_graph_timed(graph: ir.Graph, x: np.ndarray, *, max_cycles: int = 20_000
-                    ) -> tuple[np.ndarray, int, int]:
+def run_graph_timed(graph: ir.Graph, x: np.ndarray, *, max_cycles: int = 20_000,
+                    timing: Timing | None = None) -> tuple[np.ndarray, int, int]:
     """:func:`run_graph`, the latency: clock edges from the first input beat taken to the
     last output beat of frame 0 (what ``hwgen sim`` reports), and the clock edges between
-    the last output beats of the last two frames."""
-    p = plan(graph)
+    the last output beats of the last two frames; ``timing``: the clock the plan is
+    pipelined for (default: unpipelined)."""
+    p = plan(graph, timing)
     dut = Accelerator(p)
     xdt, ydt = graph.input.dtype, graph.output.dtype
     beats = pack(xdt.encode(np.asarray(x, np.int64)), xdt.bits, p.input.elems)

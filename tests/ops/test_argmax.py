@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from hwgen import ir, ops, reference
+from hwgen.analysis.plan import plan
 from hwgen.core.dtypes import DType
+from hwgen.targets import Timing
 from tests.ops.amaranth_graph import run_graph
 from tests.ops.loops import values
 
@@ -44,3 +46,15 @@ def test_argmax_by_loop_in_reference_and_hardware(pe):
     assert expected[:2].tolist() == [[0], [5]]
     assert np.array_equal(reference.run(g, x), expected)
     assert np.array_equal(run_graph(g, x), expected)
+
+
+def test_argmax_takes_its_producers_beats_and_is_pipelined_for_a_fast_clock():
+    fc = ops.Dense("fc", weight_dtype="int2", weights=np.eye(16, dtype=int), pe=4, simd=16,
+                   activation=ir.Requant("int8", np.ones(16, int), np.zeros(16, int)))
+    g = ir.Graph("g", ir.Tensor((16,), DType.parse("int8")), [fc, ops.ArgMax("top")])
+    assert plan(g)["top"].elems == (4,)
+    fast = Timing("ecp5", 400.0)
+    assert plan(g, fast)["top"].depth > plan(g)["top"].depth  # comparator tree registered
+    x = values("int8", (6, 16), seed=9)
+    expected = np.array([[_first_max(list(frame))] for frame in x])
+    assert np.array_equal(run_graph(g, x, timing=fast), expected)

@@ -70,3 +70,11 @@ def test_a_bad_stride_is_named():
                  [ops.MaxPool2d("mp", kernel=2, stride=0)])
     assert str(err.value) == ("layer 'mp' (maxpool2d): stride must be an integer >= 1 or a pair "
                               "of them, got 0")
+
+
+def test_a_row_of_one_beat_still_gets_two():
+    conv = ops.Conv2d("c", weight_dtype="int2", weights=np.ones((2, 1, 1, 2), int), pe=2,
+                      simd=2, activation=ir.Requant("int3", np.ones(2, int), np.full(2, 3)))
+    g = ir.Graph("g", ir.Tensor((2, 1, 2), DType.parse("int3")),
+                 [conv, ops.MaxPool2d("mp", kernel=(2, 1))])
+    assert plan(g)["mp"].fifo_depths == (2,)
