@@ -74,6 +74,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--board", default="icebreaker")
     ap.add_argument("--per-example", type=int, default=3)
+    ap.add_argument("--examples", default="digits-mlp,digits-cnn,digits-resnet")
+    ap.add_argument("--timeout", type=float, metavar="MIN",
+                    help="stop a place-and-route after MIN minutes: it did not place")
     ap.add_argument("--save", type=Path, help="write the measurements (JSON) here")
     ap.add_argument("--docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--docs-from", type=Path, metavar="FILE",
@@ -99,7 +102,7 @@ def main() -> None:
           f"{'fits':>5} | {'yosys LUT':>9} {'yosys FF':>8} {'nextpnr ' + unit:>13} "
           f"{'fits':>5} {'ratio':>6}", flush=True)
     ratios = []
-    for name in ("digits-mlp", "digits-cnn", "digits-resnet"):
+    for name in args.examples.split(","):
         graph = get_example(name)(progress=lambda s: None).graph
         try:
             explored = fold(graph, board).explored
@@ -120,10 +123,12 @@ def main() -> None:
             pins = len(top.s_axis_tdata) + len(top.m_axis_tdata) + 3 if by_cells else 0
             try:
                 placed = place_and_route(top, board.family, list(board.nextpnr),
-                                         board.clock_mhz, pins=board.pnr_pins)
+                                         board.clock_mhz, pins=board.pnr_pins,
+                                         timeout=args.timeout and 60 * args.timeout)
                 cells, fits = placed.utilization[bel][0] - pins, True
             except SynthError as err:
-                need = re.search(r"needs (\d+)|out of", str(err))
+                need = re.search(r"needs (\d+)|out of|no legal placement|took longer than",
+                                 str(err))
                 if need is None:
                     raise
                 # nextpnr counts the cells only where it fails to expand a region
