@@ -2,7 +2,9 @@
 it is pipelined for."""
 
 import numpy as np
+import pytest
 
+import hwgen
 from hwgen import ir, ops
 from hwgen.analysis.plan import plan
 from hwgen.core.dtypes import DType
@@ -41,3 +43,28 @@ def test_thresholds_are_pipelined_for_a_fast_clock():
     sums = x.sum(axis=1, keepdims=True)
     expected = np.repeat(np.clip(sums + 8, 0, 15), 4, axis=1)
     assert np.array_equal(run_graph(g, x, timing=fast), expected)
+
+
+def _requant_sum(m):
+    """A sum pool over one int32 value (-2^31..2^31-1) into a requant by m."""
+    rq = ir.Requant("int8", np.array([m]), np.array([40]))
+    return ir.Graph("g", ir.Tensor((1, 1, 1), DType.parse("int32")),
+                    [ops.GlobalSumPool("gp", activation=rq)])
+
+
+@pytest.mark.parametrize("m, message", [
+    # 2^31 * 2^31 = 2^62 is within the first check, but -2^62 needs 63 bits
+    (2**31, "requant product acc*m needs more than 62 bits"),
+    # the accumulator's magnitude is its most negative value, 2^31: past 2^62
+    (2**31 + 1, "requant product acc*m needs more than 62 bits (accumulator up to "
+                "2,147,483,648, m up to 2,147,483,649 in magnitude)"),
+])
+def test_requant_products_past_62_bits_are_refused(m, message):
+    with pytest.raises(hwgen.GraphError) as err:
+        _requant_sum(m)
+    assert str(err.value) == f"layer 'gp' (global_sum_pool): {message}"
+
+
+def test_a_requant_product_within_62_bits_is_taken():
+    # 2^31 * 2^29 = 2^60 and its rounding fit in 62 signed bits
+    assert _requant_sum(2**29).output.dtype == DType.parse("int8")
