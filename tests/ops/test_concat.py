@@ -78,3 +78,22 @@ def test_concat_takes_each_pixel_of_the_first_input_then_the_second():
     assert needs[0].tolist() == [0, 1, 1, 2, 3, 3, 4, 5, 5, 6, 7, 7]
     assert needs[1].tolist() == [-1, -1, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3]
     assert work == 0
+
+
+def test_concat_of_two_beats_a_pixel_from_each():
+    from hwgen.analysis.plan import plan
+
+    # (2, 2, 4) beside (2, 2, 4), 2 channels a beat: per pixel beats 0-1 from the first
+    # input, 2-3 from the second
+    conv = ops.Conv2d("c", weight_dtype="int2", weights=np.ones((4, 1, 1, 4), int),
+                      inputs=["input"], simd=4, pe=2, activation=ir.Requant(
+                          "int3", np.ones(4, int), np.full(4, 2)))
+    g = ir.Graph("g", ir.Tensor((2, 2, 4), DType.parse("int3")),
+                 [conv, ops.Concat("cat", inputs=["input", "c"], pe=2)])
+    lp = plan(g)["cat"]
+    first, second = lp.layer.consumed(lp)
+    assert first.tolist() == [0, 1, 4, 5, 8, 9, 12, 13]
+    assert second.tolist() == [2, 3, 6, 7, 10, 11, 14, 15]
+    needs, _ = lp.layer.needs(lp)
+    assert needs[0].tolist() == [0, 1, 1, 1, 2, 3, 3, 3, 4, 5, 5, 5, 6, 7, 7, 7]
+    assert needs[1].tolist() == [-1, -1, 0, 1, 1, 1, 2, 3, 3, 3, 4, 5, 5, 5, 6, 7]
