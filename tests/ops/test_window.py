@@ -78,3 +78,17 @@ def test_a_row_of_one_beat_still_gets_two():
     g = ir.Graph("g", ir.Tensor((2, 1, 2), DType.parse("int3")),
                  [conv, ops.MaxPool2d("mp", kernel=(2, 1))])
     assert plan(g)["mp"].fifo_depths == (2,)
+
+
+def test_the_line_buffer_goes_where_the_family_keeps_small_memories():
+    # iCE40 has no LUT RAM: even a small line buffer takes a block RAM; ECP5 keeps it in
+    # logic
+    from hwgen.hw import silenced
+    from hwgen.targets import Timing
+
+    g = ir.Graph("g", ir.Tensor((8, 8, 4), DType.parse("int4")),
+                 [ops.MaxPool2d("mp", kernel=3, stride=1)])
+    for timing, brams in ((None, 1), (Timing("ecp5", 50.0), 0)):
+        lp = plan(g, timing)["mp"]
+        window = silenced(lp.layer.blocks(lp))[0]
+        assert window.cost(lp.timing.family).bram == brams
