@@ -1,0 +1,38 @@
+"""hwgen.analysis.plan: the FIFO in front of the graph input (none when one layer reads it,
+the reader's own when several do), and as_plan's timing."""
+
+import numpy as np
+
+from hwgen import ir, ops
+from hwgen.analysis.plan import as_plan, plan
+from hwgen.core.dtypes import DType
+from hwgen.targets import UNPIPELINED, Timing
+
+
+def _conv(**kw):
+    return ops.Conv2d("c", weight_dtype="int2", weights=np.ones((4, 1, 1, 4), int), pe=2,
+                      simd=2, activation=ir.Requant("int3", np.ones(4, int), np.full(4, 3)),
+                      **kw)
+
+
+def test_a_single_reader_of_the_input_gets_no_fifo():
+    g = ir.Graph("g", ir.Tensor((2, 2, 4), DType.parse("int3")), [_conv()])
+    assert plan(g)["c"].fifo_depths == (0,)
+
+
+def test_several_readers_of_the_input_each_get_their_fifo():
+    # a conv's FIFO holds one row: 2 pixels of 4 channels, 2 a beat: 4 beats
+    g = ir.Graph("g", ir.Tensor((2, 2, 4), DType.parse("int3")),
+                 [_conv(inputs=["input"]), ops.Add("a", inputs=["input", "c"], pe=2)])
+    p = plan(g)
+    assert p["c"].fifo_depths == (4,)
+    assert all(d >= 2 for d in p["a"].fifo_depths)
+    assert p.input_elems == 2  # the first reader's elements a beat
+
+
+def test_as_plan_pipelines_a_graph_for_the_timing_and_keeps_a_plan():
+    g = ir.Graph("g", ir.Tensor((2, 2, 4), DType.parse("int3")), [_conv()])
+    fast = Timing("ecp5", 400.0)
+    assert as_plan(g, fast).timing == fast and as_plan(g).timing == UNPIPELINED
+    p = plan(g)
+    assert as_plan(p, fast) is p
