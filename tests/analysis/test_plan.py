@@ -36,3 +36,10 @@ def test_as_plan_pipelines_a_graph_for_the_timing_and_keeps_a_plan():
     assert as_plan(g, fast).timing == fast and as_plan(g).timing == UNPIPELINED
     p = plan(g)
     assert as_plan(p, fast) is p
+
+
+def test_a_plan_with_a_join_keeps_its_timing():
+    g = ir.Graph("g", ir.Tensor((2, 2, 4), DType.parse("int3")),
+                 [_conv(inputs=["input"]), ops.Add("a", inputs=["input", "c"], pe=2)])
+    fast = Timing("ecp5", 400.0)
+    assert plan(g, fast).timing == fast
