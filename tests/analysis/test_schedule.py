@@ -78,3 +78,15 @@ def test_a_window_schedule_is_close_and_joins_never_stall(name):
     assert period == plan(g).cycles  # a join FIFO too shallow would stall the input
     est = estimate(g, "icebreaker").latency
     assert abs(est - latency) <= 0.1 * latency
+
+
+def test_join_fifo_depth_by_hand():
+    # add(input, input), 2 channels a beat: the source sends a beat a cycle (cycles per
+    # frame / input beats = 8 / 8), the add takes beat k of both inputs one cycle after it
+    # arrives; when it takes beat k, beats 0..k+1 have arrived and k were taken before:
+    # 2 waiting, plus the margin of 2
+    g = ir.Graph("g", ir.Tensor((2, 2, 4), DType.parse("int3")),
+                 [ops.Add("a", inputs=["input", "input"], pe=2)])
+    assert plan(g)["a"].fifo_depths == (4, 4)
+    latency, period = _run(g)
+    assert period == plan(g).cycles == 8
