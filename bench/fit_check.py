@@ -76,7 +76,8 @@ def main() -> None:
     ap.add_argument("--per-example", type=int, default=3)
     ap.add_argument("--examples", default="digits-mlp,digits-cnn,digits-resnet")
     ap.add_argument("--timeout", type=float, metavar="MIN",
-                    help="stop a place-and-route after MIN minutes: it did not place")
+                    help="stop a place-and-route after MIN minutes (the run stops: a placement "
+                    "cut short says nothing of the fit)")
     ap.add_argument("--save", type=Path, help="write the measurements (JSON) here")
     ap.add_argument("--docs", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--docs-from", type=Path, metavar="FILE",
@@ -96,7 +97,6 @@ def main() -> None:
     by_cells = "cells" in board.capacity
     unit = "cells" if by_cells else "lut"
     cap = board.capacity[unit]
-    bel = fam.placed_bels[unit]
     print(f"margin in hwgen/targets/{fam.name}.py: {fam.logic_margin:g} on {unit}")
     print(f"{'graph':<13} {'cycles':>7} {'est LUT':>8} {'est FF':>7} {'est ' + unit:>9} "
           f"{'fits':>5} | {'yosys LUT':>9} {'yosys FF':>8} {'nextpnr ' + unit:>13} "
@@ -125,10 +125,9 @@ def main() -> None:
                 placed = place_and_route(top, board.family, list(board.nextpnr),
                                          board.clock_mhz, pins=board.pnr_pins,
                                          timeout=args.timeout and 60 * args.timeout)
-                cells, fits = placed.utilization[bel][0] - pins, True
+                cells, fits = fam.placed(placed.utilization)[unit] - pins, True
             except SynthError as err:
-                need = re.search(r"needs (\d+)|out of|no legal placement|took longer than",
-                                 str(err))
+                need = re.search(r"needs (\d+)|out of|no legal placement", str(err))
                 if need is None:
                     raise
                 # nextpnr counts the cells only where it fails to expand a region

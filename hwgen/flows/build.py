@@ -91,11 +91,11 @@ def _estimated_vs_placed(est: Estimate, placed: dict[str, list[int]]) -> dict[st
     and its host link), the two figures and the estimate's error."""
     have = {**est.total.as_dict(), "cells": est.cells}
     rows = {}
-    for kind, bel in FAMILIES[est.board.family].placed_bels.items():
-        if bel in placed:
-            got = placed[bel][0]
-            rows[kind] = {"bel": bel, "estimated": round(have[kind], 1), "placed": got,
-                          "error": None if not got else round((have[kind] - got) / got, 3)}
+    fam = FAMILIES[est.board.family]
+    for kind, got in fam.placed(placed).items():
+        rows[kind] = {"bel": fam.placed_bels[kind], "estimated": round(have[kind], 1),
+                      "placed": got,
+                      "error": None if not got else round((have[kind] - got) / got, 3)}
     return rows
 
 

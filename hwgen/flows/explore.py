@@ -161,8 +161,7 @@ def run_candidate(c: Candidate) -> tuple[Result, dict[str, bytes]]:
                           stopped=isinstance(err, SynthTimeout)), logs
         files = {name: (out / name).read_bytes()
                  for name in (report.bitstream, "timing.json", f"{NAME}.tim")}
-    bels = FAMILIES[c.board.family].placed_bels
-    resources = {kind: report.utilization.get(bel, [0])[0] for kind, bel in bels.items()}
+    resources = FAMILIES[c.board.family].placed(report.utilization)
     return Result(**base, placed=True, fmax_mhz=report.fmax_mhz, resources=resources,
                   fps=round(report.fmax_mhz * 1e6 / p.cycles, 1),
                   tool_seconds=round(time.monotonic() - start, 1), error=None), files

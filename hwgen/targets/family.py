@@ -66,10 +66,18 @@ class Family:
     programmer: tuple[str, str, str] | None = None
     bram_unit: str = "-"
     lut_unit: str = "LUTs"
-    # nextpnr's bels that hold what the estimate counts: estimate key -> bel type
+    # nextpnr's bels that hold what the estimate counts: estimate key -> bel types, "+"
+    # between several that take the same sites (Gowin's ALUs sit in LUT positions)
     placed_bels: dict[str, str] = field(default_factory=dict)
     # the constraints file and nextpnr options that place ports on pins ({port: pin}), where
     # nextpnr refuses unconstrained IO (None: it places them itself)
     io_constraints: Callable[[dict[str, str]], tuple[str, tuple[str, ...]]] | None = None
     # the amaranth-boards platform class as the flow needs it (None: as it comes)
     platform_adapter: Callable[[type], type] | None = None
+
+    def placed(self, utilization: dict[str, list[int] | tuple[int, int]]) -> dict[str, int]:
+        """What nextpnr placed of each resource the estimate counts, from its utilization
+        report (bel type: used, available): the sum over the resource's bel types."""
+        return {kind: sum(utilization[b][0] for b in bels.split("+") if b in utilization)
+                for kind, bels in self.placed_bels.items()
+                if any(b in utilization for b in bels.split("+"))}

@@ -78,5 +78,5 @@ FAMILY = Family(
     io_constraints=cst,
     programmer=("openFPGALoader", "OPENFPGALOADER", "openfpgaloader"),
     bram_unit="BSRAM",
-    placed_bels={"lut": "LUT4", "ff": "DFF", "bram": "BSRAM", "dsp": "MULT18X18"},
+    placed_bels={"lut": "LUT4+ALU", "ff": "DFF", "bram": "BSRAM", "dsp": "MULT18X18"},
 )
