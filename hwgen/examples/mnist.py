@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hwgen.core.errors import ExampleError
 from hwgen.core.files import cache_root, write_atomic
 from hwgen.datasets import mnist
 from hwgen.examples.digits import Example
@@ -93,7 +94,7 @@ def make(variant: str = "tfc-w1a1", seed: int = 0, epochs: int | None = None,
     from hwgen.frontends import quant
 
     if variant not in VARIANTS:
-        raise ValueError(f"unknown MNIST variant {variant!r}; known: {', '.join(VARIANTS)}")
+        raise ExampleError(f"unknown MNIST variant {variant!r}; known: {', '.join(VARIANTS)}")
     epochs = RECIPE["epochs"][variant.split("-")[0]] if epochs is None else epochs
     data = mnist(progress=progress)
     a_bits = _bits(variant)[1]

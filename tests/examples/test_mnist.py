@@ -81,3 +81,12 @@ def test_a_brevitas_tfc_trained_on_mnist_imports_with_its_accuracy_image_by_imag
     assert np.all(logits[np.arange(len(ours)), ours] >= top - 1e-4 * np.abs(top).clip(1))
     assert decided.sum() > 9_500
     assert np.mean(theirs == test.test_y) > 0.85  # it learned: one epoch
+
+
+def test_an_unknown_variant_is_one_line():
+    from hwgen.core.errors import ExampleError
+    from hwgen.examples.mnist import make
+
+    with pytest.raises(ExampleError, match=r"^unknown MNIST variant 'tfc-w3a3'; known: "
+                                           r"tfc-w1a1, tfc-w1a2, tfc-w2a2, sfc-w1a1, "):
+        make("tfc-w3a3")
