@@ -37,8 +37,12 @@ def add_parser(sub) -> None:
     e.add_argument("--board", required=True, help="an iCE40, ECP5 or Gowin board, or a "
                    "board .toml file")
     e.add_argument("--out", required=True, metavar="DIR", help="the exploration folder")
-    e.add_argument("--foldings", type=count, default=3, metavar="K",
-                   help="foldings to try, the fastest on the Pareto front (default 3)")
+    how = e.add_mutually_exclusive_group()
+    how.add_argument("--foldings", type=count, default=3, metavar="K",
+                     help="foldings to try, the fastest on the Pareto front (default 3)")
+    how.add_argument("--as-folded", dest="foldings", action="store_const", const=0,
+                     help="the graph's own folding only, no fold search (to sweep clocks "
+                     "and seeds)")
     e.add_argument("--clocks", type=_positive("MHz"), nargs="+", default=[], metavar="MHZ",
                    help="clock targets to pipeline for (default: the board's clock)")
     e.add_argument("--seeds", type=count, default=1, metavar="N",

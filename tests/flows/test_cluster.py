@@ -130,6 +130,7 @@ def test_explore_survives_a_killed_worker_and_resumes_with_nothing(dask_cluster,
     best = max(got, key=lambda r: r["fps"])
     assert (out / "best" / "board_top.bin").is_file()
     assert json.loads((out / "best" / "result.json").read_text())["key"] == best["key"]
+    assert json.loads((out / "best" / "bitstream.json").read_text())["seed"] == best["seed"]
     assert "4 candidates placed and routed now" in output
     assert {p.name for p in out.iterdir()} >= {"explore.md", "explore.html", "runs", "best"}
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from hwgen.boards import load_board
-from hwgen.flows.explore import Result, Store, explore
+from hwgen.flows.explore import Result, Store, candidates, explore
 from tests.flows.test_host_link import small_graph
 
 
@@ -58,3 +58,15 @@ def test_timeout_stops_the_tools(tmp_path):
         if "hwgen-explore-" in (proc.info["cwd"] or ""):
             left.append(proc.info["cmdline"])
     assert not left
+
+
+def test_as_folded_keeps_the_graphs_folding_across_clocks_and_seeds():
+    """foldings=0 (``--as-folded``): no fold search, the graph's own PE/SIMD, pipelined for
+    each clock target and placed with each seed; targets that pipeline alike are one."""
+    graph = small_graph()
+    got = candidates(graph, load_board("icebreaker"), 0, clocks=[12, 12.5, 200], seeds=2)
+    assert {c.folding["fc"][0] for c in got} == {graph.layers[0].pe}
+    assert {c.graph.layers[0].simd for c in got} == {graph.layers[0].simd}
+    assert sorted({c.seed for c in got}) == [1, 2]
+    assert {c.board.clock_mhz for c in got} == {12, 200}  # 12.5 MHz pipelines as 12 does
+    assert len(got) == 4 and len({c.key for c in got}) == 4

@@ -334,3 +334,21 @@ def test_run_frames_returns_every_output_in_order_and_counts_progress():
     assert run.outputs.reshape(3, -1).tolist() == [[0, 1, 2, 15], [1, 2, 3, 14], [2, 3, 4, 13]]
     assert seen == [1, 2, 3] and 0 <= run.seconds < 5
     assert Port.sent == link.request(bytes(2)) * 3  # two zero beats of one byte, framed
+
+
+@pytest.mark.parametrize("fmax, said", [
+    (11.9, "placed at 11.9 MHz, slower than the board's 12 MHz clock"),
+    (12.0, "is the board plugged in"),
+])
+def test_flash_takes_an_explorations_best_folder(tmp_path, monkeypatch, capsys, fmax, said):
+    """``hwgen explore``'s best/ has no build report, only the bitstream and its
+    bitstream.json: flash loads it, unless it placed slower than the board's clock."""
+    (tmp_path / "board_top.bin").write_bytes(b"\0" * 64)
+    (tmp_path / "bitstream.json").write_text(json.dumps(
+        {"board": "icebreaker", "bitstream": "board_top.bin", "clock_mhz": 12.0,
+         "fmax_mhz": fmax}))
+    monkeypatch.setenv("ICEPROG", "iceprog-that-is-not-installed")
+    code = cli.main(["flash", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert said in err or (fmax >= 12 and "apt install libusb-1.0-0" in err), err
