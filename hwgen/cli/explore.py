@@ -24,6 +24,17 @@ def _positive(unit: str):
     return parse
 
 
+def _percent(text: str) -> float:
+    """``--over``: a percentage from 0 to 1000."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be a percentage from 0 to 1000, got {text!r}")
+    return value
+
+
 def add_parser(sub) -> None:
     e = sub.add_parser(
         "explore", help="place and route foldings x clocks x seeds in parallel (Dask)",
@@ -47,6 +58,9 @@ def add_parser(sub) -> None:
                    help="clock targets to pipeline for (default: the board's clock)")
     e.add_argument("--seeds", type=count, default=1, metavar="N",
                    help="nextpnr placement seeds 1..N per design (default 1)")
+    e.add_argument("--over", type=_percent, default=0, metavar="PCT",
+                   help="also foldings the estimate puts up to PCT %% over the board (its "
+                   "margin is the worst case measured; nextpnr decides)")
     cluster_args(e, "one process per core")
     e.add_argument("--timeout", type=_positive("minutes"), metavar="MIN",
                    help="minutes one candidate's tools may take; past it, it is recorded as "
@@ -60,6 +74,7 @@ def run(args) -> int:
     result = explore(graph, target, args.out, foldings=args.foldings, clocks=args.clocks,
                      seeds=args.seeds, cluster=args.cluster, workers=args.workers,
                      timeout=None if args.timeout is None else 60 * args.timeout,
+                     over=args.over,
                      progress=say)
     say("")
     say(result.table())

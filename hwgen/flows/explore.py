@@ -47,6 +47,7 @@ from hwgen.targets import FAMILIES
 __all__ = ["Candidate", "Exploration", "Result", "candidates", "explore", "run_candidate"]
 
 RECORDS = "explore.jsonl"
+LOGIC = ("cells", "lut", "ff")  # the capacities --over widens
 LOGS = (f"{NAME}.rpt", f"{NAME}.tim")  # yosys's and nextpnr's logs
 COLUMNS = ["folding", "cycles/frame", "target MHz", "seed", "placed", "fmax MHz", "logic",
            "BRAM", "DSP", "frames/s", "tool s"]
@@ -119,19 +120,23 @@ def _key(verilog: str, board: Board, seed: int) -> str:
 
 def candidates(graph: Graph, board: Board, foldings: int = 3,
                clocks: Iterable[float] = (), seeds: int = 1,
-               timeout: float | None = None) -> list[Candidate]:
+               timeout: float | None = None, over: float = 0) -> list[Candidate]:
     """The ``foldings`` fastest foldings on the fold search's Pareto front that fit by the
     estimate (0: the graph's own folding, unsearched), x the ``clocks`` (MHz; default the
-    board's), x nextpnr seeds 1..``seeds``. Two with the same Verilog (clock targets that
-    pipeline alike) are one candidate."""
+    board's), x nextpnr seeds 1..``seeds``. With ``over`` (percent), the search fits them
+    to a board that much larger, since the estimate's margin is its worst case: nextpnr
+    decides. Two with the same Verilog (clock targets that pipeline alike) are one."""
     platform_of(board)  # refuse a board without a flow before folding
     if foldings == 0:
         front = [estimate(graph, board)]
     else:
-        explored = fold(graph, board).explored
+        larger = dataclasses.replace(board, capacity={  # logic only: memories are counted
+            k: v * (1 + over / 100) if k in LOGIC else v for k, v in board.capacity.items()})
+        explored = fold(graph, larger).explored
         front = pareto([e for e in explored if e.fits()], _logic, lambda e: e.fps)[:foldings]
     if not front:
-        raise FoldError(f"{graph.name}: no folding fits {board.name} by the estimate")
+        raise FoldError(f"{graph.name}: no folding fits {board.name} by the estimate"
+                        + (f" with {over:g} % over" if over else ""))
     found: dict[str, Candidate] = {}
     for est in front:
         folding = {e.name: [e.pe, e.simd or 0] for e in est.layers if e.pe}
@@ -301,12 +306,12 @@ def _best_folder(store: Store, best: Result) -> None:
 
 def explore(graph: Graph, board: Board, out: str | os.PathLike, *, foldings: int = 3,
             clocks: Iterable[float] = (), seeds: int = 1, cluster: str | None = None,
-            workers: int | None = None, timeout: float | None = None,
+            workers: int | None = None, timeout: float | None = None, over: float = 0,
             progress: Say | None = None) -> Exploration:
     """Place and route the candidates (:func:`candidates`) not yet recorded in ``out``, on
     the Dask scheduler at ``cluster`` or a local cluster of ``workers`` processes; write
     the table (``explore.md``), the plot and ``best/``."""
-    todo = candidates(graph, board, foldings, clocks, seeds, timeout)
+    todo = candidates(graph, board, foldings, clocks, seeds, timeout, over)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     store = Store(out)

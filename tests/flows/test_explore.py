@@ -70,3 +70,25 @@ def test_as_folded_keeps_the_graphs_folding_across_clocks_and_seeds():
     assert sorted({c.seed for c in got}) == [1, 2]
     assert {c.board.clock_mhz for c in got} == {12, 200}  # 12.5 MHz pipelines as 12 does
     assert len(got) == 4 and len({c.key for c in got}) == 4
+
+
+def test_over_adds_foldings_the_estimate_says_do_not_fit():
+    """--over PCT: the fold search fits the foldings to a board PCT % larger in logic only,
+    so faster foldings past the estimate's margin are placed too; the memories and DSPs
+    the board has stay as they are."""
+    from hwgen.analysis.estimate import estimate
+    from hwgen.examples import graph_or_example
+
+    graph, board = graph_or_example("digits-cnn", 0), load_board("icebreaker")
+    plain = candidates(graph, board, 2)
+    wider = candidates(graph, board, 2, over=30)
+    fastest = min(plan_cycles(c) for c in plain)
+    assert all(estimate(c.graph, board).fits() for c in plain)
+    assert min(plan_cycles(c) for c in wider) < fastest
+    beyond = [c for c in wider if not estimate(c.graph, board).fits()]
+    assert beyond and all(c.board == board for c in wider)
+
+
+def plan_cycles(c) -> int:
+    from hwgen.analysis.plan import plan
+    return plan(c.graph, c.board.timing).cycles
