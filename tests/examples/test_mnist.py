@@ -90,3 +90,48 @@ def test_an_unknown_variant_is_one_line():
     with pytest.raises(ExampleError, match=r"^unknown MNIST variant 'tfc-w3a3'; known: "
                                            r"tfc-w1a1, tfc-w1a2, tfc-w2a2, sfc-w1a1, "):
         make("tfc-w3a3")
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+@pytest.mark.mnist
+def test_hwgen_run_classifies_the_whole_test_set_over_a_serial_port(tmp_path, capsys):
+    """``hwgen run`` of mnist-tfc, built for a 3 Mbaud host link on the iCEBreaker (12 MHz:
+    4 clock cycles a bit), against a pty with the board model behind it: all 10,000 test
+    images, each answer the reference's, and the accuracy it prints is the reference's."""
+    import json
+    import os
+    import pty
+    import tty
+
+    from hwgen.analysis.plan import plan
+    from hwgen.cli import main
+    from tests.flows.test_board import BoardModel
+
+    ex = get_example("mnist-tfc")(progress=lambda s: None)
+    out = tmp_path / "build"
+    assert main(["build", str(ex.graph.save(tmp_path / "tfc")), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    report["bitstream"] = {"board": "icebreaker", "bitstream": "board_top.bin",
+                           "clock_mhz": 12.0, "fmax_mhz": 20.0, "baud": 3_000_000,
+                           "utilization": {}, "seconds": 1.0}  # by hand: no board here
+    (out / "report.json").write_text(json.dumps(report))
+    p = plan(ex.graph)
+    assert (p.input.frame_bytes, p.output.frame_bytes) == (112, 1)  # 16 beats of 49 bits
+    host, device = pty.openpty()
+    tty.setraw(device)
+    tty.setraw(host)
+    BoardModel(host, ex.graph, p).start()
+    np.savez(tmp_path / "test.npz", x=ex.test_x, y=ex.test_y)
+    capsys.readouterr()
+    assert main(["run", str(out), str(tmp_path / "test.npz"), "--port", os.ttyname(device),
+                 "--save", str(tmp_path / "y.npz")]) == 0
+    said = capsys.readouterr().out
+    got = np.load(tmp_path / "y.npz")["y"].reshape(-1)
+    ref = reference.run(ex.graph, ex.test_x)[:, 0]
+    assert got.shape == (10_000,) and np.array_equal(got, ref)
+    right = int((ref == ex.test_y).sum())
+    assert f"accuracy against the labels: {right}/10000 = {right / 100:.2f}%" in said, said
+    rate = 3_000_000 / ((112 + 1 + 6) * 10)  # 10 bits a byte, 6 bytes of framing a frame
+    assert f"the UART allows {rate:,.1f} frames/s at 3,000,000 baud" in said, said
+    os.close(device)
