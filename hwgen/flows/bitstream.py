@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -38,10 +39,11 @@ from hwgen.ir.graph import Graph
 from hwgen.ir.plan import Plan
 from hwgen.targets import FAMILIES
 
-__all__ = ["BitstreamError", "BitstreamReport", "NoFit", "flash", "make_bitstream",
-           "place_and_route", "place_on_board"]
+__all__ = ["BitstreamError", "BitstreamReport", "NoFit", "Placed", "Placement", "flash",
+           "make_bitstream", "place_and_route", "place_job", "place_on_board"]
 
 NAME = "board_top"
+LOGS = (f"{NAME}.rpt", f"{NAME}.tim")  # yosys's and nextpnr's logs
 SEED = 1  # nextpnr's placement seed: the same design places the same way every time
 
 
@@ -191,6 +193,49 @@ def place_and_route(p: Plan, board: Board, out: Path, baud: int | None = None,
     return report
 
 
+@dataclass(frozen=True)
+class Placement:
+    """One place-and-route as a job (:mod:`hwgen.core.jobs`): a plan on a board with a seed."""
+
+    plan: Plan
+    board: Board
+    seed: int = SEED
+    timeout: float | None = None
+    baud: int | None = None
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What a :class:`Placement` gave: its report, or the failure; the files to keep (the
+    bitstream, ``timing.json`` and nextpnr's log when it placed, the tool logs if not)."""
+
+    report: BitstreamReport | None
+    error: BitstreamError | SynthTimeout | None
+    files: dict[str, bytes]
+    seconds: float
+
+    def write(self, out: Path) -> None:
+        for name, data in self.files.items():
+            (out / name).write_bytes(data)
+
+
+def place_job(job: Placement) -> Placed:
+    """:func:`place_and_route` of ``job`` in a temporary folder (on any worker)."""
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="hwgen-place-") as tmp:
+        out = Path(tmp)
+        try:
+            report = place_and_route(job.plan, job.board, out, job.baud, seed=job.seed,
+                                     timeout=job.timeout)
+        except (BitstreamError, SynthTimeout) as err:  # no fit, a tool failed or timed out
+            logs = {name: (out / "work" / name).read_bytes() for name in LOGS
+                    if (out / "work" / name).is_file()}
+            return Placed(None, err, logs, round(time.monotonic() - start, 1))
+        files = {name: (out / name).read_bytes()
+                 for name in (report.bitstream, "timing.json", f"{NAME}.tim")}
+    return Placed(report, None, files, round(time.monotonic() - start, 1))
+
+
 def _run_flow(top: BoardTop, board: Board, work: Path, env: dict, abc9: bool, seed: int,
               timeout: float | None) -> Path:
     """The platform's build script in ``work``: yosys with each family's flags as the
@@ -238,23 +283,25 @@ def _failure(log: str, board: Board) -> BitstreamError:
 
 
 def place_on_board(graph: Graph, board: Board, out: Path, *, fit: bool = False,
-                   baud: int | None = None, progress=None
-                   ) -> tuple[Graph, BitstreamReport]:
+                   baud: int | None = None, progress=None, cluster: str | None = None,
+                   workers: int | None = None) -> tuple[Graph, BitstreamReport]:
     """The bitstream of ``graph`` as folded, or with ``fit`` of the fastest folding that
     nextpnr really places: from the fastest the estimate says fits (``hwgen fold``), each
-    slower folding the search explored in turn. Returns the graph it used."""
+    slower folding the search explored in turn; with a Dask ``cluster`` or local
+    ``workers``, the foldings placed side by side, fastest first, until the fastest that
+    places is known. Returns the graph it used."""
     if not fit:
         return graph, make_bitstream(plan(graph, board.timing), board, out, baud, progress)
     platform_of(board)  # refuse a board without a flow before folding
     best = fold(graph, board)
     tries = [e for e in reversed(best.explored) if e.fps <= best.estimate.fps]
-    for k, est in enumerate(tries):
-        folded = refold(graph, {e.name: (e.pe, e.simd or 1) for e in est.layers if e.pe})
+    graphs = [refold(graph, {e.name: (e.pe, e.simd or 1) for e in est.layers if e.pe})
+              for est in tries]
+    if cluster is not None or workers is not None:
+        return _fit_in_parallel(tries, graphs, board, out, baud, progress, cluster, workers)
+    for k, (est, folded) in enumerate(zip(tries, graphs, strict=True)):
         if progress:
-            use = est.utilization()
-            most = max(use, key=use.get)
-            progress(f"--fit: trying {est.cycles:,} cycles/frame ({_folding(est)}), "
-                     f"estimated at {use[most]:.0%} of the {most}")
+            progress(f"--fit: trying {_trying(est)}")
         try:
             return folded, make_bitstream(plan(folded, board.timing), board, out, baud,
                                           progress)
@@ -262,9 +309,66 @@ def place_on_board(graph: Graph, board: Board, out: Path, *, fit: bool = False,
             if progress:
                 progress(f"  {err}" if k == len(tries) - 1 else f"  {str(err).split(';')[0]}"
                          "; next: a slower folding")
-    raise NoFit(f"--fit: none of the {len(tries)} foldings from the estimate's fastest "
-                f"({tries[0].cycles:,} cycles/frame) to its slowest places on {board.name}; "
-                "use narrower types or a larger board")
+    raise _none_places(tries, board)
+
+
+def _fit_in_parallel(tries, graphs, board: Board, out: Path, baud: int | None, progress,
+                     cluster: str | None, workers: int | None) -> tuple[Graph, BitstreamReport]:
+    """``--fit`` on the Dask runner: every folding is a job, fastest first (the scheduler
+    starts them in that order); the first to place and meet the board clock, with every
+    faster one failed, wins, and the jobs still running are cancelled. Unlike the serial
+    search, a folding that misses the clock or whose tools fail counts as not placing."""
+    from hwgen.core.jobs import run_jobs
+
+    if progress:
+        progress(f"--fit: placing {len(tries)} foldings in parallel, fastest first: "
+                 + "; ".join(_trying(est) for est in tries[:3])
+                 + (" ..." if len(tries) > 3 else ""))
+    jobs = [Placement(plan(g, board.timing), board, baud=baud) for g in graphs]
+    got: dict[int, Placed] = {}
+    for k, placed in run_jobs(place_job, jobs, cluster=cluster, workers=workers,
+                              say=progress):
+        got[k] = placed
+        if progress:
+            what = (f"fmax {placed.report.fmax_mhz:g} MHz" if placed.report
+                    and placed.report.fmax_mhz >= placed.report.clock_mhz else
+                    f"misses the {board.clock_mhz:g} MHz clock" if placed.report else
+                    str(placed.error).split(";")[0])
+            progress(f"  {tries[k].cycles:,} cycles/frame: {what} ({placed.seconds:g} s)")
+        winner = _first_placed(got, len(jobs))
+        if winner is not None:
+            break
+    else:
+        winner = _first_placed(got, len(jobs))
+    if winner is None:
+        raise _none_places(tries, board)
+    got[winner].write(out)
+    return graphs[winner], got[winner].report
+
+
+def _first_placed(got: dict[int, Placed], n: int) -> int | None:
+    """The fastest folding that placed and meets the board clock, once every faster one
+    is known to have failed; None while that is open (or when none placed)."""
+    for k in range(n):
+        if k not in got:
+            return None
+        r = got[k].report
+        if r is not None and r.fmax_mhz >= r.clock_mhz:
+            return k
+    return None
+
+
+def _trying(est) -> str:
+    use = est.utilization()
+    most = max(use, key=use.get)
+    return (f"{est.cycles:,} cycles/frame ({_folding(est)}), estimated at {use[most]:.0%} of "
+            f"the {most}")
+
+
+def _none_places(tries, board: Board) -> NoFit:
+    return NoFit(f"--fit: none of the {len(tries)} foldings from the estimate's fastest "
+                 f"({tries[0].cycles:,} cycles/frame) to its slowest places on {board.name}; "
+                 "use narrower types or a larger board")
 
 
 def _folding(est) -> str:

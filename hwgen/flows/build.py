@@ -193,12 +193,15 @@ def _swap_in(tmp: Path, out: Path) -> None:
 
 def build(graph: Graph, out_dir: str | Path, board: Board | str | None = None, *,
           bitstream: bool = False, fit: bool = False, baud: int | None = None,
-          netlist: bool = False, progress=None) -> BuildResult:
+          netlist: bool = False, progress=None, cluster: str | None = None,
+          workers: int | None = None) -> BuildResult:
     """Generate Verilog and reports for ``graph`` into ``out_dir`` (atomically); with a
     ``board``, the resource/latency estimate for it too (estimate.md/.html, plots). With
     ``bitstream``: on iCE40/ECP5 boards the board top's bitstream, timing and utilization
     (:mod:`hwgen.flows.bitstream`; ``fit``: folded until it places), on Xilinx boards a Vivado
-    project (:mod:`hwgen.flows.vivado`). With ``netlist``: a gate-level netlist (``netlist.v``)."""
+    project (:mod:`hwgen.flows.vivado`). With ``netlist``: a gate-level netlist (``netlist.v``).
+    ``cluster`` (a Dask scheduler's address) or ``workers`` (local processes): ``fit`` places
+    its foldings side by side there."""
     board = None if board is None else as_board(board)
     if (bitstream or netlist) and board is None:
         raise BuildError("a bitstream or netlist needs a board")
@@ -209,17 +212,22 @@ def build(graph: Graph, out_dir: str | Path, board: Board | str | None = None, *
     if fit and (not bitstream or board.vivado is not None):
         raise BuildError("--fit folds until nextpnr places the design: it needs --bitstream "
                          f"on an {_open_families()} board")
+    if (cluster is not None or workers is not None) and not fit:
+        raise BuildError("--cluster and --workers place --fit's foldings side by side: they "
+                         "need --fit")
     out = Path(os.path.abspath(out_dir))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with _locked(out.parent):
-            return _build_locked(graph, out, board, bitstream, fit, baud, netlist, progress)
+            return _build_locked(graph, out, board, bitstream, fit, baud, netlist, progress,
+                                 cluster, workers)
     except OSError as err:
         raise BuildError(f"cannot write {out}: {err.strerror or err}") from None
 
 
 def _build_locked(graph: Graph, out: Path, board: Board | None, bitstream: bool, fit: bool,
-                  baud: int | None, netlist: bool, progress) -> BuildResult:
+                  baud: int | None, netlist: bool, progress, cluster: str | None,
+                  workers: int | None) -> BuildResult:
     _leftovers(out)
     why = _refusal(out)
     if why:
@@ -232,7 +240,7 @@ def _build_locked(graph: Graph, out: Path, board: Board | None, bitstream: bool,
         if open_flow:
 
             graph, bits = place_on_board(graph, board, tmp, fit=fit, baud=baud,
-                                         progress=progress)
+                                         progress=progress, cluster=cluster, workers=workers)
             extra["bitstream"] = bits.as_dict()
         start = time.monotonic()
         top_name = module_name(graph)

@@ -24,7 +24,6 @@ import math
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,11 +32,11 @@ from hwgen.analysis.estimate import Estimate, estimate
 from hwgen.analysis.fold import fold, refold
 from hwgen.analysis.plan import plan
 from hwgen.boards import Board
-from hwgen.core.errors import BitstreamError, FoldError, SynthTimeout
+from hwgen.core.errors import FoldError, SynthTimeout
 from hwgen.core.files import write_atomic
 from hwgen.core.jobs import Tally, run_jobs
 from hwgen.core.progress import Say
-from hwgen.flows.bitstream import NAME, place_and_route, platform_of, tool_versions
+from hwgen.flows.bitstream import Placement, place_job, platform_of, tool_versions
 from hwgen.flows.build import module_name
 from hwgen.hw.top import Accelerator
 from hwgen.hw.verilog import convert
@@ -48,7 +47,6 @@ __all__ = ["Candidate", "Exploration", "Result", "candidates", "explore", "run_c
 
 RECORDS = "explore.jsonl"
 LOGIC = ("cells", "lut", "ff")  # the capacities --over widens
-LOGS = (f"{NAME}.rpt", f"{NAME}.tim")  # yosys's and nextpnr's logs
 COLUMNS = ["folding", "cycles/frame", "target MHz", "seed", "placed", "fmax MHz", "logic",
            "BRAM", "DSP", "frames/s", "tool s"]
 
@@ -151,30 +149,23 @@ def candidates(graph: Graph, board: Board, foldings: int = 3,
 
 
 def run_candidate(c: Candidate) -> tuple[Result, dict[str, bytes]]:
-    """Synthesize, place, route and pack one candidate in a temporary folder (a job on a
-    worker); return its result and the files to keep: the bitstream and nextpnr's report
+    """Synthesize, place, route and pack one candidate (a job on a worker); return its
+    result and the files to keep: the bitstream, nextpnr's report and ``bitstream.json``
     when it placed, the tool logs in any case."""
-    start = time.monotonic()
     p = plan(c.graph, c.board.timing)
-    base = dict(key=c.key, folding=c.folding, cycles=p.cycles,
-                clock_mhz=c.board.clock_mhz, seed=c.seed)
-    with tempfile.TemporaryDirectory(prefix="hwgen-explore-") as tmp:
-        out = Path(tmp)
-        try:
-            report = place_and_route(p, c.board, out, seed=c.seed, timeout=c.timeout)
-        except (BitstreamError, SynthTimeout) as err:  # no fit, a tool failed or timed out
-            logs = {name: (out / "work" / name).read_bytes() for name in LOGS
-                    if (out / "work" / name).is_file()}
-            return Result(**base, placed=False, fmax_mhz=None, resources={}, fps=None,
-                          tool_seconds=round(time.monotonic() - start, 1), error=str(err),
-                          stopped=isinstance(err, SynthTimeout)), logs
-        files = {name: (out / name).read_bytes()
-                 for name in (report.bitstream, "timing.json", f"{NAME}.tim")}
-        files["bitstream.json"] = json.dumps(report.as_dict(), indent=1).encode() + b"\n"
-    resources = FAMILIES[c.board.family].placed(report.utilization)
-    return Result(**base, placed=True, fmax_mhz=report.fmax_mhz, resources=resources,
-                  fps=round(report.fmax_mhz * 1e6 / p.cycles, 1),
-                  tool_seconds=round(time.monotonic() - start, 1), error=None), files
+    placed = place_job(Placement(p, c.board, c.seed, c.timeout))
+    base = dict(key=c.key, folding=c.folding, cycles=p.cycles, clock_mhz=c.board.clock_mhz,
+                seed=c.seed, tool_seconds=placed.seconds)
+    r = placed.report
+    if r is None:
+        return Result(**base, placed=False, fmax_mhz=None, resources={}, fps=None,
+                      error=str(placed.error),
+                      stopped=isinstance(placed.error, SynthTimeout)), placed.files
+    files = {**placed.files,
+             "bitstream.json": json.dumps(r.as_dict(), indent=1).encode() + b"\n"}
+    return Result(**base, placed=True, fmax_mhz=r.fmax_mhz,
+                  resources=FAMILIES[c.board.family].placed(r.utilization),
+                  fps=round(r.fmax_mhz * 1e6 / p.cycles, 1), error=None), files
 
 
 class Store:

@@ -46,16 +46,25 @@ def test_recorded_once_unless_stopped(tmp_path):
 
 @pytest.mark.synth
 @pytest.mark.cluster
-def test_timeout_stops_the_tools(tmp_path):
+def test_timeout_stops_the_tools(tmp_path, monkeypatch):
+    """The tools run in a temporary folder under TMPDIR (set here, so that no other
+    process on the machine is looked at): none is left running after the timeout."""
     psutil = pytest.importorskip("psutil")
-    done = explore(small_graph(), load_board("icebreaker"), tmp_path, foldings=1, workers=1,
-                   timeout=0.5)
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # the workers' too: they inherit it
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    done = explore(small_graph(), load_board("icebreaker"), tmp_path / "x", foldings=1,
+                   workers=1, timeout=0.5)
     (r,) = done.results
     assert r.stopped and not r.placed and "took longer than 0.5 s" in r.error
-    assert done.best is None and not (tmp_path / "best").exists()
+    assert done.best is None and not (tmp_path / "x" / "best").exists()
+    assert (scratch / "dask-scratch-space").is_dir()  # the workers' temporary files are here
     left = []
     for proc in psutil.process_iter(["cwd", "cmdline"]):
-        if "hwgen-explore-" in (proc.info["cwd"] or ""):
+        if (proc.info["cwd"] or "").startswith(str(scratch)):
             left.append(proc.info["cmdline"])
     assert not left
 
