@@ -11,7 +11,7 @@ Results survive anything: each finished candidate is written to ``runs/KEY/`` an
 appended to ``explore.jsonl`` in one write, by the one process that gathers the results, so
 a candidate is recorded once however often its worker died. KEY hashes the Verilog, the
 board, the tool versions and the seed: a rerun skips the candidates already recorded, but
-for those the timeout stopped, which it tries again.
+for those the timeout stopped, which it tries again when it is given more time.
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ class Result:
     fps: float | None  # frames/s at fmax, the clock it meets
     tool_seconds: float
     error: str | None  # why it did not place, or None
-    stopped: bool = False  # by the timeout: a rerun tries it again
+    stopped: bool = False  # by the timeout: a rerun with a longer one tries it again
+    timeout: float | None = None  # the seconds it was given
 
     @property
     def meets_clock(self) -> bool:
@@ -160,7 +161,8 @@ def run_candidate(c: Candidate) -> tuple[Result, dict[str, bytes]]:
     if r is None:
         return Result(**base, placed=False, fmax_mhz=None, resources={}, fps=None,
                       error=str(placed.error),
-                      stopped=isinstance(placed.error, SynthTimeout)), placed.files
+                      stopped=isinstance(placed.error, SynthTimeout),
+                      timeout=c.timeout), placed.files
     files = {**placed.files,
              "bitstream.json": json.dumps(r.as_dict(), indent=1).encode() + b"\n"}
     return Result(**base, placed=True, fmax_mhz=r.fmax_mhz,
@@ -185,8 +187,14 @@ class Store:
                 continue
             self.results[result.key] = result
 
-    def done(self, key: str) -> bool:
-        return key in self.results and not self.results[key].stopped
+    def done(self, key: str, timeout: float | None = None) -> bool:
+        """Recorded, and not stopped by a timeout shorter than ``timeout`` (None: none)."""
+        r = self.results.get(key)
+        if r is None:
+            return False
+        if not r.stopped:
+            return True
+        return r.timeout is not None and timeout is not None and timeout <= r.timeout
 
     def add(self, result: Result, files: dict[str, bytes], graph: Graph) -> None:
         """Keep the candidate's files in ``runs/KEY``, then append its line in one write."""
@@ -306,7 +314,7 @@ def explore(graph: Graph, board: Board, out: str | os.PathLike, *, foldings: int
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     store = Store(out)
-    jobs = [c for c in todo if not store.done(c.key)]
+    jobs = [c for c in todo if not store.done(c.key, c.timeout)]
     by_key = {c.key: c for c in todo}
     if progress:
         progress(f"{len(todo)} candidates, {len(todo) - len(jobs)} recorded before, "

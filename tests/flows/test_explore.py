@@ -14,10 +14,10 @@ from hwgen.flows.explore import Result, Store, candidates, explore
 from tests.flows.test_host_link import small_graph
 
 
-def result(key: str, stopped: bool = False) -> Result:
+def result(key: str, stopped: bool = False, timeout: float | None = None) -> Result:
     return Result(key, {"fc": [6, 4]}, 3, 12.0, 1, placed=False, fmax_mhz=None, resources={},
                   fps=None, tool_seconds=1.0, error="stopped" if stopped else "no fit",
-                  stopped=stopped)
+                  stopped=stopped, timeout=timeout)
 
 
 def test_a_cut_line_loses_only_itself(tmp_path):
@@ -42,6 +42,16 @@ def test_recorded_once_unless_stopped(tmp_path):
     lines = (tmp_path / "explore.jsonl").read_text().splitlines()
     assert [json.loads(line)["key"] for line in lines] == ["a", "s", "s"]
     assert Store(tmp_path).done("s")
+
+
+@pytest.mark.parametrize("given, again", [(None, True), (59.9, False), (60.0, False),
+                                          (60.1, True)])
+def test_a_stopped_candidate_is_tried_again_only_with_more_time(tmp_path, given, again):
+    store = Store(tmp_path)
+    store.add(result("s", stopped=True, timeout=60.0), {}, small_graph())
+    assert store.done("s", given) is not again
+    store.add(result("n", stopped=True, timeout=None), {}, small_graph())  # an old record
+    assert not store.done("n", 30.0)
 
 
 @pytest.mark.synth
