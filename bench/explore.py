@@ -38,7 +38,7 @@ ROWS: dict[str, tuple[str, str, dict, str]] = {
             "the fastest folding that places"),
     "tfc-icebreaker": ("mnist-tfc", "icebreaker", dict(foldings=3),
                        "the fastest folding that places"),
-    "tfc-ulx3s": ("mnist-tfc", "ulx3s-85f", dict(foldings=3), "the fastest folding that places"),
+    "tfc-ulx3s": ("mnist-tfc", "ulx3s-85f", dict(foldings=6), "the fastest folding that places"),
     "sfc-icebreaker": ("mnist-sfc", "icebreaker", dict(foldings=3),
                        "the fastest folding that places"),
     "sfc-ulx3s": ("mnist-sfc", "ulx3s-85f", dict(foldings=3), "the fastest folding that places"),
