@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent
 ROWS: dict[str, tuple[str, str, dict, str]] = {
     "mlp-seeds": ("digits-mlp", "ulx3s-85f", dict(foldings=0, clocks=[100, 150, 200], seeds=8),
                   "fmax over 8 seeds per clock target"),
-    "cnn": ("digits-cnn", "icebreaker", dict(foldings=6, over=40),
+    "cnn": ("digits-cnn", "icebreaker", dict(foldings=7, over=40),
             "the fastest folding that places"),
     "tfc-icebreaker": ("mnist-tfc", "icebreaker", dict(foldings=3),
                        "the fastest folding that places"),
