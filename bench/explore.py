@@ -110,9 +110,9 @@ def seed_rows(table: Table, done: Exploration) -> None:
     graph, board, opts, _ = ROWS["mlp-seeds"]
     by_key = {r.key: r for r in done.results}
     first: dict[frozenset, float] = {}
+    model, target = graph_of(graph), load_board(board)
     for mhz in opts["clocks"]:
-        keys = frozenset(c.key for c in candidates(graph_of(graph), load_board(board), 0,
-                                                   [mhz], opts["seeds"]))
+        keys = frozenset(c.key for c in candidates(model, target, 0, [mhz], opts["seeds"]))
         rs = [by_key[k] for k in keys]
         same = f" (the Verilog of {first[keys]:g} MHz)" if keys in first else ""
         first.setdefault(keys, mhz)

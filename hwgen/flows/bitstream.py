@@ -214,6 +214,11 @@ class Placed:
     files: dict[str, bytes]
     seconds: float
 
+    @property
+    def meets_clock(self) -> bool:
+        """Placed, at or above the board clock the board top runs from."""
+        return self.report is not None and self.report.fmax_mhz >= self.report.clock_mhz
+
     def write(self, out: Path) -> None:
         for name, data in self.files.items():
             (out / name).write_bytes(data)
@@ -326,20 +331,18 @@ def _fit_in_parallel(tries, graphs, board: Board, out: Path, baud: int | None, p
                  + (" ..." if len(tries) > 3 else ""))
     jobs = [Placement(plan(g, board.timing), board, baud=baud) for g in graphs]
     got: dict[int, Placed] = {}
+    winner = None
     for k, placed in run_jobs(place_job, jobs, cluster=cluster, workers=workers,
                               say=progress):
         got[k] = placed
         if progress:
-            what = (f"fmax {placed.report.fmax_mhz:g} MHz" if placed.report
-                    and placed.report.fmax_mhz >= placed.report.clock_mhz else
+            what = (f"fmax {placed.report.fmax_mhz:g} MHz" if placed.meets_clock else
                     f"misses the {board.clock_mhz:g} MHz clock" if placed.report else
                     str(placed.error).split(";")[0])
             progress(f"  {tries[k].cycles:,} cycles/frame: {what} ({placed.seconds:g} s)")
         winner = _first_placed(got, len(jobs))
         if winner is not None:
             break
-    else:
-        winner = _first_placed(got, len(jobs))
     if winner is None:
         raise _none_places(tries, board)
     got[winner].write(out)
@@ -352,8 +355,7 @@ def _first_placed(got: dict[int, Placed], n: int) -> int | None:
     for k in range(n):
         if k not in got:
             return None
-        r = got[k].report
-        if r is not None and r.fmax_mhz >= r.clock_mhz:
+        if got[k].meets_clock:
             return k
     return None
 
