@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,8 +32,15 @@ class StreamPacking:
 
     @property
     def frame_bytes(self) -> int:
-        """Bytes of a frame's beats, back to back (the host link's payload)."""
-        return self.beat_bytes * self.beats
+        """Bytes of a frame on the host link: its codes back to back, without the beats'
+        padding, the last byte padded with zeros (98 for 784 binary pixels)."""
+        return -(-self.payload_bits * self.beats // 8)
+
+    @property
+    def wire_unit(self) -> int:
+        """Bits the host link moves at a time between bytes and beats: the largest that
+        divides both a byte and a beat's codes (8 where the beats are whole bytes)."""
+        return math.gcd(self.payload_bits, 8)
 
     def as_dict(self) -> dict[str, int]:
         return {"elements_per_beat": self.elems, "bits_per_element": self.bits,

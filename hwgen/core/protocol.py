@@ -3,8 +3,9 @@ definition for both sides (the board's :class:`hwgen.hw.blocks.host_link.HostLin
 host's :mod:`hwgen.flows.link`).
 
 Host to board: ``START``, the payload length (2 bytes, little-endian), the payload: one
-input frame as the accelerator's beats, each ``tdata_bits / 8`` bytes little-endian.
-Board to host: ``RESULT``, length, the output frame's beats the same way; or, for a
+input frame's codes back to back, element 0 in bit 0 of the first byte, the last byte
+padded with zeros (98 bytes for 784 binary pixels, whatever the beats are).
+Board to host: ``RESULT``, length, the output frame's codes the same way; or, for a
 malformed frame, ``ERROR`` and a code. After an error the board ignores the line until
 it has been quiet for ``TIMEOUT_BITS`` bit times, so a host waits that long before the
 next frame; a frame that stops for that long mid-way is dropped with ``TIMEOUT``.

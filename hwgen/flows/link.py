@@ -41,18 +41,17 @@ __all__ = ["BAD_LENGTH", "BAD_START", "DEFAULT_BAUD", "ERROR", "OVERRUN", "RESUL
 
 
 def encode_payload(values: np.ndarray, dtype: DType, packing: StreamPacking) -> bytes:
-    """One frame of input values -> the bytes of its beats."""
+    """One frame of input values -> its bytes on the link: the codes back to back, element 0
+    in the lowest bits of the first byte, the last byte padded with zeros."""
     codes = dtype.encode(np.asarray(values, dtype=np.int64).ravel())
-    return b"".join(beat.to_bytes(packing.beat_bytes, "little")
-                    for beat in pack(codes, packing.bits, packing.elems))
+    frame = pack(codes, packing.bits, codes.size)[0] if codes.size else 0
+    return frame.to_bytes(packing.frame_bytes, "little")
 
 
 def decode_payload(payload: bytes, dtype: DType, packing: StreamPacking) -> np.ndarray:
-    """The bytes of one output frame's beats -> its values (flat)."""
-    size = packing.beat_bytes
-    beats = [int.from_bytes(payload[k:k + size], "little")
-             for k in range(0, len(payload), size)]
-    return dtype.decode(unpack(beats, packing.bits, packing.elems))
+    """One output frame's bytes on the link -> its values (flat); the padding is ignored."""
+    return dtype.decode(unpack([int.from_bytes(payload, "little")], packing.bits,
+                               packing.elems * packing.beats))
 
 
 def request(payload: bytes, head: int = START) -> bytes:

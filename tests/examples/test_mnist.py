@@ -117,7 +117,7 @@ def test_hwgen_run_classifies_the_whole_test_set_over_a_serial_port(tmp_path, ca
                            "utilization": {}, "seconds": 1.0}  # by hand: no board here
     (out / "report.json").write_text(json.dumps(report))
     p = plan(ex.graph)
-    assert (p.input.frame_bytes, p.output.frame_bytes) == (112, 1)  # 16 beats of 49 bits
+    assert (p.input.frame_bytes, p.output.frame_bytes) == (98, 1)  # 784 pixels of 1 bit
     host, device = pty.openpty()
     tty.setraw(device)
     tty.setraw(host)
@@ -132,6 +132,6 @@ def test_hwgen_run_classifies_the_whole_test_set_over_a_serial_port(tmp_path, ca
     assert got.shape == (10_000,) and np.array_equal(got, ref)
     right = int((ref == ex.test_y).sum())
     assert f"accuracy against the labels: {right}/10000 = {right / 100:.2f}%" in said, said
-    rate = 3_000_000 / ((112 + 1 + 6) * 10)  # 10 bits a byte, 6 bytes of framing a frame
+    rate = 3_000_000 / ((98 + 1 + 6) * 10)  # 10 bits a byte, 6 bytes of framing a frame
     assert f"the UART allows {rate:,.1f} frames/s at 3,000,000 baud" in said, said
     os.close(device)

@@ -152,21 +152,37 @@ def test_a_frame_at_the_dtype_extremes_survives_encode_request_read_decode(name,
         np.testing.assert_array_equal(decoded, values)
 
 
-def test_padding_bits_of_a_beat_are_zero_and_ignored():
+def test_a_frame_goes_on_the_line_without_the_beats_padding():
+    """Codes back to back across beats, element 0 in bit 0 of the first byte; only the last
+    byte is padded, with zeros, and the padding is ignored on the way back."""
     dt = DType.parse("int3")
-    packing = StreamPacking(3, 3, 2)  # 9 bits in a 2-byte beat: 7 padding bits
-    values = np.full(6, dt.min)  # code 0b100
+    packing = StreamPacking(3, 3, 2)  # 9 bits a beat (2 bytes on the stream), 18 a frame
+    values = np.full(6, dt.min)  # code 0b100: bits 2, 5, 8, 11, 14 and 17 set
     payload = link.encode_payload(values, dt, packing)
-    assert payload == bytes([0x24, 0x01]) * 2
-    dirty = bytes(b | m for b, m in zip(payload, [0, 0xFE, 0, 0xFE], strict=True))
+    assert payload == bytes([0b0010_0100, 0b0100_1001, 0b0000_0010])
+    dirty = payload[:2] + bytes([payload[2] | 0b1111_1100])
     np.testing.assert_array_equal(link.decode_payload(dirty, dt, packing), values)
+    one = np.zeros(6, np.int64)
+    one[4] = 1  # code 1 at bit 12: the second beat's second element
+    assert link.encode_payload(one, dt, packing) == bytes([0, 0b0001_0000, 0])
+
+
+@pytest.mark.parametrize("elems,bits,beats,wire,unit", [
+    (49, 1, 16, 98, 1),   # MNIST's 784 binary pixels, 49 a beat: 98 bytes, not 16 x 7
+    (3, 2, 5, 4, 2),      # 30 bits
+    (3, 4, 3, 5, 4),      # 36 bits
+    (4, 4, 3, 6, 8),      # whole bytes: as the beats are on the stream
+    (1, 1, 1, 1, 1)])
+def test_frame_bytes_and_the_unit_the_link_moves(elems, bits, beats, wire, unit):
+    packing = StreamPacking(elems, bits, beats)
+    assert (packing.frame_bytes, packing.wire_unit) == (wire, unit)
 
 
 # --- hwgen run against a fake board ------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """A build folder of uint4[12] -> dense 6 (uint2, 2 per beat): 6 bytes in, 3 out, with a
+    """A build folder of uint4[12] -> dense 6 (uint2, 2 per beat): 6 bytes in, 2 out, with a
     bitstream entry written by hand (no yosys/nextpnr, no board)."""
     tmp = tmp_path_factory.mktemp("link")
     rng = np.random.default_rng(3)
@@ -182,7 +198,7 @@ def built(tmp_path_factory):
                            "utilization": {}, "seconds": 1.0}
     (out / "report.json").write_text(json.dumps(report))  # the STAMP lists names only
     p = plan(graph)
-    assert (p.input.frame_bytes, p.output.frame_bytes) == (6, 3)
+    assert (p.input.frame_bytes, p.output.frame_bytes) == (6, 2)  # 12 x 4 bits, 6 x 2 bits
     np.savez(tmp / "frames.npz", x=np.full((2, 12), 15))
     return out, tmp / "frames.npz", p
 
@@ -252,21 +268,21 @@ def test_hwgen_run_takes_correct_answers(built, monkeypatch, capsys, tmp_path):
 
 
 @pytest.mark.parametrize(("answer", "fragment"), [
-    (link.request(bytes(4), head=link.RESULT),
-     "the board answered 4 bytes where the model's output frame has 3"),
-    (link.request(bytes(2), head=link.RESULT),
-     "the board answered 2 bytes where the model's output frame has 3"),
-    (bytes([0x00]) + link.request(bytes(3), head=link.RESULT)[1:],
+    (link.request(bytes(3), head=link.RESULT),
+     "the board answered 3 bytes where the model's output frame has 2"),
+    (link.request(bytes(1), head=link.RESULT),
+     "the board answered 1 bytes where the model's output frame has 2"),
+    (bytes([0x00]) + link.request(bytes(2), head=link.RESULT)[1:],
      "the board answered 0x00, not a result (0x5a)"),
-    (link.request(bytes(3), head=link.START), "the board answered 0xa5, not a result"),
+    (link.request(bytes(2), head=link.START), "the board answered 0xa5, not a result"),
     (bytes([link.ERROR, link.BAD_LENGTH]),
      "the board refused the frame: a length that is not the model's input frame"),
     (bytes([link.ERROR, link.OVERRUN]),
      "the board refused the frame: a frame sent before the last one was taken"),
     (bytes([link.ERROR, 9]), "the board refused the frame: unknown error code 9"),
-    (link.request(bytes(3), head=link.RESULT)[:-1],
-     "the board stopped answering after 2 of 3 bytes of the result"),
-    (link.request(bytes(3), head=link.RESULT)[:2],
+    (link.request(bytes(2), head=link.RESULT)[:-1],
+     "the board stopped answering after 1 of 2 bytes of the result"),
+    (link.request(bytes(2), head=link.RESULT)[:2],
      "the board stopped answering after 1 of 2 bytes of the result length"),
     (b"", "no answer from the board"),
 ], ids=["length+1", "length-1", "start 0x00", "start START", "BAD_LENGTH", "OVERRUN",

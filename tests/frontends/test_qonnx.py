@@ -3,6 +3,12 @@ random batch-norm statistics) and a Brevitas MLP trained on the digits, exported
 ``export_qonnx`` here; the imported graph's reference equals qonnx's own executor on every
 integer logit, and imported models are bit-exact in cocotb."""
 
+import hashlib
+import importlib.metadata
+import inspect
+import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +24,8 @@ from hwgen.analysis.estimate import estimate
 from hwgen.analysis.fold import refold
 from hwgen.boards import load_board
 from hwgen.cli import main
+from hwgen.core.files import cache_root
+from hwgen.examples import bnn_pynq
 from hwgen.examples.bnn_pynq import FINN_FOLDING, INPUT_DTYPE, ZOO, export, quiet_export
 from hwgen.frontends import qonnx
 from tests.helpers import simulate_graph
@@ -58,16 +66,37 @@ def check_against_executor(onnx_path, graph, report, inputs) -> int:
     return compared
 
 
+def exported(name: str) -> tuple[Path, tuple[int, ...]]:
+    """Zoo model ``name`` as QONNX and its input shape, exported once per version of brevitas,
+    torch and :mod:`hwgen.examples.bnn_pynq` into ``$HWGEN_CACHE/tests/zoo``: the export
+    takes seconds, the import a tenth of one, and the mutation run imports thousands of
+    times."""
+    key = hashlib.sha256("|".join([
+        importlib.metadata.version("brevitas"), torch.__version__,
+        inspect.getsource(bnn_pynq)]).encode()).hexdigest()[:16]
+    folder = cache_root() / "tests" / "zoo" / key / name
+    if not folder.is_dir():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{name}."))
+        shape = export(name, scratch / f"{name}.onnx")
+        (scratch / "shape.json").write_text(json.dumps(shape))
+        try:
+            scratch.rename(folder)
+        except OSError:  # another worker's export got there first
+            shutil.rmtree(scratch)
+    return folder / f"{name}.onnx", tuple(json.loads((folder / "shape.json").read_text()))
+
+
 @pytest.mark.parametrize("name", ZOO)
-def test_zoo_reference_equals_the_qonnx_executor(tmp_path, name):
-    shape = export(name, tmp_path / f"{name}.onnx")
-    graph, report = qonnx.load(tmp_path / f"{name}.onnx", input_dtype=INPUT_DTYPE.get(name))
+def test_zoo_reference_equals_the_qonnx_executor(name):
+    onnx_path, shape = exported(name)
+    graph, report = qonnx.load(onnx_path, input_dtype=INPUT_DTYPE.get(name))
     assert graph.input.dtype.name == ("uint8" if "resnet" in name else "int8" if "cnv" in name
                                       else "bin" if name.endswith("1a") else "tern")
     rng = np.random.default_rng(1)
     x = (rng.integers(0, 256, (2, *shape)) if "resnet" in name else
          rng.random((3, *shape))).astype(np.float32)
-    assert check_against_executor(tmp_path / f"{name}.onnx", graph, report, x) >= len(x)
+    assert check_against_executor(onnx_path, graph, report, x) >= len(x)
     assert "smallest threshold margin" in report.table()
 
 

@@ -74,8 +74,9 @@ class HostLink(wiring.Component):
     """UART pins to and from the accelerator's streams.
 
     Receives ``START, length (2 bytes, little-endian), payload`` where the payload is one
-    input frame's beats, each ``tdata_bits / 8`` bytes little-endian; answers each frame
-    with ``RESULT, length, payload`` of its output beats, or a malformed one with
+    input frame's codes back to back, least significant bit first, the last byte padded
+    with zeros (:attr:`StreamPacking.frame_bytes`); answers each frame with ``RESULT,
+    length, payload`` of its output codes the same way, or a malformed one with
     ``ERROR, code`` (:mod:`hwgen.flows.link`). ``timeout`` is in bit times: a frame that stops
     for that long is dropped, and after an error, bytes are ignored until the line has
     been quiet that long.
@@ -103,7 +104,7 @@ class HostLink(wiring.Component):
         m.submodules.tx = tx = UartTx(self.cycles_per_bit)
         m.submodules.buffer = buf = FrameBuffer(8, self.inp.frame_bytes)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
-        self._assemble(m, buf, self.inp.beat_bytes)
+        self._assemble(m, buf)
         error_code = Signal(8)
         error_pending = Signal()
         # the receiver comes second: an error it raises wins over the responder clearing
@@ -112,18 +113,29 @@ class HostLink(wiring.Component):
         self._receive(m, rx, buf, error_code, error_pending)
         return m
 
-    def _assemble(self, m, buf, in_bytes: int) -> None:
-        """Committed bytes from the buffer into beats for the accelerator: each byte
-        shifts in from the top, so the first byte of a beat ends in its lowest bits."""
-        beat = Signal(self.inp.tdata_bits)
-        got = Signal(range(in_bytes + 1))
-        full = got == in_bytes
-        m.d.comb += [self.o.payload.eq(beat), self.o.valid.eq(full), buf.o.ready.eq(~full)]
-        with m.If(buf.o.valid & ~full):
-            m.d.sync += [beat.eq(buf.o.payload << (len(beat) - 8) | beat >> 8),
-                         got.eq(got + 1)]
+    def _assemble(self, m, buf) -> None:
+        """Committed bytes from the buffer into beats for the accelerator, ``wire_unit``
+        bits a cycle: each unit shifts into a beat from the top, so a beat's first code ends
+        in its lowest bits. The frame's last byte's padding is dropped after its last
+        beat."""
+        g, bits, beats = self.inp.wire_unit, self.inp.payload_bits, self.inp.beats
+        beat = Signal(bits)
+        got = Signal(range(bits // g + 1))  # units in the beat
+        byte = Signal(8)  # the byte being taken apart, next unit lowest
+        left = Signal(range(8 // g + 1))  # its units not yet moved
+        sent = Signal(range(beats))  # beats of the frame taken
+        full = got == bits // g
+        m.d.comb += [self.o.payload.eq(beat), self.o.valid.eq(full),
+                     buf.o.ready.eq((left == 0) & ~full)]
+        with m.If(buf.o.valid & buf.o.ready):
+            m.d.sync += [byte.eq(buf.o.payload), left.eq(8 // g)]
+        with m.Elif((left != 0) & ~full):
+            m.d.sync += [beat.eq(byte[:g] << (bits - g) | beat >> g), byte.eq(byte >> g),
+                         left.eq(left - 1), got.eq(got + 1)]
         with m.If(self.o.valid & self.o.ready):
-            m.d.sync += got.eq(0)
+            m.d.sync += [got.eq(0), sent.eq(Mux(sent == beats - 1, 0, sent + 1))]
+            with m.If(sent == beats - 1):
+                m.d.sync += left.eq(0)
 
     def _receive(self, m, rx, buf, error_code, error_pending) -> None:
         frame_bytes = self.inp.frame_bytes
@@ -176,12 +188,18 @@ class HostLink(wiring.Component):
                     m.next = "IDLE"
 
     def _respond(self, m, tx, error_code, error_pending) -> None:
-        out_bytes, frame_bytes = self.out.beat_bytes, self.out.frame_bytes
+        """Errors, and each output frame as ``RESULT``, length, its codes back to back:
+        ``wire_unit`` bits a cycle from the beat into a byte, zeros after the last code
+        until the byte is whole."""
+        g, bits, frame_bytes = self.out.wire_unit, self.out.payload_bits, self.out.frame_bytes
         header = [protocol.RESULT, frame_bytes & 0xff, frame_bytes >> 8]
         step = Signal(range(3))
-        shift = Signal(self.out.tdata_bits)  # the beat being sent, lowest byte next
-        left = Signal(range(out_bytes + 1))  # its bytes not yet sent
+        shift = Signal(bits)  # the beat being sent, next unit lowest
+        left = Signal(range(bits // g + 1))  # its units not yet moved
+        byte = Signal(8)  # units shift in from the top
+        have = Signal(range(8 // g + 1))  # units in the byte
         beats = Signal(range(self.out.beats + 1))  # beats of the frame taken
+        done = (beats == self.out.beats) & (left == 0)  # every code of the frame moved
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(error_pending):
@@ -190,7 +208,7 @@ class HostLink(wiring.Component):
                         m.d.sync += self.error.eq(1)
                         m.next = "CODE"
                 with m.Elif(self.i.valid):
-                    m.d.sync += [step.eq(0), beats.eq(0), left.eq(0)]
+                    m.d.sync += [step.eq(0), beats.eq(0), left.eq(0), have.eq(0)]
                     m.next = "HEADER"
             with m.State("CODE"):
                 m.d.comb += [tx.i.payload.eq(error_code), tx.i.valid.eq(1)]
@@ -206,15 +224,21 @@ class HostLink(wiring.Component):
                     with m.If(step == 2):
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
-                with m.If(left == 0):
-                    m.d.comb += self.i.ready.eq(1)
-                    with m.If(self.i.valid):
-                        m.d.sync += [shift.eq(self.i.payload), left.eq(out_bytes),
-                                     beats.eq(beats + 1)]
-                with m.Else():
-                    m.d.comb += [tx.i.payload.eq(shift[:8]), tx.i.valid.eq(1)]
+                with m.If(have == 8 // g):
+                    m.d.comb += [tx.i.payload.eq(byte), tx.i.valid.eq(1)]
                     with m.If(tx.i.ready):
-                        m.d.sync += [shift.eq(shift >> 8), left.eq(left - 1)]
-                        with m.If((left == 1) & (beats == self.out.beats)):
+                        m.d.sync += have.eq(0)
+                        with m.If(done):
                             m.d.sync += [self.frames.eq(~self.frames), self.error.eq(0)]
                             m.next = "IDLE"
+                with m.Elif((left != 0) | done):  # a unit of the beat, or (shift has
+                    # been shifted empty by then) padding
+                    m.d.sync += [byte.eq(shift[:g] << (8 - g) | byte >> g),
+                                 shift.eq(shift >> g), have.eq(have + 1)]
+                    with m.If(~done):
+                        m.d.sync += left.eq(left - 1)
+                with m.Else():
+                    m.d.comb += self.i.ready.eq(1)
+                    with m.If(self.i.valid):
+                        m.d.sync += [shift.eq(self.i.payload), left.eq(bits // g),
+                                     beats.eq(beats + 1)]
