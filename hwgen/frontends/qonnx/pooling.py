@@ -15,13 +15,15 @@ __all__ = ["average_pool", "global_average_pool", "max_pool"]
 
 
 def max_pool(state: ImportState, node, where: str) -> str:
+    """ONNX's stride defaults to 1, as for ``AveragePool``."""
     x = state.get(node.input[0], where)
     attr = attrs(node)
-    if any(attr.get("pads", [0])) or attr.get("ceil_mode", 0) or x.layout != "nchw":
-        raise QonnxError(f"{where}: only unpadded NCHW max pooling is supported")
+    if (_padded(attr) or attr.get("ceil_mode", 0) or x.layout != "nchw"
+            or any(d != 1 for d in attr.get("dilations", [1]))):
+        raise QonnxError(f"{where}: only unpadded, undilated NCHW max pooling is supported")
     kernel = tuple(attr["kernel_shape"])
     layer = MaxPool2d(state.fresh("pool"), kernel=kernel,
-                      stride=tuple(attr.get("strides", kernel)))
+                      stride=tuple(attr.get("strides", [1, 1])))
     state.add_layer(layer, [x.src])
     y = state.infer(layer, [x.tensor])
     state.emit(node.output[0], Codes(layer.name, y, x.scale, "nchw"))
@@ -49,8 +51,7 @@ def average_pool(state: ImportState, node, where: str) -> str:
         raise QonnxError(f"{where}: needs a 4-D NCHW input")
     h, w, _ = x.tensor.shape
     kernel = tuple(attr["kernel_shape"])
-    padded = any(attr.get("pads", [0])) or attr.get("auto_pad", b"NOTSET") not in (
-        b"NOTSET", b"VALID")
+    padded = _padded(attr)
     if kernel == (h, w) and not padded:
         return global_average_pool(state, node, where)
     if padded or attr.get("ceil_mode", 0) or any(d != 1 for d in attr.get("dilations", [1])):
@@ -61,3 +62,9 @@ def average_pool(state: ImportState, node, where: str) -> str:
     y = state.infer(layer, [x.tensor])
     state.emit(node.output[0], Codes(layer.name, y, x.scale / np.float32(layer.window), "nchw"))
     return f"{layer.name}: window sum {kernel} (the 1/{layer.window} goes into the scale)"
+
+
+def _padded(attr: dict) -> bool:
+    """Explicit pads, or an ``auto_pad`` other than NOTSET and VALID (which pad nothing)."""
+    return any(attr.get("pads", [0])) or attr.get("auto_pad", b"NOTSET") not in (
+        b"NOTSET", b"VALID")

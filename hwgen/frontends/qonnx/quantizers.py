@@ -42,6 +42,21 @@ __all__ = ["multi_threshold", "quant", "trunc"]
 # accumulators (levels, channels) -> (output codes, the quantizer's input), both that shape
 Code = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
+# a Quant's rounding_mode -> the rounding qonnx's executor applies (qonnx.custom_op.general.
+# intquant.resolve_rounding_mode), and Brevitas' ROUND_TO_ZERO; each is monotone, which
+# the thresholds of an activation need
+ROUNDING: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "ROUND": np.rint,  # half to even, as np.round
+    "HALF_EVEN": np.rint,
+    "CEIL": np.ceil,
+    "FLOOR": np.floor,
+    "UP": lambda v: np.sign(v) * np.ceil(np.abs(v)),  # away from zero
+    "DOWN": np.trunc,  # towards zero
+    "ROUND_TO_ZERO": np.trunc,
+    "HALF_UP": lambda v: np.sign(v) * np.floor(np.abs(v) + 0.5),  # half away from zero
+    "HALF_DOWN": lambda v: np.sign(v) * np.ceil(np.abs(v) - 0.5),  # half towards zero
+}
+
 
 def quant(state: ImportState, node, where: str) -> str:
     """``Quant`` or ``BipolarQuant``."""
@@ -49,7 +64,11 @@ def quant(state: ImportState, node, where: str) -> str:
     src = node.input[0]
     w = state.init(src)
     if w is not None:  # a weight quantizer: integer weights and their scale
-        codes, _ = _codes_of(np.asarray(w, np.float32), _bcast(scale, w), dtype, attr)
+        w = np.asarray(w, np.float32)
+        if not _broadcasts(scale.shape, w.shape):
+            raise QonnxError(f"{where}: a scale of shape {list(scale.shape)} does not "
+                             f"broadcast over its constant of shape {list(w.shape)}")
+        codes, _ = _codes_of(w, scale, dtype, attr)
         state.values[node.output[0]] = Weights(codes, scale, dtype)
         return f"weights {dtype} {list(codes.shape)}"
     v = state.values.get(src)
@@ -76,18 +95,19 @@ def multi_threshold(state: ImportState, node, where: str) -> str:
     acc = state.get(node.input[0], where, (Acc,))
     given = state.init(node.input[1])
     attr = attrs(node)
-    out_dtype = str(attr.get("out_dtype", b"")).upper()
+    out_dtype = _text(attr.get("out_dtype", b"")).upper()
     out_scale, out_bias = float(attr.get("out_scale", 1.0)), float(attr.get("out_bias", 0))
     count = given.shape[1]
-    if "BIPOLAR" in out_dtype:
+    if "BIPOLAR" in out_dtype and out_bias == -out_scale / 2:  # out_scale x {0, 1} + bias
         dtype, scale = DType("bin", 1), out_scale / 2
     elif "UINT" in out_dtype and out_bias == 0:
         dtype, scale = DType("uint", int(out_dtype.split("UINT")[1].strip("'\""))), out_scale
     elif "INT" in out_dtype and out_bias == -out_scale * 2 ** (count.bit_length() - 1):
         dtype, scale = DType("int", count.bit_length()), out_scale
     else:
-        raise QonnxError(f"{where}: MultiThreshold to {out_dtype} with bias {out_bias} is "
-                         "not supported; supported: BIPOLAR, UINTk, INTk (bias -2^(k-1))")
+        raise QonnxError(f"{where}: MultiThreshold to {out_dtype or 'no out_dtype'} with "
+                         f"bias {out_bias} is not supported; supported: BIPOLAR (bias "
+                         "-out_scale/2), UINTk (bias 0), INTk (bias -out_scale x 2^(k-1))")
     if Threshold.count(dtype) != count:
         raise QonnxError(f"{where}: {count} thresholds per channel, {dtype} needs "
                          f"{Threshold.count(dtype)}")
@@ -113,7 +133,7 @@ def trunc(state: ImportState, node, where: str) -> str:
         raise QonnxError(f"{where}: Trunc is supported after a global average pool only "
                          "(qonnx Trunc v2)")
     scale, zero, _, out_scale, out_bits = (state.init(n) for n in node.input[1:6])
-    if np.any(zero != 0) or "FLOOR" not in str(attr.get("rounding_mode", b"")).upper() \
+    if np.any(zero != 0) or _text(attr.get("rounding_mode", b"")).upper() != "FLOOR" \
             or attr.get("signed", 1) or attr.get("narrow", 0):
         raise QonnxError(f"{where}: only unsigned, floor-rounding Trunc with zero point 0")
     if not np.allclose(np.float32(scale), x.scale, rtol=1e-6):
@@ -152,7 +172,11 @@ def _quant_params(state: ImportState, node, where: str) -> tuple[np.ndarray, DTy
         dtype = DType("int" if signed else "uint", bits)
         if dtype.kind == "int" and bits < 2:
             raise QonnxError(f"{where}: a signed 1-bit Quant that is not bipolar")
-    attr = {**attr, "signed": signed, "narrow": narrow, "bits": bits}
+    mode = _text(attr.get("rounding_mode", b"ROUND")).upper()
+    if mode not in ROUNDING:
+        raise QonnxError(f"{where}: rounding mode {mode!r} is not supported; supported: "
+                         + ", ".join(ROUNDING))
+    attr = {**attr, "signed": signed, "narrow": narrow, "bits": bits, "round": ROUNDING[mode]}
     if np.any(np.asarray(scale) <= 0):
         raise QonnxError(f"{where}: quantizer scales must be positive")
     return np.asarray(scale, np.float32), dtype, attr
@@ -167,11 +191,7 @@ def _codes_of(x: np.ndarray, scale: np.ndarray, dtype: DType, attr: dict
     lo = -(2 ** (attr["bits"] - 1)) + attr["narrow"] if attr["signed"] else 0
     hi = 2 ** (attr["bits"] - 1) - 1 if attr["signed"] else 2 ** attr["bits"] - 1 - \
         attr["narrow"]
-    mode = str(attr.get("rounding_mode", b"ROUND"))
-    rounded = np.rint(v) if "ROUND" in mode.upper() and "TO_ZERO" not in mode.upper() \
-        else np.trunc(v) if "TO_ZERO" in mode.upper() else np.floor(v) \
-        if "FLOOR" in mode.upper() else np.ceil(v)
-    return np.clip(rounded, lo, hi).astype(np.int64), v
+    return np.clip(attr["round"](v), lo, hi).astype(np.int64), v
 
 
 def _activation(state: ImportState, acc: Acc, node, where: str, scale, dtype: DType,
@@ -231,9 +251,15 @@ def _margin(code: Code, falling: np.ndarray, start: np.ndarray, cross: np.ndarra
     return float(np.min(np.where(inside & np.isfinite(margin), margin, np.inf)))
 
 
-def _bcast(scale: np.ndarray, w: np.ndarray) -> np.ndarray:
-    s = np.asarray(scale, np.float32)
-    return s if s.size == 1 else s.reshape(s.shape + (1,) * (w.ndim - s.ndim))
+def _broadcasts(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
+    """Whether ``small`` broadcasts over ``big`` without growing it (ONNX's rule)."""
+    return len(small) <= len(big) and all(
+        s in (1, b) for s, b in zip(reversed(small), reversed(big), strict=False))
+
+
+def _text(value) -> str:
+    """A string attribute (onnx gives bytes) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _acc_range(layer: Layer) -> tuple[int, int]:

@@ -49,11 +49,26 @@ class Acc:
 
 @dataclass
 class Weights:
-    """A quantized constant (weights or a bias): integer codes, their scale and dtype."""
+    """A quantized constant (weights or a bias): integer codes, their scale (which
+    broadcasts over the codes as in ONNX, aligned on the last axis) and dtype."""
 
     codes: np.ndarray
     scale: np.ndarray
     dtype: DType
+
+    def per_output(self, axis: int, where: str) -> np.ndarray:
+        """The scale of each output channel (``axis`` of the codes): one number, or one per
+        channel; refused when it varies along another axis."""
+        s = np.asarray(self.scale, np.float32)
+        if s.size == 1:
+            return s.reshape(())
+        full = np.broadcast_to(s, self.codes.shape)
+        along = np.moveaxis(full, axis, 0).reshape(full.shape[axis], -1)
+        if not np.all(along == along[:, :1]):
+            raise QonnxError(f"{where}: a weight scale of shape {list(s.shape)} varies along "
+                             f"the inputs of weights {list(self.codes.shape)}; hwgen needs "
+                             "one scale per output channel")
+        return along[:, 0]
 
 
 @dataclass
@@ -181,13 +196,15 @@ def attrs(node) -> dict:
 
 
 def per_channel(value: np.ndarray, count: int, four_d: bool, where: str) -> np.ndarray:
-    """A constant that broadcasts over an (N, C) or (N, C, H, W) tensor, as (C,) or ()."""
+    """A constant that broadcasts over an (N, C) or (N, C, H, W) tensor, as (C,) or ().
+    ONNX aligns shapes on the last axis: per channel is (C,) or (1, C) on (N, C), and
+    (C, 1, 1) or (1, C, 1, 1) on (N, C, H, W), where a (C,) runs along W."""
     v = np.asarray(value, np.float32)
     if v.size == 1:
         return v.reshape(())
     squeezed = v.reshape(-1)
-    if squeezed.size == count and (v.ndim <= 1 or (four_d and v.shape[-2:] in ((1, 1),))
-                                   or v.shape[-1] == count):
+    if squeezed.size == count and (v.shape[-3:] == (count, 1, 1) if four_d
+                                   else v.shape[-1] == count):
         return squeezed
     raise QonnxError(f"{where}: a constant of shape {list(v.shape)} is not per channel")
 

@@ -106,14 +106,18 @@ def run(state: ImportState) -> Graph:
 
 def _finish_output(state: ImportState, acc: Acc, where: str) -> None:
     """A final accumulator: the layer outputs it raw; its float tail must be affine
-    (a scale and an offset per channel), kept as metadata."""
+    (a scale and an offset per channel), kept as metadata. The tail is probed across the
+    accumulator's whole range, both signs, so that a kink (a Relu, a clip) is refused."""
     y = state.infer(acc.layer, acc.xs)  # no activation: the raw accumulator
-    c = y.shape[-1]
-    probe = np.stack([np.zeros(c), np.ones(c), np.full(c, 1000.0)]).astype(np.float32)
+    lo, hi = y.dtype.min, y.dtype.max
+    points = np.unique(np.float64([0, 1, -1, lo, hi, lo // 2, hi // 2, lo // 7, hi // 7]))
+    probe = np.repeat(points[:, None], y.shape[-1], axis=1).astype(np.float32)
     v = acc.value(probe).astype(np.float64)
-    scale, offset = v[1] - v[0], v[0]
-    if not np.allclose(v[2], offset + 1000 * scale, rtol=1e-4, atol=1e-4):
-        raise QonnxError(f"{where}: the float ops after the last layer are not affine")
+    zero, one = v[points == 0][0], v[points == 1][0]
+    scale, offset = one - zero, zero
+    if not np.allclose(v, offset + points[:, None] * scale, rtol=1e-4, atol=1e-4):
+        raise QonnxError(f"{where}: the float ops after the last layer are not affine "
+                         "(a Relu or a clip there? end the model in the logits)")
     state.meta["output"] = {"scale": jsonable(scale), "offset": jsonable(offset)}
 
 

@@ -54,8 +54,7 @@ def conv(state: ImportState, node, where: str) -> str:
     if s_in.size > 1 and group == 1:
         raise QonnxError(f"{where}: a per-channel input scale into a standard conv")
     s_in = np.broadcast_to(s_in.ravel(), (out_ch,)) if s_in.size > 1 else s_in.ravel()[0]
-    factor = (s_in * np.broadcast_to(np.asarray(w.scale, np.float32).ravel(), (out_ch,))
-              ).astype(np.float32)
+    factor = (s_in * np.broadcast_to(w.per_output(0, where), (out_ch,))).astype(np.float32)
     acc = Acc(layer, [x.tensor], [lambda v, f=factor: v * f], four_d=True)
     if len(node.input) > 2:
         _bias(state, acc, node.input[2], np.broadcast_to(factor, (out_ch,)), 1.0, where)
@@ -78,8 +77,7 @@ def _dense(state: ImportState, node, where: str, *, transposed: bool, bias: str 
     x = state.get(node.input[0], where)
     given = _weights(state, node.input[1], where)
     w = given.codes if transposed else given.codes.T  # (out, in) in ONNX's input order
-    w_scale = np.asarray(given.scale, np.float32)
-    w_scale = w_scale.ravel() if transposed or w_scale.size == 1 else w_scale.T.ravel()
+    w_scale = given.per_output(0 if transposed else 1, where)  # Gemm's B^T is (out, in)
     if x.layout == "chw":  # flattened from NCHW: reorder columns to hwgen's (H, W, C)
         h, wd, c = x.tensor.shape
         w = w.reshape(len(w), c, h, wd).transpose(0, 2, 3, 1).reshape(len(w), -1)
