@@ -90,3 +90,36 @@ def test_join_fifo_depth_by_hand():
     assert plan(g)["a"].fifo_depths == (4, 4)
     _, period = _run(g)
     assert period == plan(g).cycles == 8
+
+
+def test_join_fifos_are_sized_over_several_frames(monkeypatch):
+    """A residual whose skip FIFO is fullest after the first frame (input -> two 3x3 convs,
+    8 channels, PE 2, SIMD 1 -> add with the input). Without the margin, the depth the
+    schedule gives never stalls the input, and two beats fewer (what a schedule of one
+    frame gives) does: the schedule must run past the first frame."""
+    import dataclasses
+
+    from tests.ops import amaranth_graph
+    from hwgen.analysis import schedule
+
+    monkeypatch.setattr(schedule, "FIFO_MARGIN", 0)
+    w = np.random.default_rng(0).integers(-2, 2, (2, 8, 3, 3, 8))
+    g = ir.Graph("res", ir.Tensor((4, 4, 8), DType.parse("int3")), [
+        ops.Conv2d("c1", weight_dtype="int2", weights=w[0], padding=1, pe=2, simd=1,
+                   activation=_rq(8)),
+        ops.Conv2d("c2", weight_dtype="int2", weights=w[1], padding=1, pe=2, simd=1,
+                   activation=_rq(8)),
+        ops.Add("a", inputs=["input", "c2"])])
+    p = plan(g)
+    skip, other = p["a"].fifo_depths
+    periods = []
+    for depth in (skip, skip - 2):
+        shallow = dataclasses.replace(p, layers=[
+            dataclasses.replace(lp, fifo_depths=(depth, other)) if lp.layer.name == "a" else lp
+            for lp in p.layers])
+        monkeypatch.setattr(amaranth_graph, "plan", lambda graph, timing, q=shallow: q)
+        x = values(g.input.dtype, (5, *g.input.shape), seed=2)
+        y, _, period = amaranth_graph.run_graph_timed(g, x, max_cycles=40_000)
+        assert np.array_equal(y, reference.run(g, x))
+        periods.append(period)
+    assert periods[0] == p.cycles < periods[1]
