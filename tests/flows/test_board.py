@@ -85,7 +85,7 @@ class BoardModel(threading.Thread):
         return data
 
     def run(self) -> None:
-        frame = self.p.input.tdata_bits // 8 * self.p.input.beats
+        frame = self.p.input.frame_bytes
         try:
             while True:
                 if self.read(1)[0] != link.START:
