@@ -99,8 +99,8 @@ def test_join_fifos_are_sized_over_several_frames(monkeypatch):
     frame gives) does: the schedule must run past the first frame."""
     import dataclasses
 
-    from tests.ops import amaranth_graph
     from hwgen.analysis import schedule
+    from tests.ops import amaranth_graph
 
     monkeypatch.setattr(schedule, "FIFO_MARGIN", 0)
     w = np.random.default_rng(0).integers(-2, 2, (2, 8, 3, 3, 8))

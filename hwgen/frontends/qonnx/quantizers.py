@@ -101,7 +101,7 @@ def multi_threshold(state: ImportState, node, where: str) -> str:
     if "BIPOLAR" in out_dtype and out_bias == -out_scale / 2:  # out_scale x {0, 1} + bias
         dtype, scale = DType("bin", 1), out_scale / 2
     elif "UINT" in out_dtype and out_bias == 0:
-        dtype, scale = DType("uint", int(out_dtype.split("UINT")[1].strip("'\""))), out_scale
+        dtype, scale = DType("uint", int(out_dtype.split("UINT")[1])), out_scale
     elif "INT" in out_dtype and out_bias == -out_scale * 2 ** (count.bit_length() - 1):
         dtype, scale = DType("int", count.bit_length()), out_scale
     else:
