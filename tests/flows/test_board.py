@@ -134,6 +134,27 @@ def test_hwgen_run_over_a_serial_port(digits, tmp_path, capsys):
     os.close(device)
 
 
+def test_hwgen_run_refuses_a_build_without_a_bitstream_and_a_port_that_is_not_there(
+        digits, tmp_path, capsys):
+    """Each in one line naming what to do: the build flag, the port."""
+    out = tmp_path / "build"
+    assert main(["build", str(digits.graph.save(tmp_path / "g")), "--out", str(out)]) == 0
+    np.savez(tmp_path / "frames.npz", x=digits.test_x[:2], y=digits.test_y[:2])
+    capsys.readouterr()
+    args = ["run", str(out), str(tmp_path / "frames.npz"), "--port", str(tmp_path / "tty9")]
+    assert main(args) == 2
+    assert capsys.readouterr().err == (f"hwgen: error: {out}: built without a bitstream; "
+                                       "build it with hwgen build --board BOARD --bitstream\n")
+    report = json.loads((out / "report.json").read_text())
+    report["bitstream"] = {"board": "icebreaker", "bitstream": "board_top.bin",
+                           "clock_mhz": 12.0, "fmax_mhz": 40.0, "baud": 115200,
+                           "utilization": {}, "seconds": 1.0}
+    (out / "report.json").write_text(json.dumps(report))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hwgen: error: --port {tmp_path / 'tty9'}: ") and err.count("\n") == 1
+
+
 @pytest.mark.slow
 @pytest.mark.synth
 def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path, capsys):
