@@ -66,5 +66,5 @@ def average_pool(state: ImportState, node, where: str) -> str:
 
 def _padded(attr: dict) -> bool:
     """Explicit pads, or an ``auto_pad`` other than NOTSET and VALID (which pad nothing)."""
-    return any(attr.get("pads", [0])) or attr.get("auto_pad", b"NOTSET") not in (
-        b"NOTSET", b"VALID")
+    return any(attr.get("pads", [0])) or attr.get("auto_pad", "NOTSET") not in (
+        "NOTSET", "VALID")

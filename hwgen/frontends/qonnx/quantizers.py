@@ -65,7 +65,11 @@ def quant(state: ImportState, node, where: str) -> str:
     w = state.init(src)
     if w is not None:  # a weight quantizer: integer weights and their scale
         w = np.asarray(w, np.float32)
-        if not _broadcasts(scale.shape, w.shape):
+        try:
+            grown = np.broadcast_shapes(scale.shape, w.shape) != w.shape
+        except ValueError:
+            grown = True
+        if grown:
             raise QonnxError(f"{where}: a scale of shape {list(scale.shape)} does not "
                              f"broadcast over its constant of shape {list(w.shape)}")
         codes, _ = _codes_of(w, scale, dtype, attr)
@@ -95,7 +99,7 @@ def multi_threshold(state: ImportState, node, where: str) -> str:
     acc = state.get(node.input[0], where, (Acc,))
     given = state.init(node.input[1])
     attr = attrs(node)
-    out_dtype = _text(attr.get("out_dtype", b"")).upper()
+    out_dtype = str(attr.get("out_dtype", "")).upper()
     out_scale, out_bias = float(attr.get("out_scale", 1.0)), float(attr.get("out_bias", 0))
     count = given.shape[1]
     if "BIPOLAR" in out_dtype and out_bias == -out_scale / 2:  # out_scale x {0, 1} + bias
@@ -133,7 +137,7 @@ def trunc(state: ImportState, node, where: str) -> str:
         raise QonnxError(f"{where}: Trunc is supported after a global average pool only "
                          "(qonnx Trunc v2)")
     scale, zero, _, out_scale, out_bits = (state.init(n) for n in node.input[1:6])
-    if np.any(zero != 0) or _text(attr.get("rounding_mode", b"")).upper() != "FLOOR" \
+    if np.any(zero != 0) or str(attr.get("rounding_mode", "")).upper() != "FLOOR" \
             or attr.get("signed", 1) or attr.get("narrow", 0):
         raise QonnxError(f"{where}: only unsigned, floor-rounding Trunc with zero point 0")
     if not np.allclose(np.float32(scale), x.scale, rtol=1e-6):
@@ -172,7 +176,7 @@ def _quant_params(state: ImportState, node, where: str) -> tuple[np.ndarray, DTy
         dtype = DType("int" if signed else "uint", bits)
         if dtype.kind == "int" and bits < 2:
             raise QonnxError(f"{where}: a signed 1-bit Quant that is not bipolar")
-    mode = _text(attr.get("rounding_mode", b"ROUND")).upper()
+    mode = str(attr.get("rounding_mode", "ROUND")).upper()
     if mode not in ROUNDING:
         raise QonnxError(f"{where}: rounding mode {mode!r} is not supported; supported: "
                          + ", ".join(ROUNDING))
@@ -249,17 +253,6 @@ def _margin(code: Code, falling: np.ndarray, start: np.ndarray, cross: np.ndarra
         where = (cross - before) / (after - before)  # crossing between t - 1 and t, in (0, 1]
         margin = np.minimum(where, 1 - where)
     return float(np.min(np.where(inside & np.isfinite(margin), margin, np.inf)))
-
-
-def _broadcasts(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
-    """Whether ``small`` broadcasts over ``big`` without growing it (ONNX's rule)."""
-    return len(small) <= len(big) and all(
-        s in (1, b) for s, b in zip(reversed(small), reversed(big), strict=False))
-
-
-def _text(value) -> str:
-    """A string attribute (onnx gives bytes) as text."""
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _acc_range(layer: Layer) -> tuple[int, int]:

@@ -189,10 +189,11 @@ Handler = Callable[[ImportState, object, str], str]
 
 
 def attrs(node) -> dict:
-    """The node's attributes by name."""
+    """The node's attributes by name; string ones (onnx gives bytes) as text."""
     import onnx
 
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    values = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
 
 
 def per_channel(value: np.ndarray, count: int, four_d: bool, where: str) -> np.ndarray:
