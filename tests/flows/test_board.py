@@ -242,7 +242,7 @@ def test_the_bitstream_report_marks_the_lower_frame_rate_as_the_limit(clock_fps,
     assert r.limit == limit and r.as_dict()["limit"] == limit
     md = r.markdown()
     marked = [line for line in md.splitlines() if "**(the limit)**" in line]
-    assert marked == [f"- frames/s at the board clock: {clock_fps:,.0f} **(the limit)**"
+    assert marked == [f"- frames/s at 12 MHz: {clock_fps:,.0f} **(the limit)**"
                       if limit == "clock" else
                       f"- frames/s through the host link at 115,200 baud: {link_fps:,.1f} "
                       "**(the limit)**"]
@@ -259,3 +259,58 @@ def test_a_bel_nextpnr_counts_without_a_capacity_has_no_percentage():
                         {"LUT4": [2000, 8640], "GSR": [1, 0]}, 95.0)
     md = r.markdown()
     assert "| GSR | 1 | 0 | - |" in md and "| LUT4 | 2,000 | 8,640 | 23% |" in md
+
+
+def test_the_report_of_a_pll_build_gives_its_clock_and_its_critical_paths_by_block():
+    """Without synthesis: nextpnr's worst paths, longest first, as the blocks they cross
+    (yosys's ``$`` parts and the cells' own names dropped), and the PLL's clock."""
+    from hwgen.flows.bitstream import BitstreamReport, critical_paths
+
+    def step(cell: str, delay: float) -> dict:
+        return {"type": "logic", "delay": delay, "from": {"cell": cell}, "to": {"cell": cell}}
+
+    timing = {"critical_paths": [
+        {"from": "<async>", "to": "posedge clk", "path": [step("pin_uart_0__rx.buf", 2.5)]},
+        {"from": "posedge clk", "to": "posedge clk", "path": [
+            step("top.accel.fc1.mvu.acc_SB_LUT4_O", 1.0),
+            step("top.accel.fc1.mvu$12.x_LC", 2.0),
+            step("top.accel.fc2.threshold.cmp.y_LC", 4.25)]},
+        {"from": "posedge clk", "to": "<async>", "path": []}]}
+    paths = critical_paths(timing)
+    assert paths == ["7.2 ns, posedge clk to posedge clk, 3 steps: accel.fc1.mvu (3.0 ns) "
+                     "-> accel.fc2.threshold (4.2 ns)",
+                     "2.5 ns, <async> to posedge clk, 1 step: pin_uart_0__rx (2.5 ns)"]
+    assert critical_paths(timing, top=1) == paths[:1]
+    r = BitstreamReport("icebreaker", "top.bin", 47.25, 51.26, 115_200, {}, 24.0,
+                        47.25e6 / 9, 886.2, pll="SB_PLL40 12 -> 47.25 MHz (DIVF 62)",
+                        oscillator_mhz=12.0, critical=paths)
+    md = r.markdown()
+    assert ("the PLL's 47.25 MHz (SB_PLL40 12 -> 47.25 MHz (DIVF 62), from the 12 MHz "
+            "oscillator), nextpnr reaches 51.26 MHz") in md
+    assert "- frames/s at 47.25 MHz: 5,250,000\n" in md
+    assert f"1. {paths[0]}\n2. {paths[1]}\n" in md
+
+
+@pytest.mark.slow
+@pytest.mark.synth
+def test_a_bitstream_built_for_a_faster_clock_runs_from_the_pll_stepped_down_to_fmax(
+        tmp_path, capsys):
+    """--clock 100 on the iCEBreaker: the PLL's nearest clock below 100 MHz misses, so the
+    PLL steps down to what nextpnr reached and the build meets that clock, the UART
+    divided from it; the report says the PLL's clock, its frames/s and the critical
+    path."""
+    from tests.flows.test_host_link import small_graph
+
+    path = small_graph().save(tmp_path / "g")
+    assert main(["build", str(path), "--board", "icebreaker", "--clock", "100",
+                 "--bitstream", "--out", str(tmp_path / "b")]) == 0
+    said = capsys.readouterr().out
+    bits = json.loads((tmp_path / "b" / "report.json").read_text())["bitstream"]
+    assert bits["pll"].startswith("SB_PLL40 12 -> ") and bits["oscillator_mhz"] == 12.0
+    assert 12 < bits["clock_mhz"] <= bits["fmax_mhz"] and bits["clock_mhz"] < 99
+    assert "short of the PLL's 99 MHz: placing again at " in said
+    assert bits["utilization"]["ICESTORM_PLL"] == [1, 1]
+    assert bits["clock_fps"] == pytest.approx(bits["clock_mhz"] * 1e6 / 9)
+    assert bits["critical"] and "posedge clk to posedge clk" in bits["critical"][0]
+    md = (tmp_path / "b" / "report.md").read_text()
+    assert f"- frames/s at {bits['clock_mhz']:.4g} MHz: " in md and "1. " in md
