@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pty
+import sys
 import threading
 import tty
 
@@ -368,3 +369,125 @@ def test_flash_takes_an_explorations_best_folder(tmp_path, monkeypatch, capsys, 
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
     assert said in err or (fmax >= 12 and "apt install libusb-1.0-0" in err), err
+
+
+def test_no_answer_names_what_to_check():
+    """Silence says what to look at: the bitstream, the port and the baud rate."""
+    message = refusal(b"")
+    assert "is the bitstream loaded" in message
+    assert message.endswith("the port and baud rate right?)")
+
+
+def test_a_frame_of_no_values_is_no_bytes_both_ways():
+    """A frame without elements is an empty payload (a bare START and zero length on the
+    line) and decodes back to no values."""
+    dt = DType.parse("uint4")
+    packing = StreamPacking(0, 4, 1)
+    assert packing.frame_bytes == 0
+    payload = link.encode_payload(np.zeros(0, np.int64), dt, packing)
+    assert payload == b""
+    assert link.request(payload) == bytes([link.START, 0, 0])
+    assert link.decode_payload(payload, dt, packing).size == 0
+
+
+# --- open_port, Accelerator ----------------------------------------------------------------
+
+@pytest.fixture
+def pty_name():
+    """The host end's name of a fresh pty pair whose board end stays silent."""
+    board_end, host_end = pty.openpty()
+    tty.setraw(board_end)
+    tty.setraw(host_end)
+    yield os.ttyname(host_end)
+    os.close(host_end)
+    os.close(board_end)
+
+
+def test_open_port_runs_at_the_baud_asked_and_times_out_after_2_s(pty_name):
+    """The port is at the baud asked (not pyserial's default 9600) and its reads give up
+    after 2 s unless told otherwise, so a silent board is an error rather than a hang."""
+    port = link.open_port(pty_name, 115_200)
+    try:
+        assert (port.baudrate, port.timeout) == (115_200, 2.0)
+    finally:
+        port.close()
+
+
+def test_open_port_takes_a_timeout_and_a_silent_board_is_then_reported(pty_name):
+    """A timeout given to open_port is the port's: reading a board that says nothing ends
+    after it with "no answer"."""
+    port = link.open_port(pty_name, 19_200, timeout=0.1)
+    try:
+        assert (port.baudrate, port.timeout) == (19_200, 0.1)
+        with pytest.raises(link.LinkError, match=r"^no answer from the board"):
+            link.read_response(port.read, 2)
+    finally:
+        port.close()
+
+
+def test_open_port_without_pyserial_names_the_extra_that_brings_it(monkeypatch):
+    """Without pyserial the error says so and names the pip extra that installs it."""
+    from importlib.metadata import requires
+
+    assert any(r.startswith("pyserial") and 'extra == "board"' in r for r in requires("hwgen"))
+    monkeypatch.setitem(sys.modules, "serial", None)  # import serial -> ImportError
+    with pytest.raises(link.LinkError) as info:
+        link.open_port("/dev/ttyUSB1", 115_200)
+    message = str(info.value)
+    assert message.startswith("pyserial is not installed")
+    assert message.endswith("pip install 'hwgen[board]'")
+
+
+@pytest.fixture(scope="module")
+def pooled(tmp_path_factory):
+    """A build folder of a 2x2 max pool on uint2[4, 4, 1] -> uint2[2, 2, 1] (4 bytes in, 1
+    out), with a bitstream entry written by hand."""
+    out = tmp_path_factory.mktemp("pool") / "build"
+    graph = ir.Graph("pool", ir.Tensor((4, 4, 1), DType.parse("uint2")),
+                     [ops.MaxPool2d("mp", kernel=2)])
+    build(graph, out)
+    report = json.loads((out / "report.json").read_text())
+    report["bitstream"] = {"board": "icebreaker", "bitstream": "board_top.bin",
+                           "clock_mhz": 12.0, "fmax_mhz": 40.0, "baud": 115200,
+                           "utilization": {}, "seconds": 1.0}
+    (out / "report.json").write_text(json.dumps(report))
+    return out
+
+
+def test_accelerator_load_keeps_its_folder(pooled):
+    """Accelerator.load of a folder name gives that folder (a Path), its report and graph."""
+    acc = link.Accelerator.load(str(pooled))
+    assert acc.folder == pooled
+    assert acc.graph.output.shape == (2, 2, 1) and acc.baud == 115_200
+
+
+def test_accelerator_line_fps_is_the_baud_over_a_request_and_its_answer(pooled):
+    """4 payload bytes in, 1 out and 6 of framing, 10 bits each: 110 bits a frame."""
+    acc = link.Accelerator.load(pooled)
+    assert acc.line_fps(115_200) == pytest.approx(115_200 / 110)
+    assert acc.line_fps(11_000) == pytest.approx(100.0)
+
+
+def test_accelerator_run_gives_outputs_in_the_graph_shape_and_counts_progress(pooled):
+    """Each answer comes back shaped as the graph's output (2, 2, 1), in order, and the
+    progress callback sees every frame."""
+    acc = link.Accelerator.load(pooled)
+    # 2-bit codes, element 0 lowest: 0b11_10_01_00 is 0, 1, 2, 3; 0b00_01_10_11 is 3, 2, 1, 0
+    answers = io.BytesIO(link.request(bytes([0b1110_0100]), head=link.RESULT)
+                         + link.request(bytes([0b0001_1011]), head=link.RESULT))
+
+    class Port:
+        sent = b""
+
+        def write(self, data):
+            Port.sent += data
+
+        read = answers.read
+
+    seen = []
+    run = acc.run(Port(), acc.frames(np.zeros((2, 4, 4, 1), int)), progress=seen.append)
+    assert run.outputs.shape == (2, 2, 2, 1)
+    assert run.outputs[0].tolist() == [[[0], [1]], [[2], [3]]]
+    assert run.outputs[1].tolist() == [[[3], [2]], [[1], [0]]]
+    assert seen == [1, 2]
+    assert Port.sent == bytes([link.START, 4, 0, 0, 0, 0, 0]) * 2  # 16 zero 2-bit codes
