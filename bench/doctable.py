@@ -78,6 +78,21 @@ def command_line() -> str:
     return " ".join([f".venv/bin/python bench/{Path(sys.argv[0]).name}", *args])
 
 
+def read_table(name: str, page: Path = PAGE) -> tuple[str, list[dict[str, str]]]:
+    """The stamp line and the rows (column name to cell) of table ``name`` as written into
+    ``page``: a script can build on another's committed measurements."""
+    match = re.search(rf"<!-- bench:{re.escape(name)} -->\n(.*?)\n<!-- /bench:", page.read_text(),
+                      re.DOTALL)
+    if match is None:
+        raise SystemExit(f"{page}: no <!-- bench:{name} --> region")
+    lines = match.group(1).splitlines()
+    rows = [[c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            for line in lines if line.startswith("|")]
+    if len(rows) < 2:
+        raise SystemExit(f"{page}: the {name} region holds no table")
+    return lines[0], [dict(zip(rows[0], row, strict=True)) for row in rows[2:]]
+
+
 def write_region(page: Path, name: str, body: str) -> None:
     """Replace what stands between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` of
     ``page`` (exactly one such region) with ``body``."""

@@ -3,8 +3,9 @@ exported graph on all 10,000 test images (hwgen.reference, equal to torch on eve
 beside Brevitas' published figure, the training time, the weights, the cycles per frame at
 the example's folding, and LUT/FF/BRAM per family as the estimate says and, with
 ``--synth FAMILY``, as yosys maps them; the fastest folding that placed on the iCEBreaker
-and the ULX3S-85F, with its fmax and frames/s, from ``bench/explore.py``'s records (the
-w1a1 models it explores). finn-examples' tfc-w1a1 figure sits beside it.
+and the ULX3S-85F, with its fmax and frames/s, from the table ``bench/explore.py`` wrote
+into the benchmarks page (the w1a1 models it explores). finn-examples' tfc-w1a1 figure
+sits beside it.
 
     .venv/bin/python bench/mnist.py [--models tfc-w1a1,...] [--synth ice40] [--docs]
 
@@ -13,12 +14,10 @@ Training is cached ($HWGEN_CACHE/examples): a rerun only measures."""
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
-from doctable import Table
+from doctable import Table, read_table
 
 from hwgen import reference
 from hwgen.analysis.estimate import estimate
@@ -36,28 +35,24 @@ BOARDS = {"ice40": "icebreaker", "ecp5": "ulx3s-85f", "gowin": "tangnano9k",
 FINN = {"tfc-w1a1": "837,019 frames/s on the Pynq-Z1 at 100 MHz (finn-examples)"}
 
 
-EXPLORED = Path(__file__).resolve().parent / "explore"  # bench/explore.py's folders
 PLACED_ON = {"icebreaker": "iCEBreaker", "ulx3s-85f": "ULX3S-85F"}
 
 
-def fastest_placed(variant: str, board: str) -> str:
-    """The fastest candidate bench/explore.py placed for ``variant`` on ``board`` that
-    meets the board's clock, from its row's records; "-" where it has none."""
-    row = EXPLORED / f"{variant.removesuffix('-w1a1')}-{board.split('-')[0]}"
-    if (row / "error.txt").is_file():
-        return (row / "error.txt").read_text().strip().split(": ", 1)[-1]
-    if not (row / "explore.jsonl").is_file():
+def fastest_placed(variant: str, board: str, explored: list[dict[str, str]]) -> str:
+    """The fastest folding of ``variant`` that placed on ``board`` and met its clock, from
+    the rows bench/explore.py wrote into the benchmarks page (its w1a1 models); "-" where
+    it has no row."""
+    graph = f"mnist-{variant.removesuffix('-w1a1')}"
+    row = next((r for r in explored if r["graph"] == graph and r["board"] == board), None)
+    if row is None or variant.split("-")[1] != "w1a1":
         return "-"
-    clock = load_board(board).clock_mhz
-    got = [json.loads(line) for line in (row / "explore.jsonl").read_text().splitlines()]
-    placed = [r for r in got if r["placed"] and r["fmax_mhz"] >= clock]
-    if not placed:
-        return f"none of {len(got)} placed"
-    b = max(placed, key=lambda r: r["fps"])
-    logic = b["resources"].get("cells", b["resources"].get("lut", 0))
-    unit = "cells" if "cells" in b["resources"] else "LUT"
-    return (f"{b['cycles']:,} cycles, {b['fmax_mhz']:g} MHz, {b['fps']:,.0f}/s, "
-            f"{logic:,} {unit}, {b['resources'].get('bram', 0)} BRAM")
+    if row["cycles/frame"] == "-":
+        return f"none placed: {row['fastest that placed']}"
+    unit = "cells" if board == "icebreaker" else "LUT"
+    fmax, _, seed = row["fmax MHz"].partition(" ")
+    return (f"{row['cycles/frame']} cycles ({row['fastest that placed']}), "
+            f"{fmax} MHz {seed}, {row['frames/s']}/s, {row['logic as placed']} {unit}, "
+            f"{row['BRAM']} BRAM")
 
 
 def main() -> None:
@@ -69,6 +64,8 @@ def main() -> None:
     ap.add_argument("--docs", action="store_true", help="write the table into the docs")
     args = ap.parse_args()
     fams = list(BOARDS)
+    explored_at, explored = read_table("explore")
+    explored_at = explored_at.split(" at ", 1)[1].split(".*", 1)[0]
     table = Table("mnist", ["model", "accuracy (hwgen)", "Brevitas published", "training",
                             "weights", "cycles/frame",
                             *(f"est. LUT/FF/BRAM {f}" for f in fams),
@@ -98,15 +95,18 @@ def main() -> None:
                "-" if published is None else f"{published:.2f} %",
                f"{ex.train_seconds / 60:.1f} min", f"{weights:,}",
                f"{ests['ice40'].cycles:,}", *cells, *synth,
-               *(fastest_placed(variant, b) for b in PLACED_ON), FINN.get(variant, "-")]
+               *(fastest_placed(variant, b, explored) for b in PLACED_ON),
+               FINN.get(variant, "-")]
         table.add(*row)
         print(" | ".join(row), f"({time.monotonic() - start:.0f} s)", flush=True)
     if args.docs:
         table.write(note="Accuracy on all 10,000 MNIST test images by hwgen.reference (equal "
                     "to the torch model's on every image); training on one core, wall "
                     "time; estimates at each board's clock. Fastest placed: the fastest "
-                    "candidate of bench/explore.py (the w1a1 models) that meets the board "
-                    "clock, frames/s at its fmax.")
+                    f"candidate of bench/explore.py (the w1a1 models) that meets the board "
+                    f"clock, from its table above ({explored_at}), frames/s at its fmax. "
+                    "cycles/frame: TFC at finn-examples' folding, SFC and LFC at the "
+                    "example's (finn-examples has neither).")
 
 
 if __name__ == "__main__":
