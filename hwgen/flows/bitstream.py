@@ -250,8 +250,8 @@ def _place(p: Plan, board: Board, out: Path, baud: int, progress, seed: int,
 
 def critical_paths(timing: dict, top: int = 3) -> list[str]:
     """nextpnr's worst path of each clock pair (``--report``'s ``critical_paths``), the
-    ``top`` longest first, as the blocks it runs through (:func:`_block`): ``12.3 ns, posedge clk to posedge
-    clk, 9 steps: accel.fc1 (7.1 ns) -> accel.fc2 (5.2 ns)``."""
+    ``top`` longest first, as the blocks it runs through (:func:`_block`): ``12.3 ns,
+    posedge clk to posedge clk, 9 steps: accel.fc1 (7.1 ns) -> accel.fc2 (5.2 ns)``."""
     described = []
     for path in timing.get("critical_paths", []):
         steps = path.get("path", [])
@@ -264,9 +264,9 @@ def critical_paths(timing: dict, top: int = 3) -> list[str]:
             per_block[block] = per_block.get(block, 0.0) + float(step.get("delay", 0.0))
         total = sum(per_block.values())
         blocks = " -> ".join(f"{b} ({d:.1f} ns)" for b, d in per_block.items())
+        plural = "s" if len(steps) > 1 else ""
         described.append((total, f"{total:.1f} ns, {path.get('from', '?')} to "
-                                  f"{path.get('to', '?')}, {len(steps)} step{'s' * (len(steps) > 1)}: "
-                                  f"{blocks}"))
+                                  f"{path.get('to', '?')}, {len(steps)} step{plural}: {blocks}"))
     return [text for _, text in sorted(described, key=lambda d: -d[0])[:top]]
 
 

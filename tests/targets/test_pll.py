@@ -69,6 +69,6 @@ def test_a_target_below_the_lowest_output_is_refused_in_one_line(family, f_in, l
 
 
 def test_a_family_without_a_pll_is_named():
-    with pytest.raises(ValueError, match="^no PLL for family 'xilinx'; hwgen has one for "
-                                         "ice40, ecp5, gowin$"):
+    with pytest.raises(ValueError) as err:
         solve("xilinx", 100, 200)
+    assert str(err.value) == "no PLL for family 'xilinx'; hwgen has one for ice40, ecp5, gowin"
