@@ -58,3 +58,11 @@ def test_channel_concat(a_name, b_name, c1, c2, pe):
                       p_in=0.3, p_out=0.3, seed=3)
     values = out.decode(unpack(got["o"][0], out.bits, pe)).reshape(pixels, c1 + c2)
     assert np.array_equal(values, np.concatenate([a, b], axis=1))
+
+
+@pytest.mark.parametrize("name,every", [("bin", {-1, 1}), ("tern", {-1, 0, 1}),
+                                        ("int2", {-2, -1, 0, 1}), ("uint2", {0, 1, 2, 3})])
+def test_the_stimuli_cover_every_value_of_their_dtype(name, every):
+    """draw() gives every value of its dtype and nothing else (binary: both -1 and +1)."""
+    got = draw(name, (200,), np.random.default_rng(0))
+    assert set(got.tolist()) == every

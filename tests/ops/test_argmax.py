@@ -66,3 +66,11 @@ def test_argmax_takes_its_producers_beats_and_is_pipelined_for_a_fast_clock():
     x = values("int8", (6, 16), seed=9)
     expected = np.array([[_first_max(list(frame))] for frame in x])
     assert np.array_equal(run_graph(g, x, timing=fast), expected)
+
+
+def test_the_reference_labels_are_int64_as_onnx_argmax_gives():
+    """The reference's labels are int64 indices (ONNX ArgMax's output type), not floats."""
+    x = np.array([[3, -1, 7, 7], [0, 2, -5, 1]])
+    got = ops.ArgMax("top").reference([x])
+    assert got.dtype == np.int64
+    assert got.tolist() == [[2], [1]]
