@@ -825,3 +825,32 @@ def test_a_relu_after_the_last_layer_is_refused(tmp_path):
         qonnx.load(path)
     assert str(err.value).startswith(f"graph output {name!r}: the float ops after the last "
                                       "layer are not affine")
+
+
+def test_a_conv_weight_scale_varying_along_its_inputs_is_refused_naming_the_node(tmp_path):
+    """Weights (3, 2, 1, 1) at a scale of 1 for input channel 0 and 2 for input channel 1:
+    no one scale per output channel, so the Conv is refused (as a MatMul would be)."""
+    path = save(tmp_path / "conv-scale.onnx",
+                [xq(), q("wc", "wcq", "s_in"), n("Conv", ["xq", "wcq"], "c")], [1, 2, 4, 4],
+                {"wc": np.ones((3, 2, 1, 1)), "s_in": np.float32([1, 2]).reshape(1, 2, 1, 1)})
+    refuses(path, "Conv", "a weight scale of shape [1, 2, 1, 1] varies along the inputs of "
+            "weights [3, 2, 1, 1]; hwgen needs one scale per output channel")
+
+
+def test_a_concat_without_axis_joins_channels_as_concat_1_defaults():
+    """ONNX's Concat-1 (opsets 1 to 3) made axis optional, default 1 (channels): two 2x2
+    maps of 3 and 1 channels at one scale join into one of 4, and its codes keep the
+    scale."""
+    from hwgen.core.dtypes import DType
+    from hwgen.frontends.qonnx.shape import concat
+    from hwgen.frontends.qonnx.state import Codes, ImportState
+    from hwgen.ir.layer import Tensor
+
+    state = ImportState(None, "g")
+    u3 = DType.parse("uint3")
+    state.values["a"] = Codes("input", Tensor((2, 2, 3), u3), np.float32(0.5), "nchw")
+    state.values["b"] = Codes("input", Tensor((2, 2, 1), u3), np.float32(0.5), "nchw")
+    assert concat(state, helper.make_node("Concat", ["a", "b"], ["k"]), "here") == (
+        "cat1: concat along channels")
+    k = state.values["k"]
+    assert (k.src, k.tensor.shape, k.tensor.dtype, float(k.scale)) == ("cat1", (2, 2, 4), u3, 0.5)

@@ -109,3 +109,20 @@ def test_a_dtype_error_names_the_field_and_keeps_the_value():
         ir.layer.parse_dtype("layer 'fc' (dense)", "dtype4", "weight_dtype")
     assert str(err.value) == ("layer 'fc' (dense): unknown weight_dtype 'dtype4'; allowed: bin, "
                               "tern, intN (N=2..32), uintN (N=1..32)")
+
+
+def test_foldings_with_equal_lanes_put_the_fewer_cycles_first():
+    # a made-up op whose cycles fall with pe and not with simd: 12 // pe + 12 // (2 * simd);
+    # at 2 lanes (pe 2, simd 1) takes 6 + 6 = 12 cycles, (pe 1, simd 2) 12 + 3 = 15, so the
+    # larger pe comes first among the two
+    class Lanes(ir.Layer):
+        op = "lanes"
+
+        def fold_candidates(self, xs):
+            return [1, 2], [1, 2]
+
+        def cycles_at(self, xs, y, pe, simd):
+            return 12 // pe + 12 // (2 * simd)
+
+    x = ir.Tensor((4,), DType.parse("uint2"))
+    assert Lanes("l").foldings([x], x) == [(18, 1, 1), (12, 2, 1), (15, 1, 2), (9, 2, 2)]
