@@ -93,3 +93,99 @@ def test_a_raw_output_may_be_int32_not_int33():
         _fc("int16", 2, [[-32768, -32768]], weight_dtype="int16")
     assert str(err.value) == ("layer 'fc' (dense): raw accumulator output needs 33 bits, more "
                               "than int32; add a threshold or requant activation")
+
+
+def _conv_file(tmp_path, **fields):
+    layer = {"name": "c", "op": "conv2d", "weight_dtype": "bin", "weights": "w", **fields}
+    layer = {k: v for k, v in layer.items() if v is not None}
+    doc = {"format": "hwgen-graph/1", "name": "g", "input": {"shape": [4, 4, 1], "dtype": "bin"},
+           "layers": [layer]}
+    (tmp_path / "g.json").write_text(json.dumps(doc))
+    np.savez(tmp_path / "g.npz", w=np.ones((1, 3, 3, 1), int))
+    return tmp_path / "g.json"
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(weight_dtype=None), "missing weight_dtype"),
+    (dict(kernel=0), "kernel must be an integer >= 1 or a pair of them, got 0"),
+    (dict(kernel=[3, 2]), "kernel=[3, 2] but weights have kernel [3, 3]"),
+])
+def test_conv_file_refusals_name_the_layer_and_field(tmp_path, fields, message):
+    """A conv2d file's bad field is refused naming the layer and the field."""
+    with pytest.raises(hwgen.GraphError) as err:
+        hwgen.load_graph(_conv_file(tmp_path, **fields))
+    assert str(err.value) == f"layer 'c' (conv2d): {message}"
+
+
+def _planned(layer, shape, timing=None):
+    from hwgen.analysis.plan import plan
+    from hwgen.hw import silenced
+
+    g = ir.Graph("g", ir.Tensor(shape, DType.parse("int4")), [layer])
+    lp = plan(g, timing)[layer.name]
+    return lp, silenced(layer.blocks(lp))
+
+
+def _weighted(op, weights, **kw):
+    # int8 weights that are all -1 or +1, shared through a 2-entry codebook (1-bit indices),
+    # kept in block RAM with their thresholds
+    return op("w", weight_dtype="int8", weights=weights, bias=np.array([3, -2, 0, 1]),
+              codebook=np.array([-1, 1]), weight_storage="bram", pe=2, simd=2,
+              activation=ir.Threshold("uint2", np.tile([-5, 0, 5], (4, 1))), **kw)
+
+
+def _signs(*shape):
+    return np.where(np.arange(np.prod(shape)) % 2, 1, -1).reshape(shape)
+
+
+@pytest.mark.parametrize("op, weights, shape", [
+    (ops.Conv2d, _signs(4, 3, 3, 4), (8, 8, 4)),
+    (ops.Dense, _signs(4, 36), (36,)),
+])
+def test_the_hardware_gets_the_layers_bias_codebook_storage_and_family(op, weights, shape):
+    """The MVU (and window, thresholds) of a dense or conv layer get what the layer holds."""
+    _, blocks = _planned(_weighted(op, weights), shape)
+    mvu, thresholds = blocks[-2:]
+    assert mvu.bias.tolist() == [3, -2, 0, 1]
+    assert mvu.index_bits == 1  # codebook indices, not the 8-bit weight codes
+    assert mvu.attrs["rom_style"] == "block"
+    # the default target is iCE40, which has no LUT RAM: the MVU's replay buffer of
+    # 36 / 2 = 18 beats, the conv's line buffer and the thresholds (stored with the
+    # weights) each take a block RAM
+    assert mvu.cost("ice40").bram == 1
+    assert thresholds.cost("ice40").bram >= 1
+    if op is ops.Conv2d:
+        assert blocks[0].cost("ice40").bram == 1
+
+
+def _depthwise():
+    return ops.Conv2d("w", weight_dtype="int8", weights=np.arange(36).reshape(4, 3, 3, 1) - 18,
+                      bias=np.array([5, -1, 0, 2]), groups=4, pe=2)
+
+
+def test_a_depthwise_conv_hands_its_bias_to_the_vvu():
+    """The vector-vector unit of a depthwise conv adds the layer's bias."""
+    _, (_, vvu) = _planned(_depthwise(), (4, 4, 4))
+    assert vvu.bias.tolist() == [5, -1, 0, 2]
+
+
+def test_a_fast_clock_pipelines_the_mvu_and_the_vvu():
+    """At 100 MHz on iCE40 the product units take more pipeline registers than at 12 MHz."""
+    from hwgen.targets import Timing
+
+    fast = Timing("ice40", 100.0)
+    for make, shape, unit in ((lambda: _weighted(ops.Conv2d, _signs(4, 3, 3, 4)), (8, 8, 4), 1),
+                              (lambda: _weighted(ops.Dense, _signs(4, 36)), (36,), 0),
+                              (_depthwise, (4, 4, 4), 1)):
+        slow_unit = _planned(make(), shape)[1][unit]
+        fast_unit = _planned(make(), shape, fast)[1][unit]
+        assert fast_unit.latency > slow_unit.latency, type(slow_unit).__name__
+
+
+def test_a_1x1_depthwise_conv_takes_a_cycle_per_pixel_and_channel_group():
+    """A 1x1 depthwise conv (no window) takes pixels * channels / PE cycles, an integer."""
+    dw = ops.Conv2d("w", weight_dtype="int2", weights=np.ones((4, 1, 1, 1), int), groups=4,
+                    pe=2)
+    lp, _ = _planned(dw, (3, 4, 4))
+    # 12 pixels x 4 / 2 channel groups; reports print it with "{:,}", so no float
+    assert lp.cycles == 24 and type(lp.cycles) is int

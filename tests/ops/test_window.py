@@ -92,3 +92,24 @@ def test_the_line_buffer_goes_where_the_family_keeps_small_memories():
         lp = plan(g, timing)["mp"]
         window = silenced(lp.layer.blocks(lp))[0]
         assert window.cost(lp.timing.family).bram == brams
+
+
+def test_a_depthwise_conv_works_one_beat_per_kernel_position():
+    """A depthwise conv's work is kh * kw beats of PE channels, not per pixel beat."""
+    # 3x3 depthwise on 4x4x4, two channels a beat: 9 positions of a 2-channel beat; output
+    # row 0 needs input rows 0-2 (4 pixels x 2 beats a row: last beat 23), row 1 rows 1-3
+    # (31); 2 pixels a row, 2 beats a pixel
+    dw = ops.Conv2d("c", weight_dtype="int2", weights=np.ones((4, 3, 3, 1), int), groups=4,
+                    pe=2)
+    needs, work = dw.needs(_lp((4, 4, 4), dw))
+    assert needs[0].tolist() == [23] * 4 + [31] * 4 and work == 9
+
+
+def test_a_conv_padded_only_left_and_right_needs_unpadded_rows():
+    """Only the top padding moves the rows an output row needs (padding (0, 1))."""
+    # 3x3 on 4x4x1 padded (0, 1): output row oy needs input rows up to oy + 2: last beats
+    # 11 and 15; 4 pixels a row
+    conv = ops.Conv2d("c", weight_dtype="int2", weights=np.ones((1, 3, 3, 1), int),
+                      padding=(0, 1))
+    needs, work = conv.needs(_lp((4, 4, 1), conv))
+    assert needs[0].tolist() == [11] * 4 + [15] * 4 and work == 9
