@@ -65,11 +65,13 @@ def join_fifo_depth(p: Plan, times: dict[str, np.ndarray], lp: LayerPlan, k: int
     waits on it: the most beats that have arrived on that input but are not yet taken,
     over a schedule of ``SCHEDULE_FRAMES`` frames at the pipeline's rate, plus
     ``FIFO_MARGIN``. The branch that skips ahead arrives early and waits there for the
-    other branch's latency; the other input needs only the margin."""
+    other branch's latency; the other input needs one beat (the one being taken) and the
+    margin."""
     arrive = arrivals(times, lp, k)
     n_in, n_out = lp.in_packings[k].beats, lp.out_packing.beats
     frames = len(arrive) // n_in
     taken_at = _frames(lp.layer.consumed(lp)[k], n_out, frames)  # output beat taking it
     taken = times[lp.layer.name][taken_at] - lp.depth + 1  # when the join takes it
     waiting = np.searchsorted(np.sort(arrive), taken, side="right") - np.arange(len(taken))
-    return max(2, int(max(0, waiting.max())) + FIFO_MARGIN)
+    # waiting >= 1: the join takes a beat a cycle or more after it arrives, in order
+    return max(2, int(waiting.max()) + FIFO_MARGIN)

@@ -123,3 +123,20 @@ def test_join_fifos_are_sized_over_several_frames(monkeypatch):
         assert np.array_equal(y, reference.run(g, x))
         periods.append(period)
     assert periods[0] == p.cycles < periods[1]
+
+
+def test_a_join_fifo_holds_at_least_two_beats(monkeypatch):
+    """input -> 1x1 conv (4 -> 4 channels, PE 2, SIMD 2) -> add with the input, PE 2. The
+    conv takes 2 x 2 = 4 cycles a pixel for its 2 output beats: one beat every 2 cycles.
+    The add takes each conv beat one cycle after it arrives, before the next arrives: 1
+    beat waiting, plus the margin of 2. Without the margin the FIFO still holds 2 beats
+    (one would halve the rate), not the 1 the schedule predicts."""
+    from hwgen.analysis import schedule
+
+    g = ir.Graph("r", ir.Tensor((2, 2, 4), DType.parse("int3")), [
+        ops.Conv2d("c", weight_dtype="int2", weights=np.ones((4, 1, 1, 4), int), pe=2,
+                   simd=2, activation=_rq(4)),
+        ops.Add("a", inputs=["input", "c"], pe=2)])
+    assert plan(g)["a"].fifo_depths[1] == 1 + 2
+    monkeypatch.setattr(schedule, "FIFO_MARGIN", 0)
+    assert plan(g)["a"].fifo_depths[1] == 2

@@ -80,3 +80,12 @@ def test_add_takes_beat_k_of_each_input_for_output_beat_k():
     assert [c.tolist() for c in lp.layer.consumed(lp)] == [list(range(8))] * 2
     needs, work = lp.layer.needs(lp)
     assert [n.tolist() for n in needs] == [list(range(8))] * 2 and work == 0
+
+
+def test_an_add_takes_a_cycle_per_output_beat_an_integer():
+    from hwgen.analysis.plan import plan
+
+    # 2x2x4 values at PE 2: 16 / 2 = 8 beats, one a cycle; reports print cycles with
+    # "{:,}", so an int, not 8.0
+    lp = plan(_residual("int3", pe=2))["a"]
+    assert lp.cycles == 8 and type(lp.cycles) is int
