@@ -466,6 +466,22 @@ def test_a_flat_tensor_reshaped_to_one_pixel_and_back(tmp_path):
     assert check_against_executor(path, g, report, frames(rng, [1, 4], 10)) == 0  # logits
 
 
+def test_a_flattened_nhwc_map_is_flat_codes_that_reshape_to_one_pixel_and_back(tmp_path):
+    """x (1, 2, 3, 2) -> Transpose to NHWC -> Flatten: the codes in hwgen's own (H, W, C)
+    order, i.e. flat; so they may be reshaped to (1, 12, 1, 1) and flattened again (only a
+    flat tensor may take that reshape) into the MatMul, no layer in between."""
+    rng = np.random.default_rng(15)
+    tail, consts = head("g", 12, rng)
+    nodes = [xq(), n("Transpose", "xq", "t", perm=[0, 2, 3, 1]), n("Flatten", "t", "f"),
+             n("Reshape", ["f", "pix"], "p"), n("Flatten", "p", "g"), *tail]
+    path = save(tmp_path / "nhwc-pix.onnx", nodes, [1, 2, 3, 2],
+                {"pix": np.array([1, 12, 1, 1], np.int64), **consts})
+    g, report = qonnx.load(path)
+    assert [layer.op for layer in g.layers] == ["dense"]
+    assert [w for _, op, w in report.rows if op in ("Reshape", "Flatten")] == ["flatten"] * 3
+    assert check_against_executor(path, g, report, frames(rng, [1, 2, 3, 2], 10)) == 0
+
+
 def test_one_pixel_flattens_to_the_same_order_from_nchw_or_nhwc(tmp_path):
     """A 2x2 max pool to one pixel, flattened as NCHW and (through a Transpose) as NHWC:
     both are plain channel vectors, so a Concat of the two is allowed; and a one-pixel
@@ -781,6 +797,8 @@ class _Probe:
     # off the line through 0 and 1 by 0.01 above 5, around 1005 (1e-5): within 1e-4; 0.5: not
     (lambda v: v + np.where(v > 5, np.float32(0.01), 0) + np.float32(1000), True),
     (lambda v: v + np.where(v > 5, np.float32(0.5), 0) + np.float32(1000), False),
+    # 0.05 off around 1007 (5e-5 relative): within 1e-4, though not within 1e-5
+    (lambda v: v + np.where(v > 5, np.float32(0.05), 0) + np.float32(1000), True),
     # near 0: 5e-5 absolute passes, 1e-3 does not
     (lambda v: np.where(v > 5, np.float32(5e-5), np.float32(0)), True),
     (lambda v: np.where(v > 5, np.float32(1e-3), np.float32(0)), False),

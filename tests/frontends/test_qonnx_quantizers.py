@@ -774,3 +774,23 @@ def test_a_constant_along_the_width_of_a_conv_output_is_not_per_channel(tmp_path
         qonnx.load(path)
     assert str(err.value).endswith("a constant of shape [1, 1, 1, 2] is not per channel")
 
+
+def test_multithreshold_compares_with_its_thresholds_as_given(tmp_path):
+    """Thresholds stored as doubles [0.7, 1.5, 2.5] on codes x 0.7f (int4 input at 0.7,
+    weight 1): qonnx's executor compares the float32 values with the doubles as they are,
+    so one code (0.7f = 0.69999999) stays below 0.7 and the accumulator's thresholds are
+    2, 3, 4 (2.1f >= 1.5, 2.8f >= 2.5); rounding the thresholds to float32 first (as the
+    import once did) made 0.7 reachable by one code."""
+    rng = np.random.default_rng(33)
+    tail, consts = head("h", 1, rng)
+    nodes = [q("x", "xq", "s7", "b4"), q("w", "wq"), n("MatMul", ["xq", "wq"], "a"),
+             mt("a", "UINT2"), *tail]
+    path = save(tmp_path / "mt64.onnx", nodes, [1, 1], {"s7": 0.7, "w": [[1]], "t": [[0, 0, 0]],
+                                                         **consts})
+    model = ModelWrapper(str(path))
+    model.set_initializer("t", np.float64([[0.7, 1.5, 2.5]]))
+    model.save(str(path))
+    g, report = qonnx.load(path)
+    assert g.layers[0].activation.thresholds.tolist() == [[2, 3, 4]]
+    x = (np.arange(-8, 8, dtype=np.float32) * np.float32(0.7)).reshape(16, 1, 1)
+    assert check_against_executor(path, g, report, x) == 16

@@ -115,7 +115,8 @@ def multi_threshold(state: ImportState, node, where: str) -> str:
     if Threshold.count(dtype) != count:
         raise QonnxError(f"{where}: {count} thresholds per channel, {dtype} needs "
                          f"{Threshold.count(dtype)}")
-    tt = np.broadcast_to(np.asarray(given, np.float32), (channels(acc), count))
+    # compared as stored, as qonnx's executor compares them (float32 values with doubles)
+    tt = np.broadcast_to(np.asarray(given), (channels(acc), count))
 
     def code(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         v = acc.value(a)  # (levels, channels)
