@@ -330,27 +330,29 @@ def test_line_seconds_counts_ten_bits_a_byte_and_six_framing_bytes():
     assert link.line_seconds(0, 0, 10) == 6.0
 
 
+class FakePort:
+    """A serial port that answers with ``answers`` and keeps what it was sent."""
+
+    def __init__(self, answers: bytes):
+        self.sent = b""
+        self.read = io.BytesIO(answers).read
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+
 def test_run_frames_returns_every_output_in_order_and_counts_progress():
     dtype, packing = DType.parse("uint4"), StreamPacking(2, 4, 2)  # 4 elements, 2 beats
-    answers = io.BytesIO(b"".join(link.request(link.encode_payload(
+    port = FakePort(b"".join(link.request(link.encode_payload(
         np.array([k, k + 1, k + 2, 15 - k]), dtype, packing), head=link.RESULT)
         for k in range(3)))
-
-    class Port:
-        sent = b""
-
-        def write(self, data):
-            Port.sent += data
-
-        read = answers.read
-
     seen = []
-    run = link.run_frames(Port(), np.zeros((3, 4), int), dtype, packing, dtype, packing,
+    run = link.run_frames(port, np.zeros((3, 4), int), dtype, packing, dtype, packing,
                           (2, 2), progress=seen.append)
     assert run.outputs.shape == (3, 2, 2)
     assert run.outputs.reshape(3, -1).tolist() == [[0, 1, 2, 15], [1, 2, 3, 14], [2, 3, 4, 13]]
     assert seen == [1, 2, 3] and 0 <= run.seconds < 5
-    assert Port.sent == link.request(bytes(2)) * 3  # two zero beats of one byte, framed
+    assert port.sent == link.request(bytes(2)) * 3  # two zero beats of one byte, framed
 
 
 @pytest.mark.parametrize("fmax, said", [
@@ -473,21 +475,12 @@ def test_accelerator_run_gives_outputs_in_the_graph_shape_and_counts_progress(po
     progress callback sees every frame."""
     acc = link.Accelerator.load(pooled)
     # 2-bit codes, element 0 lowest: 0b11_10_01_00 is 0, 1, 2, 3; 0b00_01_10_11 is 3, 2, 1, 0
-    answers = io.BytesIO(link.request(bytes([0b1110_0100]), head=link.RESULT)
-                         + link.request(bytes([0b0001_1011]), head=link.RESULT))
-
-    class Port:
-        sent = b""
-
-        def write(self, data):
-            Port.sent += data
-
-        read = answers.read
-
+    port = FakePort(link.request(bytes([0b1110_0100]), head=link.RESULT)
+                    + link.request(bytes([0b0001_1011]), head=link.RESULT))
     seen = []
-    run = acc.run(Port(), acc.frames(np.zeros((2, 4, 4, 1), int)), progress=seen.append)
+    run = acc.run(port, acc.frames(np.zeros((2, 4, 4, 1), int)), progress=seen.append)
     assert run.outputs.shape == (2, 2, 2, 1)
     assert run.outputs[0].tolist() == [[[0], [1]], [[2], [3]]]
     assert run.outputs[1].tolist() == [[[3], [2]], [[1], [0]]]
     assert seen == [1, 2]
-    assert Port.sent == bytes([link.START, 4, 0, 0, 0, 0, 0]) * 2  # 16 zero 2-bit codes
+    assert port.sent == bytes([link.START, 4, 0, 0, 0, 0, 0]) * 2  # 16 zero 2-bit codes
