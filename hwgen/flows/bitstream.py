@@ -154,10 +154,11 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
     ``board_top.tim``. A design that misses the board clock is refused."""
     report = place_and_route(p, board, out, baud, progress)
     if report.fmax_mhz < report.clock_mhz:
+        clock = f"the PLL's {report.clock_mhz:.4g} MHz" if report.pll else \
+            f"the board clock {report.clock_mhz:g} MHz"
         raise BitstreamError(f"misses timing on {board.name}: achieved {report.fmax_mhz:.1f} "
-                             f"MHz, the board clock needs {report.clock_mhz:g} MHz; pipeline "
-                             f"for it (hwgen build --clock) or fold smaller (hwgen fold "
-                             f"--board {board.name})")
+                             f"MHz, short of {clock}; pipeline for it (hwgen build --clock) "
+                             f"or fold smaller (hwgen fold --board {board.name})")
     return report
 
 
