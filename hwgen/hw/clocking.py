@@ -6,10 +6,12 @@ configuration)."""
 from __future__ import annotations
 
 from amaranth import ClockDomain, ClockSignal, Const, Elaboratable, Instance, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
 from hwgen.targets.pll import PllSetting
 
-__all__ = ["SETTLE_US", "PllDomain"]
+__all__ = ["SETTLE_US", "LockReset", "PllDomain"]
 
 SETTLE_US = 15.0
 
@@ -25,7 +27,6 @@ class PllDomain(Elaboratable):
         m = Module()
         s = self.setting
         m.domains.sync = sync = ClockDomain("sync")
-        m.domains.por = por = ClockDomain("por", local=True)
         platform.add_clock_constraint(sync.clk, s.f_out_mhz * 1e6)
         locked = Signal()
         params = {f"p_{k}": v for k, v in s.params.items()}
@@ -53,12 +54,32 @@ class PllDomain(Elaboratable):
                                         o_CLKOUT=sync.clk, o_LOCK=locked)
         else:
             raise ValueError(f"no board-top clocking for PLL primitive {s.primitive}")
-        settle = int(SETTLE_US * s.f_out_mhz)
-        timer = Signal(range(settle + 1))
+        m.submodules.hold = hold = LockReset(int(SETTLE_US * s.f_out_mhz))
+        m.d.comb += [hold.locked.eq(locked), sync.rst.eq(hold.rst)]
+        return m
+
+
+class LockReset(wiring.Component):
+    """``rst`` for the domain a PLL clocks: high while the PLL is not locked and for
+    ``settle`` cycles of the "sync" clock after it locks; a lost lock raises it again at
+    the next edge. Its counter runs in a domain of its own, reset by the lock, so it does
+    not hold itself in reset.
+
+    Members: ``locked`` (In 1), ``rst`` (Out 1, init 1).
+    """
+
+    def __init__(self, settle: int):
+        self.settle = settle
+        super().__init__({"locked": In(1), "rst": Out(1, init=1)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.domains.por = por = ClockDomain("por", local=True)
+        timer = Signal(range(self.settle + 1))
         ready = Signal()
-        m.d.comb += [por.clk.eq(ClockSignal("sync")), por.rst.eq(~locked),
-                     sync.rst.eq(~ready)]
-        with m.If(timer == settle):
+        m.d.comb += [por.clk.eq(ClockSignal("sync")), por.rst.eq(~self.locked),
+                     self.rst.eq(~ready)]
+        with m.If(timer == self.settle):
             m.d.por += ready.eq(1)
         with m.Else():
             m.d.por += timer.eq(timer + 1)
