@@ -14,6 +14,7 @@ from hwgen.ops.conv2d import Conv2d
 from hwgen.ops.dense import Dense
 from hwgen.ops.global_sum_pool import GlobalSumPool
 from hwgen.ops.maxpool2d import MaxPool2d
+from hwgen.ops.weighted import Sparsity
 
 __all__ = ["REGISTRY", "Add", "ArgMax", "AvgPool2d", "Concat", "Conv2d", "Dense",
-           "GlobalSumPool", "MaxPool2d"]
+           "GlobalSumPool", "MaxPool2d", "Sparsity"]

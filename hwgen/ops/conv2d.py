@@ -122,6 +122,9 @@ class Conv2d(Weighted):
                              f"(standard) or {c} (depthwise)")
         self.stride = pair(where, "stride", self.stride)
         self.padding = pair(where, "padding", self.padding, minimum=0)
+        if self.depthwise and self.sparsity is not None:
+            raise GraphError(f"{where}: a depthwise conv takes no sparsity (a row is one "
+                             "kernel); allowed on dense and groups=1 conv")
         kh, kw = self.kernel
         self._check_weights(x, (out_ch, kh, kw, c // self.groups))
         if self.depthwise and self.weight_storage == "bram":
@@ -223,6 +226,7 @@ class Conv2d(Weighted):
         return graphs
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
+        self.check_buildable()
         blocks: list[wiring.Component] = []
         if self.needs_window:
             blocks.append(SlidingWindow(lp.x.shape, lp.in_elems, self.kernel, self.stride,

@@ -92,6 +92,7 @@ class Dense(Weighted):
         return {"weights-activations-foldings": joined("dense", x, branches)}
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
+        self.check_buildable()
         return [MVU(self.weights, lp.x.dtype, self.weight_dtype, pe=self.pe, simd=self.simd,
                     bias=self.bias, storage=self.storage, levels=lp.timing.levels,
                     codebook=self.codebook, family=lp.timing.family),

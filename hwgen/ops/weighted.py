@@ -16,7 +16,7 @@ from hwgen.ir.activations import Requant, Threshold, activation_from_json, activ
 from hwgen.ir.layer import Arrays, Layer, Tensor, check_in_dtype, int_array, parse_dtype
 from hwgen.ops.activation import apply, check_activation
 
-__all__ = ["AUTO_BRAM_BITS", "MAX_CODEBOOK", "Weighted", "divisors"]
+__all__ = ["AUTO_BRAM_BITS", "MAX_CODEBOOK", "Sparsity", "Weighted", "divisors"]
 
 AUTO_BRAM_BITS = 16384  # "auto" weight storage: block RAM from this many weight bits up
 MAX_CODEBOOK = 256  # entries of a weight codebook: indices of at most 8 bits
@@ -24,6 +24,32 @@ MAX_CODEBOOK = 256  # entries of a weight codebook: indices of at most 8 bits
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@dataclass(frozen=True)
+class Sparsity:
+    """N:M structured sparsity: in every row of the weights, each group of ``m`` consecutive
+    inputs (in the layer's input order, channels-last: a conv's (ky, kx, c)) holds at most
+    ``n`` non-zero weights. The weights keep every value, zeros included, so the reference
+    does not change; a pruned position holds 0 whatever the weight dtype (a ``bin`` layer
+    holds -1, +1 and 0: the dtype describes the weights that are kept)."""
+
+    n: int
+    m: int
+
+    @classmethod
+    def from_json(cls, where: str, spec: object) -> Sparsity:
+        if not (isinstance(spec, dict) and set(spec) == {"n", "m"}
+                and all(type(v) is int for v in spec.values())):
+            raise GraphError(f"{where}: sparsity must be {{\"n\": N, \"m\": M}} with integers "
+                             f"1 <= N < M, got {spec!r}")
+        return cls(spec["n"], spec["m"])
+
+    def to_json(self) -> dict[str, int]:
+        return {"n": self.n, "m": self.m}
+
+    def __str__(self) -> str:
+        return f"{self.n}:{self.m}"
 
 
 @dataclass
@@ -40,6 +66,7 @@ class Weighted(Layer):
     # Shared weights: the distinct values every weight is one of, ascending; hardware stores
     # each weight as an index into it (index_bits) and decodes it in the PE.
     codebook: np.ndarray | None = field(default=None, repr=False)
+    sparsity: Sparsity | None = None  # N:M structured sparsity of the weights' rows
     bounds: AccBounds | None = field(default=None, init=False, repr=False)
     folds: ClassVar[tuple[str, ...]] = ("pe", "simd")
     count_field: ClassVar[str] = ""  # "units" or "channels": the JSON name of the row count
@@ -65,6 +92,9 @@ class Weighted(Layer):
                       pe=spec.pop("pe", 1), simd=spec.pop("simd", 1),
                       weight_storage=spec.pop("weight_storage", "auto"),
                       codebook=arrays.get(where, spec, "codebook", optional=True))
+        sparsity = spec.pop("sparsity", None)
+        if sparsity is not None:
+            common["sparsity"] = Sparsity.from_json(where, sparsity)
         act = spec.pop("activation", None)
         if act is not None:
             common["activation"] = activation_from_json(where, act, arrays)
@@ -86,6 +116,8 @@ class Weighted(Layer):
         if self.codebook is not None:
             out[f"{self.name}.cb"] = self.codebook
             spec["codebook"] = f"{self.name}.cb"
+        if self.sparsity is not None:
+            spec["sparsity"] = self.sparsity.to_json()
         spec.update(pe=self.pe, simd=self.simd, weight_storage=self.weight_storage)
         return spec
 
@@ -96,7 +128,10 @@ class Weighted(Layer):
             raise GraphError(f"{where}: weight_storage {self.weight_storage!r} unknown; "
                              f"allowed: {', '.join(STORAGES)}")
         self.weights = int_array(where, "weights", self.weights, shape)
-        check_in_dtype(where, "weights", self.weights, self.weight_dtype)
+        if self.sparsity is not None:  # pruned zeros whatever the dtype: checked there
+            self._check_sparsity()
+        else:
+            check_in_dtype(where, "weights", self.weights, self.weight_dtype)
         if self.codebook is not None:
             self._check_codebook()
         if self.bias is not None:
@@ -119,6 +154,31 @@ class Weighted(Layer):
                              f"{MAX_ACC_BITS} bits")
         check_activation(where, self.activation, shape[0], self.bounds.out)
 
+    def _check_sparsity(self) -> None:
+        where, sp = self.where, self.sparsity
+        if isinstance(sp, dict):
+            sp = self.sparsity = Sparsity.from_json(where, sp)
+        if not isinstance(sp, Sparsity) or type(sp.n) is not int or type(sp.m) is not int:
+            raise GraphError(f"{where}: sparsity must be Sparsity(n, m) with integers, got "
+                             f"{sp!r}")
+        if not 1 <= sp.n < sp.m:
+            raise GraphError(f"{where}: sparsity {sp} needs 1 <= N < M")
+        rows = self.weights.reshape(self.weights.shape[0], -1)
+        if rows.shape[1] % sp.m:
+            raise GraphError(f"{where}: sparsity {sp}: M={sp.m} must divide the "
+                             f"{rows.shape[1]} weights of a row")
+        if self.codebook is not None:
+            raise GraphError(f"{where}: sparsity with a codebook is not supported; allowed: "
+                             "one or the other")
+        kept = self.weights[self.weights != 0]
+        check_in_dtype(where, "weights", kept, self.weight_dtype)
+        counts = np.count_nonzero(rows.reshape(rows.shape[0], -1, sp.m), axis=2)
+        if counts.max() > sp.n:
+            row, group = (int(k) for k in np.argwhere(counts > sp.n)[0])
+            raise GraphError(f"{where}: sparsity {sp}: row {row}, inputs {group * sp.m}.."
+                             f"{group * sp.m + sp.m - 1} hold {int(counts[row, group])} "
+                             f"non-zero weights; at most {sp.n}")
+
     def _check_codebook(self) -> None:
         where = self.where
         book = self.codebook = int_array(where, "codebook", self.codebook, None)
@@ -132,6 +192,14 @@ class Weighted(Layer):
         if outside.any():
             raise GraphError(f"{where}: weight {int(self.weights[outside][0])} is not in the "
                              f"codebook ({', '.join(map(str, book.tolist()))})")
+
+    def check_buildable(self) -> None:
+        """Refuse, in one line, what the matrix units cannot build: binary weights with N:M
+        sparsity, whose zeros a one-bit weight cannot hold (ternary weights store them)."""
+        if self.sparsity is not None and self.weight_dtype.kind == "bin":
+            raise GraphError(f"{self.where}: bin weights with {self.sparsity} sparsity need "
+                             "the sparse matrix unit, which hwgen does not build yet; allowed: "
+                             "tern or intN weights (the zeros are stored)")
 
     @property
     def index_bits(self) -> int:
