@@ -44,7 +44,7 @@ def main() -> None:
     survived_names = set()
     total: Counter = Counter()
     print(f"{'module':44} {'mutants':>8} {'killed':>7} {'no test':>8} {'equiv.':>7} "
-          f"{'open':>5}")
+          f"{'open':>5} {'not run':>8}")
     for module, codes in found.items():
         c = Counter()
         for name, code in codes.items():
@@ -54,14 +54,15 @@ def main() -> None:
                 if name not in explained:
                     unexplained.append(name)
             else:
-                c[{KILLED: "killed", NO_TESTS: "no tests"}.get(code, "other")] += 1
+                c[{KILLED: "killed", NO_TESTS: "no tests", None: "not run"}.get(code,
+                                                                             "other")] += 1
         c["mutants"] = len(codes)
         total.update(c)
         print(f"{module:44} {c['mutants']:8} {c['killed']:7} {c['no tests']:8} "
-              f"{c['equivalent']:7} {c['open']:5}")
+              f"{c['equivalent']:7} {c['open']:5} {c['not run']:8}")
     print(f"{'all':44} {total['mutants']:8} {total['killed']:7} {total['no tests']:8} "
-          f"{total['equivalent']:7} {total['open']:5}"
-          + (f" ({total['other']} timed out or crashed)" if total["other"] else ""))
+          f"{total['equivalent']:7} {total['open']:5} {total['not run']:8}"
+          + (f"; {total['other']} timed out or crashed" if total["other"] else ""))
     stale = sorted(set(explained) - survived_names)
     if stale:
         print(f"\n{len(stale)} explained in {EXPLAINED.name} no longer survive (drop them):")
