@@ -68,6 +68,10 @@ def run(args) -> int:
             f"fmax {bits['fmax_mhz']:g} MHz ({clock}, {fps:,.0f} frames/s), {cells}")
         if bits["pll"]:
             say(f"  PLL: {bits['pll']}")
+        elif bits["fmax_mhz"] > 1.2 * bits["clock_mhz"]:
+            say(f"  it runs from the {bits['clock_mhz']:g} MHz oscillator; --clock "
+                f"{bits['fmax_mhz']:.0f} pipelines for a faster clock, which the board "
+                "top's PLL then makes")
         say(f"  frames/s: {fps:,.0f} at {bits['clock_mhz']:.4g} MHz, {bits['link_fps']:,.1f} "
             f"through the host link at {bits['baud']:,} baud; the {bits['limit']} is the "
             "limit")

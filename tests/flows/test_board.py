@@ -180,6 +180,8 @@ def test_icebreaker_bitstream_of_a_small_model_meets_timing(tmp_path, capsys):
     assert all(v[0].isdigit() for v in bits["tools"].values())
     md = (tmp_path / "b" / "report.md").read_text()
     assert "through the host link at 115,200 baud: " in md and "**(the limit)**" in md
+    assert not bits["pll"] and (f"  it runs from the 12 MHz oscillator; --clock "
+                                f"{bits['fmax_mhz']:.0f} pipelines for a faster clock") in said
     cells = bits["estimated_vs_placed"]["cells"]
     assert cells["placed"] == used and cells["bel"] == "ICESTORM_LC"
     assert cells["estimated"] == pytest.approx(report["estimate"]["total"]["lut"] + 0.62 *
