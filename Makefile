@@ -70,7 +70,7 @@ docs: setup
 # mutation testing of the modules that decide correctness ([tool.mutmut] in pyproject.toml);
 # prints per module the mutants killed, reached by no test, explained as equivalent
 # (bench/mutation_equivalent.json) and still open, with the open ones' diffs. Not in CI:
-# about an hour on 2 cores.
+# an hour or more on 2 cores.
 mutation: setup
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2 || true
