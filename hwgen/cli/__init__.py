@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    previous_int = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
         return args.func(args)
     except HwgenError as err:
@@ -102,3 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
+            if argv is not None:  # called from Python: the caller keeps its SIGINT (an
+                signal.signal(signal.SIGINT, previous_int)  # ignored one would pass to
+                # every process it starts later); the command line exits ignoring it

@@ -420,3 +420,20 @@ def test_fallback_replace_and_a_death_between_its_renames(tmp_path, monkeypatch)
     assert main(["build", str(g), "--out", str(out)]) == 0
     assert _whole_build(out) and not stranded.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json", "net.npz", "out"]
+
+
+def test_an_interrupted_main_called_from_python_leaves_sigint_as_it_was(monkeypatch, capsys,
+                                                                       tmp_path):
+    """main() ignores SIGINT while it cleans up after an interrupt; called from Python it
+    must hand the caller its own handler back, or every process the caller starts later
+    (a pytest worker's next test) inherits SIGINT ignored and cannot be interrupted."""
+    from hwgen.cli import build as build_cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_cli, "run", interrupted)
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["build", "digits-mlp", "--out", str(tmp_path / "o")]) == 2
+    assert "interrupted" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is before
