@@ -62,10 +62,8 @@ def run(args) -> int:
     if bits:
         cells = " ".join(f"{k} {u:,}/{a:,}" for k, (u, a) in bits["utilization"].items())
         fps = bits["clock_mhz"] * 1e6 / result.report.cycles_per_frame
-        clock = (f"the PLL's {bits['clock_mhz']:.4g} MHz" if bits["pll"] else
-                 f"the board clock {bits['clock_mhz']:g} MHz")
         say(f"  bitstream {bits['bitstream']} for {bits['board']} in {bits['seconds']:g} s: "
-            f"fmax {bits['fmax_mhz']:g} MHz ({clock}, {fps:,.0f} frames/s), {cells}")
+            f"fmax {bits['fmax_mhz']:g} MHz ({bits['clock']}, {fps:,.0f} frames/s), {cells}")
         if bits["pll"]:
             say(f"  PLL: {bits['pll']}")
         elif bits["fmax_mhz"] > 1.2 * bits["clock_mhz"]:

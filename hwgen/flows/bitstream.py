@@ -84,8 +84,15 @@ class BitstreamReport:
         """Which of the two sets the frame rate a host sees: "host link" or "clock"."""
         return "host link" if self.link_fps < self.clock_fps else "clock"
 
+    @property
+    def clock(self) -> str:
+        """The clock the design runs from, in words: "the PLL's 47.25 MHz" or "the board
+        clock 12 MHz"."""
+        return (f"the PLL's {self.clock_mhz:.4g} MHz" if self.pll else
+                f"the board clock {self.clock_mhz:g} MHz")
+
     def as_dict(self) -> dict:
-        return {**asdict(self), "limit": self.limit}
+        return {**asdict(self), "limit": self.limit, "clock": self.clock}
 
     def markdown(self) -> str:
         rows = "\n".join(f"| {bel} | {used:,} | {avail:,} | "
@@ -94,9 +101,8 @@ class BitstreamReport:
         mark = {"clock": " **(the limit)**" if self.limit == "clock" else "",
                 "link": " **(the limit)**" if self.limit == "host link" else ""}
         tools = ", ".join(f"{k} {v}" for k, v in self.tools.items())
-        clock = (f"the PLL's {self.clock_mhz:.4g} MHz ({self.pll}, from the "
-                 f"{self.oscillator_mhz:g} MHz oscillator)" if self.pll else
-                 f"the board clock {self.clock_mhz:g} MHz")
+        clock = self.clock + (f" ({self.pll}, from the {self.oscillator_mhz:g} MHz "
+                              "oscillator)" if self.pll else "")
         paths = "".join(f"{k}. {p}\n" for k, p in enumerate(self.critical, 1))
         paths = f"\nCritical paths (nextpnr's worst per clock pair):\n\n{paths}" if paths else ""
         return (f"## Bitstream\n\n`{self.bitstream}` for {self.board}, built in "
@@ -154,10 +160,8 @@ def make_bitstream(p: Plan, board: Board, out: Path, baud: int | None = None,
     ``board_top.tim``. A design that misses the board clock is refused."""
     report = place_and_route(p, board, out, baud, progress)
     if report.fmax_mhz < report.clock_mhz:
-        clock = f"the PLL's {report.clock_mhz:.4g} MHz" if report.pll else \
-            f"the board clock {report.clock_mhz:g} MHz"
         raise BitstreamError(f"misses timing on {board.name}: achieved {report.fmax_mhz:.1f} "
-                             f"MHz, short of {clock}; pipeline for it (hwgen build --clock) "
+                             f"MHz, short of {report.clock}; pipeline for it (hwgen build --clock) "
                              f"or fold smaller (hwgen fold --board {board.name})")
     return report
 
