@@ -66,7 +66,7 @@ def run(args) -> int:
             f"fmax {bits['fmax_mhz']:g} MHz ({bits['clock']}, {fps:,.0f} frames/s), {cells}")
         if bits["pll"]:
             say(f"  PLL: {bits['pll']}")
-        elif bits["fmax_mhz"] > 1.2 * bits["clock_mhz"]:
+        elif bits["fmax_mhz"] > 1.2 * bits["clock_mhz"] and args.clock is None:
             say(f"  it runs from the {bits['clock_mhz']:g} MHz oscillator; --clock "
                 f"{bits['fmax_mhz']:.0f} pipelines for a faster clock, which the board "
                 "top's PLL then makes")

@@ -182,7 +182,7 @@ def place_and_route(p: Plan, board: Board, out: Path, baud: int | None = None,
     platform = platform_of(board)
     baud = baud or board.baud
     osc_mhz = platform.default_clk_frequency / 1e6
-    pll = _pll(board, osc_mhz, p.timing.clock_mhz)
+    pll = _pll(board, osc_mhz, p.timing.clock_mhz, progress)
     start = time.monotonic()
     step = 0
     while True:
@@ -201,14 +201,18 @@ def place_and_route(p: Plan, board: Board, out: Path, baud: int | None = None,
 STEPS = 2  # the PLL steps down at most this often when nextpnr misses its clock
 
 
-def _pll(board: Board, osc_mhz: float, target_mhz: float) -> PllSetting | None:
+def _pll(board: Board, osc_mhz: float, target_mhz: float,
+         progress=None) -> PllSetting | None:
     """The PLL setting nearest below ``target_mhz``, or None where the oscillator is as fast
-    (or the family has no PLL hwgen drives)."""
+    (or hwgen drives no PLL of the board's device: ``progress`` hears why)."""
     if target_mhz <= osc_mhz:
         return None
     try:
-        setting = solve(board.family, osc_mhz, target_mhz)
-    except ValueError:
+        setting = solve(board.family, osc_mhz, target_mhz, board.device)
+    except ValueError as err:
+        if progress:
+            progress(f"  no PLL for {target_mhz:g} MHz ({err}): the board top runs from "
+                     f"the {osc_mhz:g} MHz oscillator")
         return None
     return setting if setting.f_out_mhz > osc_mhz else None
 

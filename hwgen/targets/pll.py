@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["PLL_OF", "PllSetting", "solve"]
+__all__ = ["DEVICES", "PLL_OF", "PllSetting", "solve"]
 
 
 @dataclass(frozen=True)
@@ -101,14 +101,24 @@ def _gowin(f_in: float) -> Iterator[PllSetting]:
 
 # family: every setting its PLL can take from an oscillator
 PLL_OF = {"ice40": _ice40, "ecp5": _ecp5, "gowin": _gowin}
+# family: the device its table holds for and that device's part-name prefixes, where
+# devices differ: the rPLL's ranges and DEVICE parameter are the GW1NR-9's (the Tang Nano
+# 9K, GW1NR-LV9...), not the GW2A's
+DEVICES = {"gowin": ("GW1NR-9", ("GW1NR-9", "GW1NR-LV9", "GW1NR-UV9"))}
 
 
-def solve(family: str, f_in_mhz: float, target_mhz: float) -> PllSetting:
-    """The setting of ``family``'s PLL whose output is the highest at or below
-    ``target_mhz`` from ``f_in_mhz``; ValueError, in one line, when there is none."""
+def solve(family: str, f_in_mhz: float, target_mhz: float,
+          device: str | None = None) -> PllSetting:
+    """The setting of ``family``'s PLL (on ``device``, when given) whose output is the
+    highest at or below ``target_mhz`` from ``f_in_mhz``; ValueError, in one line, when
+    there is none."""
     if family not in PLL_OF:
         raise ValueError(f"no PLL for family {family!r}; hwgen has one for "
                          f"{', '.join(PLL_OF)}")
+    if device is not None and family in DEVICES:
+        name, prefixes = DEVICES[family]
+        if not device.startswith(prefixes):
+            raise ValueError(f"no {family} PLL table for {device}; hwgen has the {name}'s")
     settings = [s for s in PLL_OF[family](f_in_mhz) if s.f_out_mhz <= target_mhz + 1e-9]
     if not settings:
         lowest = min((s.f_out_mhz for s in PLL_OF[family](f_in_mhz)), default=None)

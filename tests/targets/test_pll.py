@@ -72,3 +72,13 @@ def test_a_family_without_a_pll_is_named():
     with pytest.raises(ValueError) as err:
         solve("xilinx", 100, 200)
     assert str(err.value) == "no PLL for family 'xilinx'; hwgen has one for ice40, ecp5, gowin"
+
+
+def test_the_gowin_table_is_the_gw1nr9s_and_another_device_is_named():
+    """The rPLL's ranges and DEVICE parameter are the Tang Nano 9K's GW1NR-9; the Tang
+    Primer 20K's GW2A is refused rather than given them."""
+    assert solve("gowin", 27, 100, "GW1NR-LV9QN88PC6/I5").params["DEVICE"] == "GW1NR-9C"
+    with pytest.raises(ValueError) as err:
+        solve("gowin", 27, 100, "GW2A-LV18PG256C8/I7")
+    assert str(err.value) == "no gowin PLL table for GW2A-LV18PG256C8/I7; hwgen has the GW1NR-9's"
+    assert solve("ecp5", 25, 100, "LFE5U-85F-6BG381C").f_out_mhz == 100.0
