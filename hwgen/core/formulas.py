@@ -24,6 +24,7 @@ __all__ = [
     "requant_bounds",
     "rom_levels",
     "signed_bits",
+    "slot_bits",
     "window_cycles",
 ]
 
@@ -95,6 +96,15 @@ def requant_bounds(acc: tuple[int, int], m: np.ndarray, s: np.ndarray) -> tuple[
 def mvu_cycles(rows: int, cols: int, pe: int, simd: int, pixels: int = 1) -> int:
     """Cycles per frame of a matrix-vector unit: pixels * (rows/PE) * (cols/SIMD)."""
     return pixels * (rows // pe) * (cols // simd)
+
+
+def slot_bits(index_bits: int, group: int | None = None, skip: bool = False) -> int:
+    """Bits a matrix unit's ROM holds per weight: its code or codebook index, and with
+    N:M sparsity (``group`` = M) its position in the group and a skip bit where a binary
+    row has an empty slot."""
+    if group is None:
+        return index_bits
+    return index_bits + bits_unsigned(group - 1) + int(skip)
 
 
 def argmax_cycles(elements: int, per_beat: int) -> int:

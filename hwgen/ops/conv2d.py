@@ -25,25 +25,27 @@ from hwgen.ir.layer import Arrays, Tensor, pair, positive
 from hwgen.ir.plan import LayerPlan
 from hwgen.ir.registry import register
 from hwgen.ops.activation import activation_blocks
-from hwgen.ops.samples import draw, extreme_weights, joined, weighted_branches
-from hwgen.ops.weighted import Weighted, divisors
+from hwgen.ops.samples import draw, extreme_weights, joined, pruned, weighted_branches
+from hwgen.ops.weighted import Sparsity, Weighted, divisors
 from hwgen.ops.window import one_row, window_needs
 
 __all__ = ["Conv2d"]
 
 # The examples: an input (H, W, C) and branch geometries (kernel, stride, padding, out
-# channels or "dw" for depthwise, pe, simd) whose outputs have one size, so that one graph
-# joins them. The first geometry takes every weight dtype x activation, each further one a
-# branch: full folding, depthwise with one lane and with stride 2, 1x1 convs with and
-# without a window, mixed strides, a kernel as tall as the input. A branch slower than the
+# channels or "dw" for depthwise, pe, simd[, N:M sparsity]) whose outputs have one size, so
+# that one graph joins them. The first geometry takes every weight dtype x activation, each
+# further one a branch: full folding, depthwise with one lane and with stride 2, 1x1 convs
+# with and without a window, mixed strides, a kernel as tall as the input, and the sparse
+# matrix unit behind a window (1:2) and on pixels (2:4). A branch slower than the
 # first geometry would set the frame rate (and the simulation time), so none is; even
 # channel counts let every concat take two channels a beat.
 EXAMPLE_GEOMETRIES = {
     "standard": ((5, 5, 2), [(3, 1, 0, 4, 2, 1), (3, 1, 0, 4, 4, 2), (1, 2, 0, 2, 1, 2),
-                             (3, 2, 1, "dw", 1, 1)]),
+                             (3, 2, 1, "dw", 1, 1), (3, 1, 0, 4, 2, 1, Sparsity(1, 2))]),
     "depthwise": ((5, 5, 2), [(3, 1, 1, "dw", 2, 1), (1, 1, 0, 2, 2, 2),
                               (3, 1, 1, 2, 2, 2)]),
-    "1x1": ((3, 4, 4), [(1, 1, 0, 2, 1, 4), (1, 1, 0, 2, 2, 2)]),
+    "1x1": ((3, 4, 4), [(1, 1, 0, 2, 1, 4), (1, 1, 0, 2, 2, 2),
+                        (1, 1, 0, 2, 1, 2, Sparsity(2, 4))]),
     "strided": ((6, 5, 2), [(3, 2, 0, 2, 2, 2), ((3, 4), (2, 1), 0, 2, 2, 2),
                             ((5, 3), (1, 2), 0, 2, 2, 2), (3, 2, 0, "dw", 2, 1)]),
     "padded": ((4, 4, 2), [((2, 3), 1, (1, 2), 2, 1, 2), ((2, 3), 1, (1, 2), "dw", 2, 1),
@@ -146,7 +148,8 @@ class Conv2d(Weighted):
         return Tensor((oh, ow, out_ch), self.out_dtype())
 
     def fold_candidates(self, xs: list[Tensor]) -> tuple[list[int], list[int]]:
-        return divisors(self.channels), [1] if self.depthwise else divisors(xs[0].shape[2])
+        return divisors(self.channels), [1] if self.depthwise else self.simd_candidates(
+            xs[0].shape[2])
 
     def fold_error(self, xs: list[Tensor], pe: int, simd: int) -> str | None:
         c = xs[0].shape[2]
@@ -155,11 +158,12 @@ class Conv2d(Weighted):
         if self.depthwise and simd != 1:
             return (f"depthwise hardware takes one kernel position per cycle; simd must be 1, "
                     f"got {simd}")
-        if c % simd:
-            return f"simd={simd} must divide the {c} input channels (windows stream channel-wise)"
+        err = self.simd_error(simd, c, "input channels (windows stream channel-wise)")
+        if err:
+            return err
         if self.depthwise:  # PE channels a beat, one weight each
             return self.word_error(xs[0], pe, simd, pe, pe)
-        return self.word_error(xs[0], pe, simd, pe * simd, simd)
+        return self.word_error(xs[0], pe, simd, pe * simd, self.in_elems(simd))
 
     def cycles_at(self, xs: list[Tensor], y: Tensor, pe: int, simd: int) -> int:
         h, w, c = xs[0].shape
@@ -168,7 +172,8 @@ class Conv2d(Weighted):
         if self.depthwise:  # PE channels at once, one kernel position a cycle
             elems, cycles = pe, mvu_cycles(c, kh * kw, pe, 1, pixels=pixels)
         else:
-            elems, cycles = simd, mvu_cycles(self.channels, kh * kw * c, pe, simd, pixels)
+            elems = self.in_elems(simd)
+            cycles = mvu_cycles(self.channels, self.kept(kh * kw * c), pe, simd, pixels)
         if self.needs_window:
             cycles = max(cycles, window_cycles(h, w, c, elems, self.kernel, self.stride,
                                                self.padding))
@@ -186,7 +191,7 @@ class Conv2d(Weighted):
         return self.activate(acc.reshape(n, oh, ow, self.channels))
 
     def stream_plan(self, xs, y, upstream):
-        elems = self.pe if self.depthwise else self.simd
+        elems = self.pe if self.depthwise else self.in_elems(self.simd)
         return [elems], self.pe, self.cycles_at(xs, y, self.pe, self.simd)
 
     def fifo_depths(self, xs: list[Tensor], elems: list[int]) -> list[int]:
@@ -214,19 +219,21 @@ class Conv2d(Weighted):
 
             def make(name: str, w_dt: DType, v: int, geometries=geometries,
                      c: int = shape[2]) -> Conv2d:
-                k, s, p, oc, pe, simd = geometries[v]
+                k, s, p, oc, pe, simd, *sparsity = geometries[v]
                 k = (k, k) if isinstance(k, int) else k
                 groups, oc = (c, c) if oc == "dw" else (1, oc)
                 w = extreme_weights(w_dt, (oc, *k, c // groups), rng)
+                sparsity = sparsity[0] if sparsity else None
+                if sparsity is not None:
+                    w = pruned(w, sparsity, rng)
                 return cls(name, weight_dtype=w_dt, weights=w, bias=rng.integers(-3, 4, oc),
                            stride=s, padding=p, pad_value=int(draw(dtype, 1, rng)[0]),
-                           groups=groups, pe=pe, simd=simd)
+                           groups=groups, pe=pe, simd=simd, sparsity=sparsity)
             branches = weighted_branches(x, rng, make, len(geometries))
             graphs[variant] = joined(f"conv_{variant}", x, branches)
         return graphs
 
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
-        self.check_buildable()
         blocks: list[wiring.Component] = []
         if self.needs_window:
             blocks.append(SlidingWindow(lp.x.shape, lp.in_elems, self.kernel, self.stride,
@@ -239,6 +246,7 @@ class Conv2d(Weighted):
             blocks.append(MVU(self.weights.reshape(self.channels, -1), lp.x.dtype,
                               self.weight_dtype, pe=self.pe, simd=self.simd, bias=self.bias,
                               storage=self.storage, levels=lp.timing.levels,
-                              codebook=self.codebook, family=lp.timing.family))
+                              codebook=self.codebook, family=lp.timing.family,
+                              sparsity=self.pattern))
         return blocks + activation_blocks(self.activation, self.pe, self.bounds.out, lp.timing,
                                           self.storage)

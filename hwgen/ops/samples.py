@@ -23,7 +23,7 @@ from hwgen.ir.layer import Layer, Tensor
 from hwgen.ir.registry import OPS
 
 __all__ = ["ACTIVATIONS", "INPUT_DTYPES", "WEIGHT_DTYPES", "activation", "activation_branches",
-           "draw", "extreme_weights", "joined", "rotation", "weighted_branches"]
+           "draw", "extreme_weights", "joined", "pruned", "rotation", "weighted_branches"]
 
 # The input dtypes every op's examples are asked for: binary, ternary, 1 to 8 bits, signed
 # and unsigned.
@@ -49,6 +49,18 @@ def extreme_weights(dt: DType | str, shape, rng: np.random.Generator) -> np.ndar
     dt = DType.parse(dt)
     w = draw(dt, shape, rng)
     w[0], w[1] = dt.max, dt.min
+    return w
+
+
+def pruned(weights: np.ndarray, sparsity, rng: np.random.Generator) -> np.ndarray:
+    """``weights`` pruned to ``sparsity`` (:class:`hwgen.ops.Sparsity`), the larger
+    magnitudes kept and equal ones at random; then row 2 loses one kept weight, so that a
+    group holds fewer than N (a binary row's empty slot)."""
+    kept = sparsity.keep(np.abs(weights) + rng.random(weights.shape))
+    w = np.where(kept, weights, 0)
+    if len(w) > 2:
+        row = w.reshape(len(w), -1)[2]
+        row[np.flatnonzero(row)[:1]] = 0
     return w
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from hwgen.core.dtypes import DType
 from hwgen.core.errors import GraphError
-from hwgen.core.formulas import AccBounds, acc_bounds
+from hwgen.core.formulas import AccBounds, acc_bounds, slot_bits
 from hwgen.core.limits import MAX_ACC_BITS, MAX_IO_BITS, MAX_WORD_BITS, STORAGES
 from hwgen.ir.activations import Requant, Threshold, activation_from_json, activation_to_json
 from hwgen.ir.layer import Arrays, Layer, Tensor, check_in_dtype, int_array, parse_dtype
@@ -51,6 +51,15 @@ class Sparsity:
     def __str__(self) -> str:
         return f"{self.n}:{self.m}"
 
+    def keep(self, magnitude: np.ndarray) -> np.ndarray:
+        """The pattern's mask for weights of ``magnitude`` (rows, inputs channels-last):
+        in every group of M inputs of a row the N largest, the earlier one on a tie."""
+        rows = np.asarray(magnitude).reshape(len(magnitude), -1, self.m)
+        order = np.argsort(-rows, axis=2, kind="stable")[:, :, :self.n]
+        mask = np.zeros(rows.shape, bool)
+        np.put_along_axis(mask, order, True, axis=2)
+        return mask.reshape(np.shape(magnitude))
+
 
 @dataclass
 class Weighted(Layer):
@@ -89,12 +98,14 @@ class Weighted(Layer):
         common = dict(weight_dtype=parse_dtype(where, spec.pop("weight_dtype", None),
                                                 "weight_dtype"),
                       weights=weights, bias=arrays.get(where, spec, "bias", optional=True),
-                      pe=spec.pop("pe", 1), simd=spec.pop("simd", 1),
-                      weight_storage=spec.pop("weight_storage", "auto"),
+                      pe=spec.pop("pe", 1), weight_storage=spec.pop("weight_storage", "auto"),
                       codebook=arrays.get(where, spec, "codebook", optional=True))
         sparsity = spec.pop("sparsity", None)
+        simd = spec.pop("simd", None)
         if sparsity is not None:
-            common["sparsity"] = Sparsity.from_json(where, sparsity)
+            common["sparsity"] = sparsity = Sparsity.from_json(where, sparsity)
+        # SIMD counts weight slots; by default one input, or with sparsity one group's N
+        common["simd"] = simd if simd is not None else sparsity.n if sparsity else 1
         act = spec.pop("activation", None)
         if act is not None:
             common["activation"] = activation_from_json(where, act, arrays)
@@ -193,14 +204,6 @@ class Weighted(Layer):
             raise GraphError(f"{where}: weight {int(self.weights[outside][0])} is not in the "
                              f"codebook ({', '.join(map(str, book.tolist()))})")
 
-    def check_buildable(self) -> None:
-        """Refuse, in one line, what the matrix units cannot build: binary weights with N:M
-        sparsity, whose zeros a one-bit weight cannot hold (ternary weights store them)."""
-        if self.sparsity is not None and self.weight_dtype.kind == "bin":
-            raise GraphError(f"{self.where}: bin weights with {self.sparsity} sparsity need "
-                             "the sparse matrix unit, which hwgen does not build yet; allowed: "
-                             "tern or intN weights (the zeros are stored)")
-
     @property
     def index_bits(self) -> int:
         """Bits a stored weight takes: its codebook index, or its own code."""
@@ -208,12 +211,61 @@ class Weighted(Layer):
             return self.weight_dtype.bits
         return max(1, (len(self.codebook) - 1).bit_length())
 
+    @property
+    def pattern(self) -> tuple[int, int] | None:
+        """(N, M) of the sparsity, for the matrix unit."""
+        return None if self.sparsity is None else (self.sparsity.n, self.sparsity.m)
+
+    @property
+    def slot_bits(self) -> int:
+        """Bits the matrix unit stores per weight slot (:func:`formulas.slot_bits`): with
+        N:M sparsity the position too, and a skip bit where a binary row has a group with
+        fewer than N non-zeros."""
+        sp = self.sparsity
+        if sp is None:
+            return self.index_bits
+        groups = self.weights.reshape(self.weights.shape[0], -1, sp.m)
+        skip = self.weight_dtype.kind == "bin" and bool(
+            (np.count_nonzero(groups, axis=2) < sp.n).any())
+        return slot_bits(self.index_bits, sp.m, skip)
+
+    def in_elems(self, simd: int) -> int:
+        """Inputs a beat at ``simd``: SIMD, or with N:M sparsity SIMD*M/N (SIMD counts
+        weight slots, N of them a group of M inputs)."""
+        sp = self.sparsity
+        return simd if sp is None else simd * sp.m // sp.n
+
+    def kept(self, cols: int) -> int:
+        """Weight slots of a row of ``cols`` inputs: all, or with N:M sparsity cols*N/M."""
+        sp = self.sparsity
+        return cols if sp is None else cols * sp.n // sp.m
+
+    def simd_candidates(self, size: int) -> list[int]:
+        """The SIMD values whose input beats divide ``size`` (features or channels)."""
+        sp = self.sparsity
+        if sp is None:
+            return divisors(size)
+        return [e * sp.n // sp.m for e in divisors(size) if e % sp.m == 0]
+
+    def simd_error(self, simd: int, size: int, what: str) -> str | None:
+        """Why ``simd`` cannot fold inputs of ``size`` ``what``, or None."""
+        sp = self.sparsity
+        if sp is None:
+            return None if size % simd == 0 else f"simd={simd} must divide the {size} {what}"
+        if simd % sp.n:
+            return (f"simd={simd} must be a multiple of N={sp.n} (sparsity {sp}: SIMD counts "
+                    "weight slots, N a group)")
+        if size % self.in_elems(simd):
+            return (f"simd={simd} takes {self.in_elems(simd)} inputs a beat (sparsity {sp}), "
+                    f"which must divide the {size} {what}")
+        return None
+
     def word_error(self, x: Tensor, pe: int, simd: int, lanes: int,
                    in_elems: int) -> str | None:
         """Why a folding makes a word wider than hardware may have (a weight ROM word of
         ``lanes`` weights, an input beat of ``in_elems``, an output beat of PE
         accumulators), or None."""
-        words = (("weight word", lanes * self.index_bits),
+        words = (("weight word", lanes * self.slot_bits),
                  ("input beat", in_elems * x.dtype.bits),
                  ("output beat", pe * self.bounds.out_bits))
         for what, bits in words:
@@ -239,5 +291,5 @@ class Weighted(Layer):
         """Where the weights live: as asked, or for "auto" block RAM once they are large."""
         if self.weight_storage != "auto":
             return self.weight_storage
-        bits = self.weights.size * self.index_bits
+        bits = self.kept(self.weights.size) * self.slot_bits
         return "bram" if bits >= AUTO_BRAM_BITS else "logic"

@@ -14,7 +14,7 @@ from hwgen.analysis.fold import fold
 from hwgen.core.dtypes import DType
 from hwgen.flows.build import build
 from hwgen.ops import Sparsity
-from tests.helpers import SLOW, simulate_graph
+from tests.helpers import SLOW
 
 U2 = DType.parse("uint2")
 # 2:4 in both rows: row 0 keeps inputs 0, 2 | 6, 7; row 1 keeps 1 | 4, 7
@@ -23,8 +23,10 @@ W24 = np.array([[1, 0, -1, 0, 0, 0, 1, 1],
 S24 = Sparsity(2, 4)
 
 
-def dense(weights=W24, dtype="tern", sparsity=S24, **kw):
-    return ops.Dense("fc", weight_dtype=dtype, weights=weights, sparsity=sparsity, **kw)
+def dense(weights=W24, dtype="tern", sparsity=S24, simd=None, **kw):
+    simd = simd or (sparsity.n if isinstance(sparsity, Sparsity) else 2)
+    return ops.Dense("fc", weight_dtype=dtype, weights=weights, sparsity=sparsity, simd=simd,
+                     **kw)
 
 
 def graph(*layers, shape=(8,), dtype=U2):
@@ -131,24 +133,55 @@ def test_a_malformed_sparsity_in_a_file_is_one_line(tmp_path, spec):
                     f"integers 1 <= N < M, got {spec!r}")
 
 
-def test_bin_weights_with_sparsity_are_refused_alike_by_build_estimate_and_fold(tmp_path):
-    g = graph(dense(np.array([[1, 0, 0, -1]]), "bin", Sparsity(1, 2)), shape=(4,))
-    said = ("layer 'fc' (dense): bin weights with 1:2 sparsity need the sparse matrix unit, "
-            "which hwgen does not build yet; allowed: tern or intN weights (the zeros are "
-            "stored)")
-    assert refusal(lambda: build(g, tmp_path / "out", SLOW)) == said
-    assert refusal(lambda: estimate(g, SLOW)) == said
-    assert refusal(lambda: fold(g, SLOW)) == said
-    assert not (tmp_path / "out").exists()
+@pytest.mark.parametrize("n, m, simd, said", [
+    (2, 4, 3, "simd=3 must be a multiple of N=2 (sparsity 2:4: SIMD counts weight slots, N "
+              "a group)"),
+    (2, 4, 4, "simd=4 takes 8 inputs a beat (sparsity 2:4), which must divide the 12 input "
+              "features"),
+    (1, 4, 2, "simd=2 takes 8 inputs a beat (sparsity 1:4), which must divide the 12 input "
+              "features")])
+def test_a_sparse_simd_counts_weight_slots_and_its_beat_must_divide_the_inputs(n, m, simd,
+                                                                              said):
+    w = np.zeros((2, 12), int)
+    w[:, ::m] = 1
+    assert refusal(lambda: graph(dense(w, sparsity=Sparsity(n, m), simd=simd),
+                                 shape=(12,))) == f"layer 'fc' (dense): {said}"
 
 
-def test_a_sparse_tern_layer_is_bit_exact_under_stalls(tmp_path):
-    """The dense matrix unit with the zeros stored: every element against the reference,
-    stalls on both sides, cycles as the dense formula (2 rows x 8 inputs at PE 1, SIMD 2:
-    8 cycles)."""
-    g = graph(dense(pe=1, simd=2, activation=ir.Threshold("uint2", [[-2, 0, 2]] * 2)))
-    result = simulate_graph(g, tmp_path)
-    assert result.cycles_per_frame == 8
+@pytest.mark.parametrize("n, m, size, simds", [(2, 4, 8, [2, 4]), (1, 4, 16, [1, 2, 4]),
+                                               (1, 2, 6, [1, 3]), (2, 8, 8, [2])])
+def test_fold_offers_the_slot_counts_whose_beats_divide_the_inputs(n, m, size, simds):
+    w = np.zeros((2, size), int)
+    w[:, ::m] = 1
+    fc = dense(w, sparsity=Sparsity(n, m))
+    graph(fc, shape=(size,))
+    assert fc.fold_candidates([ir.Tensor((size,), U2)])[1] == simds
+
+
+def test_bin_weights_with_sparsity_build_estimate_and_fold_in_the_n_m_cycles(tmp_path):
+    # 4 rows of 16 binary weights at 1:4: 4 slots a row; at PE 2, SIMD 1 the frame takes
+    # 4/2 row groups x 4/1 slots = 8 cycles (16 dense, where a slot is an input)
+    w = np.zeros((4, 16), int)
+    w[:, 1::4] = 1
+    w[1, 5] = -1
+    w[2, 9] = 0  # a group with no weight: the skip bit
+    g = graph(dense(w, "bin", Sparsity(1, 4), pe=2, simd=1), shape=(16,),
+              dtype=DType.parse("bin"))
+    assert estimate(g, SLOW).cycles == 8
+    build(g, tmp_path / "out", SLOW)
+    assert (tmp_path / "out" / "report.md").exists()
+    folded = fold(g, SLOW)
+    fc = folded.graph.layers[0]
+    assert fc.simd in (1, 2, 4) and folded.estimate.cycles == (4 // fc.pe) * (4 // fc.simd)
+
+
+def test_a_file_without_simd_takes_one_group_s_n_weights_a_cycle(tmp_path):
+    g = graph(dense())
+    g.save(tmp_path / "g")
+    doc = json.loads((tmp_path / "g.json").read_text())
+    del doc["layers"][0]["simd"]
+    (tmp_path / "g.json").write_text(json.dumps(doc))
+    assert hwgen.load_graph(tmp_path / "g.json").layers[0].simd == 2
 
 
 def test_the_python_api_takes_a_dict_and_refuses_a_non_integer_pattern():

@@ -8,6 +8,13 @@ one ROM word of PE x SIMD weights (or of their codebook indices, decoded by a ta
 constants in front of each lane) and feeds PE lanes of either the popcount MAC
 array (binary weights and inputs) or the fixed-point PE.
 
+With N:M structured sparsity the ROM holds, per row and group of M inputs, only N
+weights and their positions in the group (:func:`sparse_slots`): SIMD weight slots take
+an input slice of SIMD*M/N elements, a mux in front of each slot picks the element its
+weight needs, and a frame takes (MH/PE)*(MW*N/M/SIMD) cycles. The zeros are in the
+positions, not the values, so binary weights stay one bit; a group with fewer than N
+non-zeros fills its slots with a skip bit (binary weights only: other dtypes store 0).
+
 Pipeline (all stages advance together when the output register is free):
 step (counters, ROM/buffer read) -> lanes (dot products, with the registers the target
 clock needs inside) -> accumulate -> output.
@@ -16,13 +23,13 @@ clock needs inside) -> accumulate -> output.
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Module, Mux, Signal, Value, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.core.dtypes import DType
-from hwgen.core.formulas import acc_bounds, bits_unsigned, rom_levels, signed_bits
+from hwgen.core.formulas import acc_bounds, bits_unsigned, rom_levels, signed_bits, slot_bits
 from hwgen.core.packing import pack
 from hwgen.hw import silenced
 from hwgen.hw.cost import (
@@ -44,7 +51,24 @@ from hwgen.hw.primitives.rom import lookup, storage_attrs
 from hwgen.hw.primitives.streams import element_shape, vector_stream
 from hwgen.targets import buffer_storage
 
-__all__ = ["MVU"]
+__all__ = ["MVU", "sparse_slots"]
+
+
+def sparse_slots(weights: np.ndarray, n: int, m: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A weight matrix of N:M rows as slots, each (rows, cols*n/m): per row and group of
+    ``m`` inputs its non-zero weights in input order, each with its position in the group,
+    then empty slots (value 0, position 0, ``empty`` true) up to ``n``."""
+    rows, cols = weights.shape
+    groups = weights.reshape(rows, cols // m, m)
+    nonzero = groups != 0
+    if nonzero.sum(axis=2).max(initial=0) > n:
+        raise ValueError(f"a group of {m} holds more than {n} non-zero weights")
+    order = np.argsort(~nonzero, axis=2, kind="stable")[:, :, :n]  # non-zeros first
+    empty = ~np.take_along_axis(nonzero, order, axis=2)
+    values = np.take_along_axis(groups, order, axis=2)
+    positions = np.where(empty, 0, order)
+    return tuple(a.reshape(rows, -1) for a in (values, positions, empty))
 
 
 class MVU(wiring.Component):
@@ -63,29 +87,46 @@ class MVU(wiring.Component):
         weight's index into it, ``index_bits`` wide, and the lanes decode it.
     family : the FPGA family, which decides where the replay buffer lives
         (:func:`hwgen.targets.buffer_storage`).
+    sparsity : optional (N, M): every group of M inputs of a row holds at most N non-zero
+        weights; SIMD then counts weight slots (a multiple of N) and an input beat holds
+        SIMD*M/N elements.
 
     Members
     -------
-    i : In(stream of ``simd`` input codes)
+    i : In(stream of ``in_elems`` input codes: ``simd``, or ``simd*M/N`` when sparse)
     o : Out(stream of ``pe`` signed accumulators, ``acc_bits`` wide)
     """
 
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
                  simd: int, bias: np.ndarray | None = None, storage: str = "logic",
                  levels: int = UNLIMITED, codebook: np.ndarray | None = None,
-                 family: str | None = None):
+                 family: str | None = None, sparsity: tuple[int, int] | None = None):
         self.weights = np.asarray(weights, dtype=np.int64)
         self.codebook = None if codebook is None else np.asarray(codebook, np.int64)
         self.index_bits = (w_dtype.bits if codebook is None
                            else bits_unsigned(len(self.codebook) - 1))
         mh, mw = self.weights.shape
-        if mh % pe or mw % simd:
-            raise ValueError(f"pe={pe} must divide {mh} rows and simd={simd} must divide {mw}")
+        self.sparsity = sparsity
+        if sparsity is None:
+            self.cols, self.in_elems = mw, simd
+        else:
+            n, m = sparsity
+            if codebook is not None or simd % n or mw % m:
+                raise ValueError(f"sparsity {n}:{m} needs no codebook, N dividing simd={simd} "
+                                 f"and M dividing the {mw} columns")
+            self.cols, self.in_elems = mw * n // m, simd * m // n
+            self.slots = sparse_slots(self.weights, n, m)
+        if mh % pe or self.cols % simd:
+            raise ValueError(f"pe={pe} must divide {mh} rows and simd={simd} must divide "
+                             f"{self.cols} weights of a row")
         self.attrs = storage_attrs(storage)
         self.in_dtype, self.w_dtype, self.pe, self.simd = in_dtype, w_dtype, pe, simd
-        self.nf, self.sf = mh // pe, mw // simd
+        self.nf, self.sf = mh // pe, self.cols // simd
         self.bias = np.zeros(mh, np.int64) if bias is None else np.asarray(bias, np.int64)
         self.binary = in_dtype.kind == "bin" and w_dtype.kind == "bin"
+        # a slot with no weight in a binary row: a skip bit (other dtypes store the 0)
+        self.skip = (sparsity is not None and w_dtype.kind == "bin"
+                     and bool(self.slots[2].any()))
         self.bounds = acc_bounds(self.weights, in_dtype, bias)
         self.acc_bits = self.bounds.out_bits
         self.levels = levels
@@ -94,14 +135,29 @@ class MVU(wiring.Component):
         self.latency = 3 + lane.latency  # pipeline registers from input to output
         self.lane_register_bits = lane.register_bits
         super().__init__({
-            "i": In(vector_stream(element_shape(in_dtype), simd)),
+            "i": In(vector_stream(element_shape(in_dtype), self.in_elems)),
             "o": Out(vector_stream(signed(self.acc_bits), pe)),
         })
 
+    @property
+    def slot_bits(self) -> int:
+        return slot_bits(self.index_bits, self.sparsity and self.sparsity[1], self.skip)
+
+    @property
+    def pos_bits(self) -> int:
+        return bits_unsigned(self.sparsity[1] - 1)
+
     def _stored(self) -> np.ndarray:
-        """What the ROM holds per weight, (nf*sf, PE*SIMD): word nf*SF+sf, lane p holds row
-        nf*PE+p, columns sf*SIMD..+SIMD; a weight's code, or its codebook index."""
-        if self.codebook is None:
+        """What the ROM holds per weight slot, (nf*sf, PE*SIMD): word nf*SF+sf, lane p holds
+        row nf*PE+p, slots sf*SIMD..+SIMD; a weight's code or codebook index, and when
+        sparse its position (and skip bit) above it."""
+        if self.sparsity is not None:
+            values, positions, empty = self.slots
+            codes = (self.w_dtype.encode(values).astype(np.int64)
+                     | positions << self.index_bits
+                     | empty.astype(np.int64) * int(self.skip) << (self.index_bits
+                                                                    + self.pos_bits))
+        elif self.codebook is None:
             codes = self.w_dtype.encode(self.weights)
         else:
             codes = np.searchsorted(self.codebook, self.weights)
@@ -116,8 +172,12 @@ class MVU(wiring.Component):
         return self.w_dtype.encode(self.codebook).astype(np.int64)
 
     def _offsets(self) -> np.ndarray:
-        """Per row constant added to the lane sum: bias, and -MW for popcounts."""
-        return self.bias - (self.weights.shape[1] if self.binary else 0)
+        """Per row constant added to the lane sum: bias, and for popcounts minus the slots
+        of a row (a skipped slot agrees, +1, so it is taken off too)."""
+        if not self.binary:
+            return self.bias
+        skipped = self.slots[2].sum(axis=1) if self.skip else 0
+        return self.bias - self.cols - skipped
 
     def _lane(self) -> wiring.Component:
         """A dot-product lane: its inputs come through the ROM (logic: a mux of
@@ -127,6 +187,8 @@ class MVU(wiring.Component):
         if self.codebook is not None:
             weights += rom_levels(len(self.codebook))
         used = max(weights, int(self.nf > 1))
+        if self.sparsity is not None:  # the mux picking each slot's input
+            used += rom_levels(self.sparsity[1]) + int(self.skip)
         if self.binary:
             return XnorPopcount(self.simd, self.levels, used)
         return DotPE(self.simd, self.in_dtype, self.w_dtype, self.levels, used)
@@ -134,8 +196,14 @@ class MVU(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         pe, simd, nf_n, sf_n = self.pe, self.simd, self.nf, self.sf
-        in_layout = data.ArrayLayout(element_shape(self.in_dtype), simd)
-        w_layout = data.ArrayLayout(data.ArrayLayout(element_shape(self.w_dtype), simd), pe)
+        in_layout = data.ArrayLayout(element_shape(self.in_dtype), self.in_elems)
+        if self.sparsity is None:
+            slot = element_shape(self.w_dtype)
+        else:
+            slot = data.StructLayout({"w": element_shape(self.w_dtype),
+                                      "pos": unsigned(self.pos_bits),
+                                      "skip": unsigned(int(self.skip))})
+        w_layout = data.ArrayLayout(data.ArrayLayout(slot, simd), pe)
 
         en = Signal()  # the whole pipeline advances
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
@@ -156,9 +224,9 @@ class MVU(wiring.Component):
                 m.d.sync += sf.eq(sf + 1)
 
         stored = self._stored()
-        m.submodules.rom = rom = Memory(shape=stored.shape[1] * self.index_bits,
+        m.submodules.rom = rom = Memory(shape=stored.shape[1] * self.slot_bits,
                                         depth=nf_n * sf_n, attrs=self.attrs,
-                                        init=pack(stored, self.index_bits, stored.shape[1]))
+                                        init=pack(stored, self.slot_bits, stored.shape[1]))
         rom_rd = rom.read_port()
         m.d.comb += [rom_rd.addr.eq(nf * sf_n + sf), rom_rd.en.eq(en)]
         if self.codebook is None:
@@ -194,8 +262,12 @@ class MVU(wiring.Component):
         partial = []
         for p in range(pe):
             m.submodules[f"lane{p}"] = lane = self._lane()
-            m.d.comb += [lane.a.eq(Value.cast(xs)), lane.w.eq(Value.cast(w_tile[p])),
-                         lane.en.eq(en)]
+            if self.sparsity is None:
+                m.d.comb += [lane.a.eq(Value.cast(xs)), lane.w.eq(Value.cast(w_tile[p]))]
+            else:
+                m.d.comb += [lane.a.eq(self._gather(m, xs, w_tile[p], p)),
+                             lane.w.eq(Cat(s.w for s in w_tile[p]))]
+            m.d.comb += lane.en.eq(en)
             partial.append(lane.o)
         side = Pipe(m, en, self.levels)  # flags travel beside the lanes' registers
         v1, first1, last1, nf1 = (side.delay(s, lane.latency, s.name)
@@ -209,7 +281,7 @@ class MVU(wiring.Component):
 
         # -- accumulate, then add the per-row offset on the last slice ------------------------
         if self.binary:
-            acc_shape = unsigned(bits_unsigned(self.weights.shape[1]))
+            acc_shape = unsigned(bits_unsigned(self.cols))
         else:
             acc_shape = signed(self.bounds.dot_bits)
         offsets = self._offsets().reshape(nf_n, pe)
@@ -227,6 +299,26 @@ class MVU(wiring.Component):
         with m.If(en):
             m.d.sync += self.o.valid.eq(v2 & last2)
         return m
+
+    def _gather(self, m: Module, xs: data.View, slots: data.View, p: int) -> Value:
+        """Lane ``p``'s inputs of one slice: slot k (of group k // N) takes the element at
+        its position in that group; a skipped slot takes a value that adds nothing (the
+        weight's own code for a popcount, where agreeing is folded into the offset, else
+        0)."""
+        n, mm = self.sparsity
+        bits = self.in_dtype.bits
+        picked = []
+        for k, s in enumerate(slots):
+            group = [Value.cast(xs[k // n * mm + q]) for q in range(mm)]
+            x = Signal(bits, name=f"x{p}_{k}")
+            choice = Array(group)[s.pos]
+            if self.skip:
+                zero = (Value.cast(s.w) if self.binary
+                        else Const(int(self.in_dtype.encode(0)), bits))
+                choice = Mux(s.skip, zero, choice)
+            m.d.comb += x.eq(choice)
+            picked.append(x)
+        return Cat(picked)
 
     def cost(self, family: str) -> BlockCost:
         """Features (for the fitted LUT/FF model), block RAMs and DSPs for ``family``."""
@@ -246,17 +338,19 @@ class MVU(wiring.Component):
             width = products(c, pe * simd, a, w, family)
             f[tree_feature(a, w, family)] += pe * tree_bits(simd, width)
             part = width + log2(simd)
-        f["reg"] += simd * a.bits + pe * part + 2 * pe * self.acc_bits + 8  # acc, output
+        f["reg"] += self.in_elems * a.bits + pe * part + 2 * pe * self.acc_bits + 8
         lanes = self.latency - 3  # registers inside the lanes, and the flags beside them
         f["reg"] += pe * self.lane_register_bits + lanes * (3 + log2(nf))
         f["acc"] += pe * self.acc_bits
-        memory(c, varying_bits(self._stored(), self.index_bits), nf * sf, family,
+        if self.sparsity is not None and not const:  # a mux in front of every slot
+            f["mux"] += pe * simd * a.bits * (self.sparsity[1] - 1 + int(self.skip))
+        memory(c, varying_bits(self._stored(), self.slot_bits), nf * sf, family,
                storage=rom_style(self.attrs), sync=True, rom=True)
         if self.codebook is not None and not const:  # a table of constants per weight
             memory(c, pe * simd * varying_bits(self._decode_table()[:, None], w.bits),
                    len(self.codebook), family, storage="logic", sync=False, rom=True)
         if nf > 1:
-            bits = simd * a.bits
+            bits = self.in_elems * a.bits
             memory(c, bits, sf, family, storage=buffer_storage(bits, sf, self.family),
                    sync=True)
             f["mux"] += bits
