@@ -3,6 +3,7 @@ graph (:func:`hwgen.compress.compress` does it; this prints what it found)."""
 
 from __future__ import annotations
 
+from hwgen.analysis.estimate import estimate
 from hwgen.cli.common import board, board_args, say, seed
 from hwgen.compress import METHODS, CompressResult, WeightStats, compress
 
@@ -19,6 +20,9 @@ def add_parser(sub) -> None:
                    "2^--bits k-means centroids per layer; distill: a fresh copy of the "
                    "example trained from --teacher's softened outputs")
     c.add_argument("--sparsity", type=float, help="fraction of each layer's weights to zero")
+    c.add_argument("--pattern", help="prune to N:M instead (2:4, 1:4): in every group of M "
+                   "inputs of a row the N largest weights kept; the layers carry the pattern "
+                   "and build the sparse matrix unit")
     c.add_argument("--layer", help="layer name in the exported graph (fc2, conv2, ...)")
     c.add_argument("--keep", type=int, default=16, help="channels to keep (default 16)")
     c.add_argument("--rank", type=int, help="rank of the split")
@@ -40,21 +44,21 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    result = compress(args.source, args.method, sparsity=args.sparsity, bits=args.bits,
+    result = compress(args.source, args.method, sparsity=args.sparsity,
+                      pattern=args.pattern, bits=args.bits,
                       layer=args.layer, keep=args.keep, rank=args.rank, energy=args.energy,
                       teacher=args.teacher, temperature=args.temperature, alpha=args.alpha,
                       weight_dtype=args.weight_dtype, epochs=args.epochs, seed=args.seed,
                       progress=say)
     target = board(args, result.original)
-    fit = result.estimate(target).fit_summary()
-    if result.test_samples is None:  # a graph alone: no model, no data to measure on
-        for label, stats in (("before", result.weights_before),
-                             ("after", result.weights_after)):
-            say(f"  {label:<6} {_weights(stats)}")
-    else:
-        for label, acc, stats in _before_after(result):
-            say(f"  {label:<6} accuracy {acc:.2%} on {result.test_samples} test digits; "
-                f"{_weights(stats)}")
+    after = result.estimate(target)
+    fit = after.fit_summary()
+    hardware = {"before": _hardware(estimate(result.original, target), target),
+                "after": _hardware(after, target)}
+    for label, acc, stats in _before_after(result):
+        measured = ("" if acc is None else  # a graph alone: no model, no data to measure on
+                    f"accuracy {acc:.2%} on {result.test_samples:,} test samples; ")
+        say(f"  {label:<6} {measured}{_weights(stats)}; {hardware[label]}")
     say(f"wrote {result.graph.save(args.out)} (and .npz); at its folding: {fit}; "
         "hwgen build takes it as any graph")
     return 0
@@ -65,7 +69,13 @@ def _before_after(result: CompressResult):
             ("after", result.accuracy_after, result.weights_after))
 
 
+def _hardware(est, target) -> str:
+    """Cycles a frame and estimated logic, at the graph's own folding."""
+    return (f"{est.cycles:,} cycles/frame, {est.total.lut:,.0f} {target.lut_unit} estimated "
+            f"on {target.name}")
+
+
 def _weights(stats: WeightStats) -> str:
-    shared = (f" ({stats.stored_bits:,} stored with codebooks)"
+    shared = (f" ({stats.stored_bits:,} as stored: codebooks, N:M slots)"
               if stats.stored_bits != stats.bits else "")
     return f"{stats.weights:,} weights, {stats.zeros:,} zero, {stats.bits:,} weight bits{shared}"

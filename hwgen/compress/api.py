@@ -24,9 +24,9 @@ from hwgen.compress.base import (
 )
 from hwgen.core.errors import CompressError
 from hwgen.examples import EXAMPLES, example_maker, is_graph_file
-from hwgen.examples.digits import load
 from hwgen.ir.codec import load_graph
 from hwgen.ir.graph import Graph
+from hwgen.ops.weighted import Sparsity
 
 __all__ = ["CompressResult", "WeightStats", "compress"]
 
@@ -53,7 +53,7 @@ class WeightStats:
 @dataclass(frozen=True)
 class CompressResult:
     """A compressed graph and the graph it came from. For an example the accuracies on its
-    held-out test digits are measured (with :func:`hwgen.reference.run`, so on the integer
+    held-out test samples are measured (with :func:`hwgen.reference.run`, so on the integer
     graphs the hardware computes); for a graph alone, which is not fine-tuned, they are
     ``None``."""
 
@@ -80,7 +80,8 @@ class CompressResult:
 
 
 def compress(source: Graph | str | os.PathLike, method: str, *,
-             sparsity: float | None = None, bits: int | None = None,
+             sparsity: float | None = None, pattern: str | Sparsity | None = None,
+             bits: int | None = None,
              layer: str | None = None, keep: int = 16, rank: int | None = None,
              energy: float | None = None, teacher: str | None = None,
              temperature: float = 4.0, alpha: float = 0.7, weight_dtype: str | None = None,
@@ -89,10 +90,12 @@ def compress(source: Graph | str | os.PathLike, method: str, *,
     """Compress ``source`` by ``method`` (one of :data:`METHODS`).
 
     ``source`` is an example name (trained with ``seed``, compressed, fine-tuned
-    ``epochs``, 20 unless told; evaluated on its held-out digits) or a graph, or the path of
+    ``epochs``, 20 unless told; evaluated on its held-out samples) or a graph, or the path of
     one, which takes ``prune`` or ``codebook`` only and is not fine-tuned.
 
-    - ``prune``: magnitude pruning to ``sparsity`` (0 to 1) of each layer's weights;
+    - ``prune``: magnitude pruning to ``sparsity`` (0 to 1) of each layer's weights, or
+      to an N:M ``pattern`` ("2:4" or a :class:`~hwgen.ops.Sparsity`) that the layers
+      then carry, for the sparse matrix unit (every dense and conv layer it fits);
     - ``channels``: LASSO pruning of the channels ``layer`` reads, to ``keep``;
     - ``lowrank``: truncated SVD of the dense ``layer`` at ``rank`` or ``energy``;
     - ``codebook``: weights shared through ``2**bits`` k-means centroids per layer;
@@ -106,8 +109,17 @@ def compress(source: Graph | str | os.PathLike, method: str, *,
     """
     if method not in METHODS:
         raise CompressError(f"unknown method {method!r}; methods: {', '.join(METHODS)}")
-    options = {"sparsity": sparsity, "bits": bits, "layer": layer, "teacher": teacher}
-    needs = {"prune": ("sparsity", "--sparsity (0 to 1)"),
+    if pattern is not None:
+        if method != "prune" or sparsity is not None:
+            raise CompressError("--pattern N:M goes with --method prune, without --sparsity")
+        if not isinstance(pattern, Sparsity):
+            try:
+                pattern = Sparsity.parse(pattern)
+            except ValueError as err:
+                raise CompressError(f"--pattern: {err}") from None
+    options = {"sparsity": sparsity if pattern is None else pattern, "bits": bits,
+               "layer": layer, "teacher": teacher}
+    needs = {"prune": ("sparsity", "--sparsity (0 to 1) or --pattern N:M"),
              "codebook": ("bits", "--bits (index bits, 1 to 8)"),
              "channels": ("layer", "--layer (the layer that reads the channels)"),
              "lowrank": ("layer", "--layer (the dense layer to split)"),
@@ -115,21 +127,23 @@ def compress(source: Graph | str | os.PathLike, method: str, *,
     field, what = needs[method]
     if options[field] is None:
         raise CompressError(f"--method {method} needs {what}")
+    target = sparsity if pattern is None else pattern
     if isinstance(source, Graph):
-        return _compress_graph(source, method, sparsity, bits, weight_dtype, progress)
+        return _compress_graph(source, method, target, bits, weight_dtype, progress)
     if is_graph_file(source):
-        return _compress_graph(load_graph(source), method, sparsity, bits, weight_dtype,
+        return _compress_graph(load_graph(source), method, target, bits, weight_dtype,
                                progress)
     if source not in EXAMPLES:
         raise CompressError(f"{source}: neither a graph file (NAME.json) nor an example "
                             f"(examples: {', '.join(EXAMPLES)})")
-    return _compress_example(str(source), method, sparsity=sparsity, bits=bits, layer=layer,
+    return _compress_example(str(source), method, sparsity=target, bits=bits, layer=layer,
                              keep=keep, rank=rank, energy=energy, teacher=teacher,
                              temperature=temperature, alpha=alpha, weight_dtype=weight_dtype,
                              epochs=epochs, seed=seed, progress=progress)
 
 
-def _compress_graph(graph: Graph, method: str, sparsity: float | None, bits: int | None,
+def _compress_graph(graph: Graph, method: str, sparsity: float | Sparsity | None,
+                    bits: int | None,
                     weight_dtype: str | None, progress: Callable[[str], None]
                     ) -> CompressResult:
     """Compress a graph alone: the methods that need no model to fine-tune."""
@@ -139,7 +153,11 @@ def _compress_graph(graph: Graph, method: str, sparsity: float | None, bits: int
     if weight_dtype is not None:
         raise CompressError("--weight-dtype trains an example; a graph keeps its own weights")
     try:
-        if method == "prune":
+        if isinstance(sparsity, Sparsity):
+            out = prune.prune_graph_pattern(graph, sparsity, progress)
+            progress(f"pruned {graph.name} to {sparsity} by weight magnitude, without "
+                     "fine-tuning: accuracy is not kept")
+        elif method == "prune":
             out = prune_graph(graph, sparsity)
             progress(f"pruned {graph.name} to {sparsity:.0%} zero weights per layer (the "
                      "first left whole), without fine-tuning: accuracy is not kept")
@@ -156,18 +174,21 @@ def _compress_example(name: str, method: str, *, sparsity, bits, layer, keep, ra
                       teacher, temperature, alpha, weight_dtype, epochs, seed,
                       progress: Callable[[str], None]) -> CompressResult:
     """Train the example ``name``, compress its model, fine-tune it (or distil into a fresh
-    copy) and export it, measuring both graphs on the held-out digits."""
+    copy) and export it, measuring both graphs on the held-out samples."""
     from hwgen.frontends import quant
 
     make, make_options = example_maker(name, weight_dtype)
     ex = make(seed=seed, progress=progress, **make_options)
     shape = ex.graph.input.shape
-    train_x, train_y, test_x, test_y = load(seed)
-    train_x, test_x = train_x.reshape(-1, *shape), test_x.reshape(-1, *shape)
+    train_x, train_y, test_x, test_y = ex.train_x, ex.train_y, ex.test_x, ex.test_y
     if method == "distill":
         teacher_make, teacher_options = example_maker(teacher)
     try:
-        if method == "prune":
+        if isinstance(sparsity, Sparsity):
+            model = prune.prune_pattern(ex.model, sparsity, progress)
+            progress(f"pruned {name} to {sparsity}: in every group of {sparsity.m} inputs "
+                     f"of a row the {sparsity.n} largest weights kept")
+        elif method == "prune":
             model = prune.prune_magnitude(ex.model, sparsity)
         elif method == "codebook":
             model = codebook.share_weights(ex.model, bits)

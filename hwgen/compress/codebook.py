@@ -102,11 +102,11 @@ def share_graph(graph, bits: int, *, iters: int = 100):
 
 def storage_bits(graph) -> tuple[int, int]:
     """(bits the weights take as stored, bits as plain codes): a codebook layer stores
-    index_bits a weight plus its table."""
+    index_bits a weight plus its table, an N:M layer N slots of M (code and position)."""
     stored = plain = 0
     for layer in weighted_layers(graph):
         plain += layer.weights.size * layer.weight_dtype.bits
-        stored += layer.weights.size * layer.index_bits
+        stored += layer.kept(layer.weights.size) * layer.slot_bits
         if layer.codebook is not None:
             stored += len(layer.codebook) * layer.weight_dtype.bits
     return stored, plain

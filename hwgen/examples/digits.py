@@ -21,6 +21,8 @@ class Example:
     test_x: np.ndarray  # integer inputs, shaped like the graph input
     test_y: np.ndarray
     train_seconds: float
+    train_x: np.ndarray  # what it was trained on, shaped like the graph input: what
+    train_y: np.ndarray  # fine-tuning after compression trains on
 
 
 def load(seed: int = 0, test_fraction: float = 0.25
@@ -48,4 +50,4 @@ def fit(name: str, model, shape: tuple[int, ...], *, seed: int, epochs: int,
     train(model, train_x, train_y, epochs=epochs, seed=seed, progress=progress)
     seconds = time.monotonic() - start
     graph = quant.export(model, name=name, input_shape=shape)
-    return Example(graph, model, test_x, test_y, seconds)
+    return Example(graph, model, test_x, test_y, seconds, train_x, train_y)

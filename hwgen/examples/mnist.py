@@ -129,4 +129,4 @@ def make(variant: str = "tfc-w1a1", seed: int = 0, epochs: int | None = None,
                                                  "seconds": seconds}, f))
     graph = quant.export(model, name=f"mnist_{variant.replace('-', '_')}",
                          input_shape=(784,), input_dtype="bin" if a_bits == 1 else None)
-    return Example(graph, model, test_x, data.test_y, seconds)
+    return Example(graph, model, test_x, data.test_y, seconds, train_x, data.train_y)

@@ -39,7 +39,7 @@ from hwgen.frontends import lowering
 from hwgen.ir.activations import Threshold
 from hwgen.ir.graph import INPUT, Graph
 from hwgen.ir.layer import Layer, Tensor
-from hwgen.ops import Add, ArgMax, Conv2d, Dense, MaxPool2d
+from hwgen.ops import Add, ArgMax, Conv2d, Dense, MaxPool2d, Sparsity
 from hwgen.ops import GlobalSumPool as IrGlobalSumPool
 
 __all__ = ["ACTIVATIONS", "BatchNorm", "BinaryAct", "GlobalSumPool", "MaxPool", "QuantAct",
@@ -74,7 +74,9 @@ class WeightedModule(nn.Module):
     accumulator, ``post`` adds the bias and scales by 1/sqrt(fan_in).
     ``pe`` and ``simd`` are the hardware folding carried into the graph. A ``mask``
     (0/1, the weight's shape; set by pruning) forces weights to zero: a pruned binary
-    layer exports as ternary, the dtype that holds its zeros. Shared weights (set by
+    layer exports as ternary, the dtype that holds its zeros, unless the mask follows an
+    N:M ``sparsity`` (set by pattern pruning), whose zeros are in the pattern: the layer
+    then exports with the field and its own dtype. Shared weights (set by
     :func:`hwgen.compress.codebook.share_weights`): each weight is ``centroids[index]``,
     so training moves a centroid by the summed gradients of its members, and the layer
     exports with the codebook of its distinct integer weights.
@@ -91,6 +93,7 @@ class WeightedModule(nn.Module):
         self.scale = 1.0 / math.sqrt(fan_in)
         self.pe, self.simd = pe, simd
         self.register_buffer("mask", None)
+        self.sparsity: Sparsity | None = None
         self.register_buffer("index", None)
         self.register_parameter("centroids", None)
 
@@ -116,7 +119,8 @@ class WeightedModule(nn.Module):
     @property
     def export_dtype(self) -> DType:
         """The weight dtype of the exported layer: ternary for a pruned binary layer."""
-        pruned = self.mask is not None and bool((self.mask == 0).any())
+        pruned = (self.mask is not None and bool((self.mask == 0).any())
+                  and self.sparsity is None)
         return DType("tern", 2) if pruned and self.weight_dtype.kind == "bin" else (
             self.weight_dtype)
 
@@ -162,7 +166,8 @@ class QuantDense(WeightedModule):
     def ir_layer(self, name: str) -> Dense:
         w = self._ints(self.int_weight())
         return Dense(name, weight_dtype=self.export_dtype, weights=w, bias=self._bias_ints(),
-                     pe=self.pe, simd=self.simd, codebook=self._codebook(w))
+                     pe=self.pe, simd=self.simd, codebook=self._codebook(w),
+                     sparsity=self.sparsity)
 
 
 class QuantConv2d(WeightedModule):
@@ -204,7 +209,7 @@ class QuantConv2d(WeightedModule):
         return Conv2d(name, weight_dtype=self.export_dtype, weights=w, bias=self._bias_ints(),
                       stride=self.stride, padding=self.padding, pad_value=self.pad_value,
                       groups=self.groups, pe=self.pe, simd=self.simd,
-                      codebook=self._codebook(w))
+                      codebook=self._codebook(w), sparsity=self.sparsity)
 
 
 class BatchNorm(nn.BatchNorm1d):

@@ -51,6 +51,26 @@ class Sparsity:
     def __str__(self) -> str:
         return f"{self.n}:{self.m}"
 
+    @classmethod
+    def parse(cls, text: str) -> Sparsity:
+        """``"N:M"`` (``hwgen compress --pattern 2:4``); ValueError says what is allowed."""
+        n, _, m = str(text).partition(":")
+        if not (n.isdigit() and m.isdigit() and 1 <= int(n) < int(m)):
+            raise ValueError(f"pattern must be N:M with integers 1 <= N < M (2:4, 1:4), "
+                             f"got {text!r}")
+        return cls(int(n), int(m))
+
+    def slot_counts(self, size: int) -> list[int]:
+        """The SIMD values (weight slots a cycle, N a group) whose input beats of SIMD*M/N
+        elements divide ``size`` features or channels: none where M does not divide it."""
+        return [e * self.n // self.m for e in divisors(size) if e % self.m == 0]
+
+    def nearest_simd(self, size: int, simd: int) -> int | None:
+        """The slot count for ``size`` inputs closest to a dense layer's ``simd`` (the same
+        lanes where it can; the fewer on a tie); None where none fits."""
+        counts = self.slot_counts(size)
+        return min(counts, key=lambda c: (abs(c - simd), c)) if counts else None
+
     def keep(self, magnitude: np.ndarray) -> np.ndarray:
         """The pattern's mask for weights of ``magnitude`` (rows, inputs channels-last):
         in every group of M inputs of a row the N largest, the earlier one on a tie."""
@@ -242,10 +262,7 @@ class Weighted(Layer):
 
     def simd_candidates(self, size: int) -> list[int]:
         """The SIMD values whose input beats divide ``size`` (features or channels)."""
-        sp = self.sparsity
-        if sp is None:
-            return divisors(size)
-        return [e * sp.n // sp.m for e in divisors(size) if e % sp.m == 0]
+        return divisors(size) if self.sparsity is None else self.sparsity.slot_counts(size)
 
     def simd_error(self, simd: int, size: int, what: str) -> str | None:
         """Why ``simd`` cannot fold inputs of ``size`` ``what``, or None."""
