@@ -218,7 +218,8 @@ def _compress_example(name: str, method: str, *, sparsity, bits, layer, keep, ra
         epochs = epochs or FINETUNE_EPOCHS
         progress(f"fine-tuning {epochs} epochs")
         finetune(model, train_x, train_y, epochs=epochs, seed=seed, progress=progress)
-    graph = quant.export(model, name=f"{ex.graph.name}_{method}", input_shape=shape)
+    graph = quant.export(model, name=f"{ex.graph.name}_{method}", input_shape=shape,
+                         input_dtype=ex.graph.input.dtype.name)
     before, after = (float(np.mean(reference.run(g, test_x).reshape(-1) == test_y))
                      for g in (ex.graph, graph))
     return CompressResult(graph, ex.graph, method, len(test_y), before, after)

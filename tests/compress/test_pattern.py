@@ -146,3 +146,15 @@ def test_the_command_prints_cycles_and_logic_before_and_after_at_the_same_lanes(
     assert "after  512 weights, 256 zero, 512 weight bits (768 as stored" in said
     assert "; 16 cycles/frame" in said
     assert hwgen.load_graph(tmp_path / "p.json").layers[0].sparsity == Sparsity(2, 4)
+
+
+@pytest.mark.slow  # MNIST: 60,000 images a fine-tuning epoch
+@pytest.mark.torch
+def test_an_mnist_model_is_pruned_to_a_pattern_and_measured_on_its_10000_test_images():
+    result = hwgen.compress("mnist-tfc", "prune", pattern="2:4", epochs=1,
+                            progress=lambda s: None)
+    assert result.test_samples == 10_000
+    assert result.graph.input.dtype.name == "bin"
+    assert all(layer.sparsity == Sparsity(2, 4) for layer in result.graph.layers
+               if hasattr(layer, "weights"))
+    assert result.accuracy_after > 0.5  # far above chance: fine-tuned on MNIST itself
