@@ -43,3 +43,22 @@ def test_a_plan_with_a_join_keeps_its_timing():
                  [_conv(inputs=["input"]), ops.Add("a", inputs=["input", "c"], pe=2)])
     fast = Timing("ecp5", 400.0)
     assert plan(g, fast).timing == fast
+
+
+def test_a_join_fifo_sized_from_block_ram_into_logic_gives_its_stage_the_logic_depth():
+    """The add's first input (the conv's) gets a one-frame FIFO at first: 256 beats of 4
+    bits, block RAM on the iCE40 (no LUT RAM). Sized by the beat schedule it holds 3 beats,
+    in logic, read without the block RAM's register: the stage's depth must be that of
+    the FIFO it ends with, which the latency estimate adds up."""
+    from hwgen.analysis.plan import _depth
+    from hwgen.targets import fifo_storage
+
+    rng = np.random.default_rng(0)
+    g = ir.Graph("g", ir.Tensor((8, 8, 4), DType.parse("uint4")), [
+        ops.Conv2d("conv", weight_dtype="int4", weights=rng.integers(-3, 4, (4, 3, 3, 4)),
+                   padding=1, activation=ir.Requant("uint4", np.ones(4, int), np.full(4, 6))),
+        ops.Add("add", inputs=["conv", "input"])])
+    add = plan(g).layers[-1]
+    assert add.fifo_depths[0] == 3 and fifo_storage(4, 256, "ice40") == "bram"
+    assert fifo_storage(4, 3, "ice40") == "logic"
+    assert add.depth == _depth(add, True)

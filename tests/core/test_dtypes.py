@@ -22,6 +22,13 @@ def test_encode_decode_roundtrip(name):
     assert np.array_equal(dt.decode(codes), values)
 
 
+def test_values_in_a_narrow_integer_array_encode_as_any_other():
+    """An int8 array (a user's npz) whose mask does not fit int8: encoded in int64."""
+    assert DType.parse("int8").encode(np.array([-128, -1, 127], np.int8)).tolist() == [
+        128, 255, 127]
+    assert DType.parse("uint8").encode(np.array([0, 255], np.uint8)).tolist() == [0, 255]
+
+
 def test_codes_are_the_contract():
     assert list(DType.parse("bin").encode([-1, 1])) == [0, 1]
     assert list(DType.parse("tern").encode([-1, 0, 1])) == [3, 0, 1]
