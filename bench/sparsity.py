@@ -127,7 +127,7 @@ def main() -> None:
     table = Table("sparsity", ["example", "row", "accuracy", "lanes", "cycles/frame measured",
                                "estimated", f"yosys LUT/FF/BRAM {args.family}",
                                "fastest fit on iCEBreaker (estimate)"])
-    for name in args.examples.split(","):
+    for name in filter(None, args.examples.split(",")):
         start = time.monotonic()
         epochs = args.epochs or EPOCHS.get(name, 20)
         results = {p: hwgen.compress(name, "prune", pattern=p, epochs=epochs,
