@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from hwgen.analysis.schedule import SCHEDULE_FRAMES, beat_schedule, join_fifo_depth
+from hwgen.core.errors import GraphError
 from hwgen.hw import silenced
 from hwgen.hw.top import Stage
 from hwgen.ir.graph import INPUT, Graph
@@ -62,6 +63,11 @@ def plan(graph: Graph, timing: Timing | None = None) -> Plan:
     p = Plan(graph, layers, produced[INPUT], timing)
     if not any(lp.layer.arity > 1 for lp in layers):
         return p
+    skipping = [lp.layer.name for lp in layers if getattr(lp.layer, "zero_skip", False)]
+    if skipping:
+        raise GraphError(f"layer {skipping[0]!r}: zero_skip is for graphs without add or "
+                         "concat (a branch that runs ahead of its schedule can outgrow the "
+                         "join's FIFO); allowed: zero_skip false")
     # add, concat: FIFOs sized by the beat schedule. Their size may move them between
     # logic and block RAM (formulas.fifo_storage), which changes the stage's pipeline
     # depth and so the schedule: size twice, each time with the depths the sizes give.

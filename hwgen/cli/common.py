@@ -147,7 +147,8 @@ def print_build(result: BuildResult) -> None:
         joins = f" <- {' + '.join(row.inputs)}" if len(row.inputs) > 1 else ""
         say(f"  {row.name:<10} {row.op:<9} {row.in_shape!s:>10} {row.in_dtype:<6}"
             f" -> {row.out_shape!s:<10} {row.out_dtype:<6} {fold:<14} {acc:<13} "
-            f"{row.cycles_per_frame} cycles/frame{joins}")
+            f"{row.cycles_per_frame} cycles/frame"
+            f"{' at most (zero skip)' if row.zero_skip else ''}{joins}")
     for port, io in (("s_axis", r.input), ("m_axis", r.output)):
         say(f"  {port}: {io.elements_per_beat} x {io.bits_per_element}-bit elements per "
             f"beat, {io.beats_per_frame} beats/frame, tdata {io.tdata_bits} bits")

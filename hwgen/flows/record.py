@@ -54,6 +54,8 @@ class LayerReport:
     weight_storage: str | None
     cycles_per_frame: int
     fifo_depths: list[int]
+    # the matrix unit skips zero input slices: cycles_per_frame is its worst case
+    zero_skip: bool = False
 
     @classmethod
     def of(cls, lp: LayerPlan) -> LayerReport:
@@ -63,7 +65,7 @@ class LayerReport:
                    list(lp.y.shape), lp.y.dtype.name, getattr(layer, "pe", None),
                    getattr(layer, "simd", None), None if wdt is None else wdt.name,
                    lp.acc_bits, None if act is None else act.op, lp.weight_storage, lp.cycles,
-                   list(lp.fifo_depths))
+                   list(lp.fifo_depths), getattr(layer, "zero_skip", False))
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class BuildReport:
                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in self.layers:
             mark = " **(bottleneck)**" if r.name == self.bottleneck else ""
+            mark = (" at most (zero skip)" if r.zero_skip else "") + mark
             lines.append(
                 f"| {r.name} | {r.op} | {', '.join(r.inputs)} | {r.in_shape} {r.in_dtype} | "
                 f"{r.out_shape} {r.out_dtype} | {dash(r.weight_dtype)} | "
@@ -144,7 +147,11 @@ class BuildReport:
                 f"{', '.join(map(str, r.fifo_depths))} | {r.cycles_per_frame}{mark} |")
         lines += ["", f"**Cycles per frame (pipeline full): {self.cycles_per_frame}** — set by "
                   f"`{self.bottleneck}`. FIFO beats: the FIFO in front of each input (0: none); "
-                  "a join's are sized from the other branch's latency.", "",
+                  "a join's are sized from the other branch's latency." + (
+                      " A layer with zero skip takes fewer cycles on input slices that are "
+                      "all zero: its figure is the worst case, and `hwgen sim` measures the "
+                      "mean over the inputs it is given." if any(
+                          r.zero_skip for r in self.layers) else ""), "",
                   "## Stream interface", "",
                   "| port | tensor | elements/beat | bits/element | beats/frame | tdata bits |",
                   "|---|---|---|---|---|---|"]

@@ -127,6 +127,10 @@ class Conv2d(Weighted):
         if self.depthwise and self.sparsity is not None:
             raise GraphError(f"{where}: a depthwise conv takes no sparsity (a row is one "
                              "kernel); allowed on dense and groups=1 conv")
+        if self.depthwise and self.zero_skip:
+            raise GraphError(f"{where}: a depthwise conv takes no zero_skip (one kernel "
+                             "position a cycle, no replays); allowed on dense and groups=1 "
+                             "conv")
         kh, kw = self.kernel
         self._check_weights(x, (out_ch, kh, kw, c // self.groups))
         if self.depthwise and self.weight_storage == "bram":
@@ -247,6 +251,6 @@ class Conv2d(Weighted):
                               self.weight_dtype, pe=self.pe, simd=self.simd, bias=self.bias,
                               storage=self.storage, levels=lp.timing.levels,
                               codebook=self.codebook, family=lp.timing.family,
-                              sparsity=self.pattern))
+                              sparsity=self.pattern, zero_skip=self.zero_skip))
         return blocks + activation_blocks(self.activation, self.pe, self.bounds.out, lp.timing,
                                           self.storage)

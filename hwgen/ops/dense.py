@@ -99,6 +99,7 @@ class Dense(Weighted):
     def blocks(self, lp: LayerPlan) -> list[wiring.Component]:
         return [MVU(self.weights, lp.x.dtype, self.weight_dtype, pe=self.pe, simd=self.simd,
                     bias=self.bias, storage=self.storage, levels=lp.timing.levels,
-                    codebook=self.codebook, family=lp.timing.family, sparsity=self.pattern),
+                    codebook=self.codebook, family=lp.timing.family, sparsity=self.pattern,
+                    zero_skip=self.zero_skip),
                 *activation_blocks(self.activation, self.pe, self.bounds.out, lp.timing,
                                    self.storage)]

@@ -96,6 +96,9 @@ class Weighted(Layer):
     # each weight as an index into it (index_bits) and decodes it in the PE.
     codebook: np.ndarray | None = field(default=None, repr=False)
     sparsity: Sparsity | None = None  # N:M structured sparsity of the weights' rows
+    # the matrix unit's replays skip input slices that were all zero: data-dependent
+    # cycles, the formula's at worst
+    zero_skip: bool = False
     bounds: AccBounds | None = field(default=None, init=False, repr=False)
     folds: ClassVar[tuple[str, ...]] = ("pe", "simd")
     count_field: ClassVar[str] = ""  # "units" or "channels": the JSON name of the row count
@@ -126,6 +129,7 @@ class Weighted(Layer):
             common["sparsity"] = sparsity = Sparsity.from_json(where, sparsity)
         # SIMD counts weight slots; by default one input, or with sparsity one group's N
         common["simd"] = simd if simd is not None else sparsity.n if sparsity else 1
+        common["zero_skip"] = spec.pop("zero_skip", False)
         act = spec.pop("activation", None)
         if act is not None:
             common["activation"] = activation_from_json(where, act, arrays)
@@ -149,6 +153,8 @@ class Weighted(Layer):
             spec["codebook"] = f"{self.name}.cb"
         if self.sparsity is not None:
             spec["sparsity"] = self.sparsity.to_json()
+        if self.zero_skip:
+            spec["zero_skip"] = True
         spec.update(pe=self.pe, simd=self.simd, weight_storage=self.weight_storage)
         return spec
 
@@ -165,6 +171,12 @@ class Weighted(Layer):
             check_in_dtype(where, "weights", self.weights, self.weight_dtype)
         if self.codebook is not None:
             self._check_codebook()
+        if type(self.zero_skip) is not bool:
+            raise GraphError(f"{where}: zero_skip must be true or false, got "
+                             f"{self.zero_skip!r}")
+        if self.zero_skip and x.dtype.kind == "bin":
+            raise GraphError(f"{where}: zero_skip skips input slices that are all zero; "
+                             f"{x.dtype} inputs hold no 0 (allowed: uint, int, tern inputs)")
         if self.bias is not None:
             self.bias = int_array(where, "bias", self.bias, (shape[0],))
         # acc_bounds works in int64, where a worst case past 2^63 would wrap into a range

@@ -15,6 +15,12 @@ weight needs, and a frame takes (MH/PE)*(MW*N/M/SIMD) cycles. The zeros are in t
 positions, not the values, so binary weights stay one bit; a group with fewer than N
 non-zeros fills its slots with a skip bit (binary weights only: other dtypes store 0).
 
+With ``zero_skip`` the row groups after the first skip the input slices that were all zero
+(their products add nothing): while the first row group reads the input, each slice that
+holds a non-zero is linked to the one before it in a small table, the last slice always
+(it closes the row group), and the replays follow the links. A frame then takes
+sf + (nf - 1) * (slices linked) cycles: the formula's at worst, fewer on zero slices.
+
 Pipeline (all stages advance together when the output register is free):
 step (counters, ROM/buffer read) -> lanes (dot products, with the registers the target
 clock needs inside) -> accumulate -> output.
@@ -90,6 +96,8 @@ class MVU(wiring.Component):
     sparsity : optional (N, M): every group of M inputs of a row holds at most N non-zero
         weights; SIMD then counts weight slots (a multiple of N) and an input beat holds
         SIMD*M/N elements.
+    zero_skip : replays skip the input slices that were all zero (inputs whose dtype holds
+        0, not binary); nothing to skip with one row group or one slice.
 
     Members
     -------
@@ -100,7 +108,8 @@ class MVU(wiring.Component):
     def __init__(self, weights: np.ndarray, in_dtype: DType, w_dtype: DType, *, pe: int,
                  simd: int, bias: np.ndarray | None = None, storage: str = "logic",
                  levels: int = UNLIMITED, codebook: np.ndarray | None = None,
-                 family: str | None = None, sparsity: tuple[int, int] | None = None):
+                 family: str | None = None, sparsity: tuple[int, int] | None = None,
+                 zero_skip: bool = False):
         self.weights = np.asarray(weights, dtype=np.int64)
         self.codebook = None if codebook is None else np.asarray(codebook, np.int64)
         self.index_bits = (w_dtype.bits if codebook is None
@@ -122,6 +131,9 @@ class MVU(wiring.Component):
         self.attrs = storage_attrs(storage)
         self.in_dtype, self.w_dtype, self.pe, self.simd = in_dtype, w_dtype, pe, simd
         self.nf, self.sf = mh // pe, self.cols // simd
+        if zero_skip and in_dtype.kind == "bin":
+            raise ValueError("zero_skip needs inputs that hold 0; bin inputs do not")
+        self.zero_skip = zero_skip and self.nf > 1 and self.sf > 1
         self.bias = np.zeros(mh, np.int64) if bias is None else np.asarray(bias, np.int64)
         self.binary = in_dtype.kind == "bin" and w_dtype.kind == "bin"
         # a slot with no weight in a binary row: a skip bit (other dtypes store the 0)
@@ -217,11 +229,17 @@ class MVU(wiring.Component):
             step.eq(en & (~first_pass | self.i.valid)),
             self.i.ready.eq(en & first_pass),
         ]
+        restart, after, first = Const(0), sf + 1, sf == 0  # where a row group starts, what follows
+        if self.zero_skip:
+            head, link = self._skip_links(m, sf, step & first_pass)
+            restart = Mux(nf == nf_n - 1, 0, head)
+            after = Mux(first_pass, sf + 1, link)
+            first = Mux(first_pass, sf == 0, sf == head)
         with m.If(step):
             with m.If(sf == sf_n - 1):
-                m.d.sync += [sf.eq(0), nf.eq(Mux(nf == nf_n - 1, 0, nf + 1))]
+                m.d.sync += [sf.eq(restart), nf.eq(Mux(nf == nf_n - 1, 0, nf + 1))]
             with m.Else():
-                m.d.sync += sf.eq(sf + 1)
+                m.d.sync += sf.eq(after)
 
         stored = self._stored()
         m.submodules.rom = rom = Memory(shape=stored.shape[1] * self.slot_bits,
@@ -243,7 +261,7 @@ class MVU(wiring.Component):
         v1, first1, last1, pass1 = Signal(), Signal(), Signal(), Signal()
         nf1 = Signal.like(nf)
         with m.If(en):
-            m.d.sync += [v1.eq(step), first1.eq(sf == 0), last1.eq(sf == sf_n - 1),
+            m.d.sync += [v1.eq(step), first1.eq(first), last1.eq(sf == sf_n - 1),
                          pass1.eq(first_pass), nf1.eq(nf), x1.eq(self.i.payload)]
         if nf_n > 1:  # replay buffer for row groups after the first
             style = storage_attrs(buffer_storage(in_layout.size, sf_n, self.family))
@@ -300,6 +318,26 @@ class MVU(wiring.Component):
             m.d.sync += self.o.valid.eq(v2 & last2)
         return m
 
+    def _skip_links(self, m: Module, sf: Signal, reading: Value) -> tuple[Value, Value]:
+        """The slices the replays take, linked while the first row group ``reading`` reads
+        them: (the first one, this cycle's included; the one after slice ``sf``)."""
+        sf_n = self.sf
+        m.submodules.links = links = Memory(shape=range(sf_n), depth=sf_n, init=[])
+        wr, rd = links.write_port(), links.read_port(domain="comb")
+        head, prev, have = Signal(range(sf_n)), Signal(range(sf_n)), Signal()
+        nonzero = Value.cast(self.i.payload).any()  # the zero code is 0 in every dtype
+        linked = reading & (nonzero | (sf == sf_n - 1))
+        seen = have & (sf != 0)  # a slice of this frame is linked already
+        m.d.comb += [wr.addr.eq(prev), wr.data.eq(sf), wr.en.eq(linked & seen),
+                     rd.addr.eq(sf)]
+        with m.If(linked):
+            m.d.sync += [prev.eq(sf), have.eq(1)]
+            with m.If(~seen):
+                m.d.sync += head.eq(sf)
+        with m.Elif(reading & (sf == 0)):
+            m.d.sync += have.eq(0)
+        return Mux(linked & ~seen, sf, head), rd.data
+
     def _gather(self, m: Module, xs: data.View, slots: data.View, p: int) -> Value:
         """Lane ``p``'s inputs of one slice: slot k (of group k // N) takes the element at
         its position in that group; a skipped slot takes a value that adds nothing (the
@@ -355,5 +393,10 @@ class MVU(wiring.Component):
                    sync=True)
             f["mux"] += bits
         f["ctl"] += log2(nf) + log2(sf)
+        if self.zero_skip:  # zero detect, the link table, head/prev and the next-slice select
+            f["cmp"] += self.in_elems * a.bits
+            memory(c, log2(sf), sf, family, storage="logic", sync=False)
+            f["reg"] += 2 * log2(sf) + 1
+            f["mux"] += 2 * log2(sf)
         c.dsp += const_dsps([sf] if nf > 2 else [], family)  # ROM address nf * sf + sf
         return c
