@@ -1,6 +1,7 @@
 """The hwgen command: build / sim / demo, errors and atomic output folders."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,9 @@ def test_sim_inputs_npz_and_bad_folder(tmp_path, capsys):
     assert "--frames and --inputs exclude each other" in capsys.readouterr().err
 
 
+_ACCURACY = re.compile(r"\d+\.\d\d %  \(\d+/449\)")
+
+
 def _readme_demo() -> list[str]:
     """The demo's results as the README shows them (between its bench:demo markers)."""
     text = (Path(__file__).parents[2] / "README.md").read_text()
@@ -176,9 +180,15 @@ def test_demo_end_to_end_prints_what_the_readme_shows(tmp_path, capsys, monkeypa
     assert len({line.split()[-3] for line in lines}) == 1  # three equal accuracies (the %)
     assert "torch == reference == RTL: 449/449" in out
     assert "cycles per frame (simulated): 32.0 (formula 32)" in out
-    printed = out.replace(f"{tmp_path}/", "").splitlines()
-    first = printed.index(_readme_demo()[0])
-    assert printed[first:first + len(_readme_demo())] == _readme_demo()
+    # the accuracy itself moves from machine to machine (95.32 % on that of 2026-12-05,
+    # 95.10 % on that of 2026-12-06, same command, seed and torch; likely training's float
+    # sums); the rest of each line must be the README's
+    printed = [_ACCURACY.sub("<accuracy>", line)
+               for line in out.replace(f"{tmp_path}/", "").splitlines()]
+    readme = [_ACCURACY.sub("<accuracy>", line) for line in _readme_demo()]
+    first = printed.index(readme[0])
+    assert printed[first:first + len(readme)] == readme
+    assert sum("<accuracy>" in line for line in readme) == 3
 
 
 @pytest.mark.torch
