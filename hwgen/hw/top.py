@@ -45,15 +45,17 @@ class Stage(wiring.Component):
             if src != elems:
                 chain.append(WidthConverter(shape, src, elems))
             if depth:
-                # the FIFO on the wide side of the converter: in front of one that narrows,
-                # so a producer that holds its output beat while the converter splits it (a
-                # pool, a matrix unit: every stage waits on the output) runs on
-                wide = max(src, elems)
-                depth = -(-depth * elems // wide)  # as many elements at least
+                # a single input's FIFO on the wide side of the converter: in front of one
+                # that narrows, so a producer that holds its output beat while the converter
+                # splits it (a pool, a matrix unit: every stage waits on the output) runs
+                # on. A join's FIFO stays behind it, where the beat schedule sized it.
+                first = src > elems and lp.layer.arity == 1
+                wide = src if first else elems
+                depth = max(2, -(-depth * elems // wide))  # as many elements at least
                 layout = data.ArrayLayout(shape, wide)
                 fifo = StreamFIFO(layout, depth, lp.timing.levels, fifo_storage(
                     layout.size, depth, lp.timing.family))
-                chain.insert(0 if src > elems else len(chain), fifo)
+                chain.insert(0 if first else len(chain), fifo)
             self.glue.append(chain)
         fast = lp.timing.levels < REGISTER_BELOW
         # where the clock is fast, a FIFO after every block: its ready comes from a
