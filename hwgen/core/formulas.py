@@ -26,6 +26,7 @@ __all__ = [
     "signed_bits",
     "slot_bits",
     "window_cycles",
+    "window_positions_error",
 ]
 
 
@@ -122,11 +123,23 @@ def conv_out_size(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[
 def window_cycles(height: int, width: int, channels: int, elems: int, kernel: tuple[int, int],
                   stride: tuple[int, int], padding: tuple[int, int]) -> int:
     """Cycles per frame of a sliding-window generator: the larger of writing the padded
-    image and reading every window, ``elems`` channels per cycle."""
+    image (``elems`` channels a cycle, a pixel at most) and reading every window, ``elems``
+    elements a cycle (more than the channels: several kernel positions a beat)."""
     hp, wp = height + 2 * padding[0], width + 2 * padding[1]
     oh, ow = conv_out_size((height, width), kernel, stride, padding)
-    groups = channels // elems
-    return max(hp * wp * groups, oh * ow * kernel[0] * kernel[1] * groups)
+    writes = hp * wp * max(1, channels // elems)
+    return max(writes, oh * ow * kernel[0] * kernel[1] * channels // elems)
+
+
+def window_positions_error(kernel: tuple[int, int], positions: int) -> str | None:
+    """Why a window generator cannot emit ``positions`` kernel positions a beat, or None:
+    they must be part of a kernel row (dividing its width) or whole rows (dividing its
+    height)."""
+    kh, kw = kernel
+    if kw % positions == 0 or (positions % kw == 0 and kh % (positions // kw) == 0):
+        return None
+    return (f"{positions} kernel positions a beat must divide the kernel's width {kw} or be "
+            f"whole rows of it (a multiple of {kw} dividing {kh * kw})")
 
 
 def product_levels(a: DType, w: DType) -> int:

@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from hwgen.core.dtypes import DType
 from hwgen.core.errors import GraphError
-from hwgen.core.formulas import conv_out_size, mvu_cycles, window_cycles
+from hwgen.core.formulas import conv_out_size, mvu_cycles, window_cycles, window_positions_error
 from hwgen.hw.blocks.mvu import MVU
 from hwgen.hw.blocks.swg import SlidingWindow
 from hwgen.hw.blocks.vvu import VVU
@@ -35,21 +35,26 @@ __all__ = ["Conv2d"]
 # channels or "dw" for depthwise, pe, simd[, N:M sparsity]) whose outputs have one size, so
 # that one graph joins them. The first geometry takes every weight dtype x activation, each
 # further one a branch: full folding, depthwise with one lane and with stride 2, 1x1 convs
-# with and without a window, mixed strides, a kernel as tall as the input, and the sparse
-# matrix unit behind a window (1:2) and on pixels (2:4). A branch slower than the
+# with and without a window, mixed strides, a kernel as tall as the input, the sparse
+# matrix unit behind a window (1:2) and on pixels (2:4), and several kernel positions a
+# beat (part of a kernel row, dense and 1:2, and half a row, strided; a whole row,
+# strided; two rows of four, and the whole window, padded). A branch slower than the
 # first geometry would set the frame rate (and the simulation time), so none is; even
 # channel counts let every concat take two channels a beat.
 EXAMPLE_GEOMETRIES = {
     "standard": ((5, 5, 2), [(3, 1, 0, 4, 2, 1), (3, 1, 0, 4, 4, 2), (1, 2, 0, 2, 1, 2),
-                             (3, 2, 1, "dw", 1, 1), (3, 1, 0, 4, 2, 1, Sparsity(1, 2))]),
+                             (3, 2, 1, "dw", 1, 1), (3, 1, 0, 4, 2, 1, Sparsity(1, 2)),
+                             (3, 1, 0, 4, 2, 6), (3, 1, 0, 2, 1, 3, Sparsity(1, 2))]),
     "depthwise": ((5, 5, 2), [(3, 1, 1, "dw", 2, 1), (1, 1, 0, 2, 2, 2),
                               (3, 1, 1, 2, 2, 2)]),
     "1x1": ((3, 4, 4), [(1, 1, 0, 2, 1, 4), (1, 1, 0, 2, 2, 2),
                         (1, 1, 0, 2, 1, 2, Sparsity(2, 4))]),
     "strided": ((6, 5, 2), [(3, 2, 0, 2, 2, 2), ((3, 4), (2, 1), 0, 2, 2, 2),
-                            ((5, 3), (1, 2), 0, 2, 2, 2), (3, 2, 0, "dw", 2, 1)]),
+                            ((5, 3), (1, 2), 0, 2, 2, 2), (3, 2, 0, "dw", 2, 1),
+                            ((3, 4), (2, 1), 0, 2, 2, 8), ((3, 4), (2, 1), 0, 2, 2, 4)]),
     "padded": ((4, 4, 2), [((2, 3), 1, (1, 2), 2, 1, 2), ((2, 3), 1, (1, 2), "dw", 2, 1),
-                           ((4, 3), 1, 2, 6, 6, 2)]),
+                           ((4, 3), 1, 2, 6, 6, 2), ((2, 3), 1, (1, 2), 2, 1, 12),
+                           ((4, 3), 1, 2, 6, 6, 12)]),
 }
 
 
@@ -152,8 +157,20 @@ class Conv2d(Weighted):
         return Tensor((oh, ow, out_ch), self.out_dtype())
 
     def fold_candidates(self, xs: list[Tensor]) -> tuple[list[int], list[int]]:
-        return divisors(self.channels), [1] if self.depthwise else self.simd_candidates(
-            xs[0].shape[2])
+        if self.depthwise:
+            return divisors(self.channels), [1]
+        c = xs[0].shape[2]
+        simds = self.simd_candidates(c)
+        if self.needs_window:  # whole pixels of the window a beat
+            kh, kw = self.kernel
+            simds += [self.kept(j * c) for j in divisors(kh * kw)[1:]]
+        return divisors(self.channels), sorted(set(simds))
+
+    def window_positions(self, c: int, simd: int) -> int:
+        """Kernel positions a beat of the window generator holds at ``simd``: 1, or more
+        when SIMD's inputs are several whole pixels of the window."""
+        e = self.in_elems(simd)
+        return e // c if e > c else 1
 
     def fold_error(self, xs: list[Tensor], pe: int, simd: int) -> str | None:
         c = xs[0].shape[2]
@@ -162,9 +179,20 @@ class Conv2d(Weighted):
         if self.depthwise and simd != 1:
             return (f"depthwise hardware takes one kernel position per cycle; simd must be 1, "
                     f"got {simd}")
-        err = self.simd_error(simd, c, "input channels (windows stream channel-wise)")
-        if err:
-            return err
+        e = self.in_elems(simd)
+        spans = (not self.depthwise and self.needs_window and e > c
+                 and (self.sparsity is None or simd % self.sparsity.n == 0))
+        if spans:  # several kernel positions a beat
+            if e % c:
+                return (f"simd={simd} takes {e} inputs a beat; allowed: a divisor of the {c} "
+                        f"input channels, or whole pixels of the window (a multiple of {c})")
+            err = window_positions_error(self.kernel, e // c)
+            if err:
+                return f"simd={simd} takes {e // c} pixels of the window a beat: {err}"
+        else:
+            err = self.simd_error(simd, c, "input channels (windows stream channel-wise)")
+            if err:
+                return err
         if self.depthwise:  # PE channels a beat, one weight each
             return self.word_error(xs[0], pe, simd, pe, pe)
         return self.word_error(xs[0], pe, simd, pe * simd, self.in_elems(simd))
@@ -195,7 +223,8 @@ class Conv2d(Weighted):
         return self.activate(acc.reshape(n, oh, ow, self.channels))
 
     def stream_plan(self, xs, y, upstream):
-        elems = self.pe if self.depthwise else self.in_elems(self.simd)
+        c = xs[0].shape[2]
+        elems = self.pe if self.depthwise else min(self.in_elems(self.simd), c)
         return [elems], self.pe, self.cycles_at(xs, y, self.pe, self.simd)
 
     def fifo_depths(self, xs: list[Tensor], elems: list[int]) -> list[int]:
@@ -208,7 +237,8 @@ class Conv2d(Weighted):
             last = (np.arange(pixels) + 1) * per_pixel - 1
             return [np.repeat(last, lp.out_packing.beats // pixels)], 0
         kh, kw = self.kernel
-        work = kh * kw if self.depthwise else kh * kw * per_pixel
+        work = kh * kw if self.depthwise else kh * kw * lp.x.shape[2] // self.in_elems(
+            self.simd)  # the window's beats
         return [window_needs(lp, self.kernel, self.stride, self.padding[0])], work
 
     @property
@@ -242,7 +272,9 @@ class Conv2d(Weighted):
         if self.needs_window:
             blocks.append(SlidingWindow(lp.x.shape, lp.in_elems, self.kernel, self.stride,
                                         self.padding, int(lp.x.dtype.encode(self.pad_value)),
-                                        element_shape(lp.x.dtype), lp.timing.family))
+                                        element_shape(lp.x.dtype), lp.timing.family,
+                                        1 if self.depthwise else self.window_positions(
+                                            lp.x.shape[2], self.simd)))
         if self.depthwise:
             blocks.append(VVU(self.weights, lp.x.dtype, self.weight_dtype, pe=self.pe,
                               bias=self.bias, levels=lp.timing.levels))

@@ -264,19 +264,36 @@ def test_add_needs_equal_shapes_concat_equal_pixels():
 
 
 def test_conv_simd_legality_is_checked_when_the_graph_loads():
-    """simd dividing kh*kw*in_ch but not in_ch, and simd > 1 on a depthwise conv, are
-    rejected at load, by the same rule the plan and the fold search use."""
+    """simd dividing the input channels, or several whole pixels of the window (part of a
+    kernel row, or whole rows); simd > 1 on a depthwise conv, and past the channels on a
+    conv without a window, rejected at load, by the same rule the plan and the fold search
+    use."""
     x = ir.Tensor((5, 5, 3), DType.parse("uint2"))
-    with pytest.raises(hwgen.GraphError, match=r"simd=9 must divide the 3 input channels"):
-        ir.Graph("g", x, [ops.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 3), int),
-                                    simd=9)])
+
+    def conv(simd, shape=(2, 3, 3, 3), **kw):
+        return ir.Graph("g", x, [ops.Conv2d("c", weight_dtype="bin", weights=np.ones(shape, int),
+                                            simd=simd, **kw)])
+
+    for simd, message in [(2, r"simd=2 must divide the 3 input channels"),
+                          (4, r"simd=4 takes 4 inputs a beat; allowed: a divisor of the 3 "),
+                          (6, r"simd=6 takes 2 pixels of the window a beat: 2 kernel "
+                              r"positions a beat must divide the kernel's width 3"),
+                          (18, r"simd=18 takes 6 pixels .* \(a multiple of 3 dividing 9\)")]:
+        with pytest.raises(hwgen.GraphError, match=message):
+            conv(simd)
+    for simd in (3, 9, 27):  # a pixel, a kernel row, the whole window
+        conv(simd)
+    with pytest.raises(hwgen.GraphError, match=r"simd=6 must divide the 3 input channels"):
+        conv(6, (2, 1, 1, 3))  # no window: pixels stream whole
+    with pytest.raises(hwgen.GraphError, match=r"simd=6 takes 2 pixels .* width 1 or"):
+        conv(6, (2, 1, 1, 3), padding=1)  # a 1x1 window (padded) holds one pixel
     with pytest.raises(hwgen.GraphError, match="depthwise hardware takes one kernel position"):
         ir.Graph("g", x, [ops.Conv2d("c", weight_dtype="bin", weights=np.ones((3, 3, 3, 1), int),
                                     groups=3, simd=3)])
-    conv = ops.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 3), int))
-    g = ir.Graph("g", x, [conv])
-    legal = {(pe, simd) for _, pe, simd in conv.foldings([x], g.output)}
-    assert legal == {(1, 1), (2, 1), (1, 3), (2, 3)}
+    layer = ops.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 3), int))
+    g = ir.Graph("g", x, [layer])
+    legal = {(pe, simd) for _, pe, simd in layer.foldings([x], g.output)}
+    assert legal == {(pe, simd) for pe in (1, 2) for simd in (1, 3, 9, 27)}
 
 
 @pytest.mark.parametrize("book,weights,message", [

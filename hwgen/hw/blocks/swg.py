@@ -4,7 +4,10 @@ A line buffer holds a few rows of the padded image (never the whole image of a
 real size): a writer fills row slots from the input (padding positions get the
 pad code without consuming input), a reader emits, for each output pixel, its
 window in (ky, kx, channel) order, ``elems`` channels per beat, which is the
-order of flattened conv weights (out, kh, kw, in). A signed counter of rows
+order of flattened conv weights (out, kh, kw, in); with ``positions`` > 1 (a pixel a
+beat in), a beat out holds that many kernel positions of the window in the same order
+(part of a kernel row, or whole rows), read from as many line buffer ports, so a
+layer with few channels is not held to one kernel position a cycle. A signed counter of rows
 written ahead of the reader's first needed row lets both run concurrently
 across frame boundaries: the writer waits for a free slot, the reader for its
 ``kh`` rows. There are ``kh + max(stride, kh + unused)`` slots (``unused``: the
@@ -15,12 +18,12 @@ so frames follow each other without a gap.
 
 from __future__ import annotations
 
-from amaranth import Const, Module, Mux, Shape, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Shape, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.core.formulas import conv_out_size, signed_bits
+from hwgen.core.formulas import conv_out_size, signed_bits, window_positions_error
 from hwgen.hw.cost import BlockCost, const_dsps, log2, memory
 from hwgen.hw.primitives.rom import storage_attrs
 from hwgen.hw.primitives.streams import vector_stream
@@ -51,17 +54,26 @@ class SlidingWindow(wiring.Component):
     """Windows of ``kernel`` over an (H, W, C) image with ``stride`` and ``padding``.
 
     Members: ``i`` (In, ``elems`` channels of one pixel per beat), ``o`` (Out,
-    ``elems`` channels of one window position per beat).
+    ``elems`` channels of ``positions`` window positions per beat).
     """
 
     latency = 2  # pipeline registers from input to output
 
     def __init__(self, shape: tuple[int, int, int], elems: int, kernel: tuple[int, int],
                  stride: tuple[int, int], padding: tuple[int, int], pad_code: int,
-                 elem_shape: Shape, family: str | None = None):
+                 elem_shape: Shape, family: str | None = None, positions: int = 1):
         h, w, c = shape
         if c % elems:
             raise ValueError(f"elems={elems} must divide {c} channels")
+        if positions > 1 and elems != c:
+            raise ValueError(f"positions={positions} needs a whole pixel a beat (elems={elems}, "
+                             f"{c} channels)")
+        if positions > 1 and window_positions_error(kernel, positions):
+            raise ValueError(window_positions_error(kernel, positions))
+        self.positions = positions
+        # a beat's positions: jx along a kernel row, jy rows
+        self.jx = min(positions, kernel[1])
+        self.jy = positions // self.jx
         self.shape, self.elems, self.kernel = shape, elems, kernel
         self.stride, self.padding, self.pad_code = stride, padding, pad_code
         self.elem_shape = Shape.cast(elem_shape)
@@ -72,7 +84,7 @@ class SlidingWindow(wiring.Component):
         unused = self.hp - ((self.oh - 1) * stride[0] + kernel[0])
         self.slots = kernel[0] + max(stride[0], kernel[0] + unused)
         super().__init__({"i": In(vector_stream(self.elem_shape, elems)),
-                          "o": Out(vector_stream(self.elem_shape, elems))})
+                          "o": Out(vector_stream(self.elem_shape, elems * positions))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -82,7 +94,8 @@ class SlidingWindow(wiring.Component):
         style = storage_attrs(buffer_storage(width, slots * wp * cf, self.family))
         m.submodules.lines = lines = Memory(shape=width, depth=slots * wp * cf, init=[],
                                             attrs=style)
-        wr, rd = lines.write_port(), lines.read_port()
+        wr = lines.write_port()
+        rds = [lines.read_port() for _ in range(self.positions)]
 
         # rows completely written beyond the reader's first needed row
         last_advance = hp - (oh - 1) * sh
@@ -113,16 +126,20 @@ class SlidingWindow(wiring.Component):
         # -- reader (stalls as one pipeline with its output register) ------------------------
         en = Signal()
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
-        rd_cf, kx, ky = Signal(range(cf)), Signal(range(kw)), Signal(range(kh))
+        jx, jy = self.jx, self.jy
+        # kx, ky count groups of jx columns, jy rows of the kernel
+        rd_cf, kx, ky = Signal(range(cf)), Signal(range(kw // jx)), Signal(range(kh // jy))
         col, row, base = Signal(range(ow)), Signal(range(oh)), Signal(range(slots))
         read = Signal()
-        m.d.comb += [
-            read.eq(en & (ahead >= kh)),
-            rd.addr.eq((_wrap(base + ky, slots) * wp + col * sw + kx) * cf + rd_cf),
-            rd.en.eq(en),
-        ]
+        m.d.comb += read.eq(en & (ahead >= kh))
+        for t, rd in enumerate(rds):
+            dy, dx = divmod(t, jx)
+            m.d.comb += [rd.addr.eq((_wrap(base + ky * jy + dy, slots) * wp + col * sw
+                                     + kx * jx + dx) * cf + rd_cf),
+                         rd.en.eq(en)]
         with m.If(read):
-            carries = _step(m, [(rd_cf, cf), (kx, kw), (ky, kh), (col, ow), (row, oh)])
+            carries = _step(m, [(rd_cf, cf), (kx, kw // jx), (ky, kh // jy), (col, ow),
+                                (row, oh)])
             out_row_end = carries[3]
             m.d.comb += [row_released.eq(out_row_end),
                          release.eq(Mux(row == oh - 1, last_advance, sh))]
@@ -131,7 +148,7 @@ class SlidingWindow(wiring.Component):
                                                     sh % slots), slots))
         with m.If(en):
             m.d.sync += self.o.valid.eq(read)
-        m.d.comb += self.o.payload.eq(rd.data)
+        m.d.comb += self.o.payload.eq(Cat(rd.data for rd in rds))
         m.d.sync += ahead.eq(ahead + row_written - Mux(row_released, release, 0))
         return m
 
@@ -141,9 +158,10 @@ class SlidingWindow(wiring.Component):
         f = c.features
         width = self.elems * self.elem_shape.width
         depth = self.slots * self.wp * self.cf
-        memory(c, width, depth, family, storage=buffer_storage(width, depth, self.family),
-               sync=True)
-        f["reg"] += width
+        for _ in range(self.positions):  # a read port each: the memory's copies
+            memory(c, width, depth, family, storage=buffer_storage(width, depth, self.family),
+                   sync=True)
+        f["reg"] += width * self.positions
         c.dsp += const_dsps([self.wp, self.cf, self.wp, self.stride[1], self.cf], family)
         f["ctl"] += 2 * (log2(self.hp) + log2(self.wp) + log2(self.cf)
                          + log2(self.kernel[0]) + log2(self.kernel[1]) + log2(self.slots))
