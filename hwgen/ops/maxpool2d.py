@@ -51,7 +51,7 @@ class MaxPool2d(WindowPool):
                         ((3, 2), (5, 1), (1, 3), ((3, 5), (2, 1))))]
         conv = OPS["conv2d"]("c", weight_dtype="int2", weights=draw("int2", (4, 1, 1, 2), rng),
                              pe=2, simd=2, activation=Requant("int3", np.ones(4, int),
-                                                              np.full(4, 2)))
+                                                              np.full(4, 1)))
         return {"windows": joined("maxpool", x, branches),
                 "after-lanes": Graph("lanes", Tensor((6, 6, 2), dtype),
                                      [conv, cls("mp", kernel=2)])}

@@ -67,17 +67,28 @@ def pruned(weights: np.ndarray, sparsity, rng: np.random.Generator) -> np.ndarra
 def activation(kind: str, channels: int, acc: tuple[int, int], rng: np.random.Generator,
                out: str = "uint2", requant_out: str = "int4") -> Threshold | Requant | None:
     """None (``kind`` "none"), a threshold activation to ``out`` with thresholds spread over
-    (and just past) the accumulator range ``acc``, or a requantizer to ``requant_out`` whose
-    shift brings that range near the output's."""
+    (and just past) the accumulator range ``acc`` on even channels, near its middle on odd
+    ones, or a requantizer to ``requant_out`` whose shift brings typical sums over that
+    range near the output's."""
     if kind == "none":
         return None
     lo, hi = acc
     if kind == "threshold":
+        # even channels over the whole range and just past it, odd ones near its middle,
+        # where random data sums fall
         count = Threshold.count(DType.parse(out))
-        return Threshold(out, np.sort(rng.integers(lo - 1, hi + 2, (channels, count)), axis=1))
+        wide = rng.integers(lo - 1, hi + 2, (channels, count))
+        mid, near = (lo + hi) // 2, max(2, (hi - lo) // 16)
+        narrow = rng.integers(mid - near, mid + near + 1, (channels, count))
+        odd = (np.arange(channels) % 2 == 1)[:, None]
+        return Threshold(out, np.sort(np.where(odd, narrow, wide), axis=1))
+    # random data sums far inside the worst case: a shift two bits short of the range's
+    # keeps its outputs apart (the extremes clamp), and a non-zero m of alternating sign
+    # keeps an unsigned output from sitting at 0 on every channel
     span = max(1, hi - lo)
-    shift = max(0, span.bit_length() - 3)
-    return Requant(requant_out, rng.integers(-3, 4, channels), np.full(channels, shift))
+    shift = max(0, span.bit_length() - 5)
+    m = rng.integers(1, 4, channels) * np.where(np.arange(channels) % 2, -1, 1)
+    return Requant(requant_out, m, np.full(channels, shift))
 
 
 def rotation(dtype: DType) -> int:
