@@ -12,12 +12,13 @@ Per row:
 - yosys LUT / FF / BRAM for ``--family`` at that folding (``--no-synth`` skips it);
 - the fastest folding ``hwgen fold`` finds for the iCEBreaker (by the estimate).
 
-The zero-skipping row is computed, not built: for every dense layer whose input dtype
-holds 0 (not binary), the test activations give per frame the SIMD slices that are all
-zero, and a matrix unit that skipped them in its replays (the first row group must read
-every beat as it arrives) would take sf + (nf - 1) x (slices not all zero, the last one
-always) cycles. The row gives, for the layer that bounds the frame, the mean over the test
-frames beside the worst case (dense). ``--skip-examples`` adds that row alone for models
+The zero-skipping row is computed from the test activations, not simulated: for every
+dense layer whose input dtype holds 0 (not binary), they give per frame the SIMD slices
+that are all zero, and the matrix unit built with ``zero_skip`` (which skips them in its
+replays; the first row group reads every beat as it arrives) takes sf + (nf - 1) x (slices
+not all zero, the last one always) cycles, exactly (tests/ops/test_zero_skip.py). The
+row gives, for the layer that bounds the frame, the mean over the test frames beside the
+worst case (dense). ``--skip-examples`` adds that row alone for models
 whose activations hold zeros (the 2-bit MNIST variants: -1, 0, +1).
 
     .venv/bin/python bench/sparsity.py [--examples digits-mlp,digits-cnn,mnist-sfc]
