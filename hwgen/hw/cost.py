@@ -38,6 +38,7 @@ __all__ = [
     "log2",
     "memory",
     "products",
+    "read_port",
     "rom_style",
     "shipped_model",
     "tree_bits",
@@ -162,6 +163,17 @@ def memory(c: BlockCost, width: int, depth: int, family: str, *, storage: str,
     else:
         c.features["lutram"] += luts
     c.features["ctl"] += log2(depth)
+
+
+def read_port(c: BlockCost, width: int, depth: int, family: str, *, storage: str) -> None:
+    """Add a further synchronous read port of a memory :func:`memory` counted: block RAM
+    is copied (a block reads at one address), flip-flops gain only a read select and its
+    register."""
+    if storage == "bram" and FAMILIES[family].bram_shapes:
+        c.bram += bram_blocks(width, depth, family)
+        return
+    c.features["ram_mux"] += width * (depth - 1)
+    c.features["reg"] += width
 
 
 def tree_feature(a: DType, w: DType, family: str) -> str:

@@ -24,7 +24,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.core.formulas import conv_out_size, signed_bits, window_positions_error
-from hwgen.hw.cost import BlockCost, const_dsps, log2, memory
+from hwgen.hw.cost import BlockCost, const_dsps, log2, memory, read_port
 from hwgen.hw.primitives.rom import storage_attrs
 from hwgen.hw.primitives.streams import vector_stream
 from hwgen.targets import buffer_storage
@@ -158,9 +158,10 @@ class SlidingWindow(wiring.Component):
         f = c.features
         width = self.elems * self.elem_shape.width
         depth = self.slots * self.wp * self.cf
-        for _ in range(self.positions):  # a read port each: the memory's copies
-            memory(c, width, depth, family, storage=buffer_storage(width, depth, self.family),
-                   sync=True)
+        storage = buffer_storage(width, depth, self.family)
+        memory(c, width, depth, family, storage=storage, sync=True)
+        for _ in range(self.positions - 1):  # a read port a kernel position
+            read_port(c, width, depth, family, storage=storage)
         f["reg"] += width * self.positions
         c.dsp += const_dsps([self.wp, self.cf, self.wp, self.stride[1], self.cf], family)
         f["ctl"] += 2 * (log2(self.hp) + log2(self.wp) + log2(self.cf)
