@@ -77,7 +77,7 @@ def plan(graph: Graph, timing: Timing | None = None) -> Plan:
         for k, lp in enumerate(p.layers):
             if lp.layer.arity > 1:
                 lp = dataclasses.replace(lp, fifo_depths=tuple(
-                    join_fifo_depth(p, times, lp, j) for j in range(len(lp.xs))))
+                    join_fifo_depth(times, lp, j) for j in range(len(lp.xs))))
                 lp = dataclasses.replace(lp, depth=_depth(lp, k == len(p.layers) - 1))
             resized.append(lp)
         p = Plan(graph, resized, p.input_elems, timing)

@@ -60,7 +60,7 @@ def beat_schedule(p: Plan, gap: float, frames: int = 1) -> dict[str, np.ndarray]
     return times
 
 
-def join_fifo_depth(p: Plan, times: dict[str, np.ndarray], lp: LayerPlan, k: int) -> int:
+def join_fifo_depth(times: dict[str, np.ndarray], lp: LayerPlan, k: int) -> int:
     """Beats the FIFO in front of input ``k`` of join ``lp`` must hold so the pipeline never
     waits on it: the most beats that have arrived on that input but are not yet taken,
     over a schedule of ``SCHEDULE_FRAMES`` frames at the pipeline's rate, plus
