@@ -2,10 +2,13 @@
 the reader's own when several do), and as_plan's timing."""
 
 import numpy as np
+import pytest
 
+import hwgen
 from hwgen import ir, ops
 from hwgen.analysis.plan import as_plan, plan
 from hwgen.core.dtypes import DType
+from hwgen.flows.build import build
 from hwgen.targets import UNPIPELINED, Timing
 
 
@@ -62,3 +65,18 @@ def test_a_join_fifo_sized_from_block_ram_into_logic_gives_its_stage_the_logic_d
     assert add.fifo_depths[0] == 3 and fifo_storage(4, 256, "ice40") == "bram"
     assert fifo_storage(4, 3, "ice40") == "logic"
     assert add.depth == _depth(add, True)
+
+
+def test_zero_skip_is_refused_in_a_graph_with_a_join(tmp_path):
+    """Nothing written: the plan refuses before the build makes its folder."""
+    w = np.ones((4, 16), int)
+    g = ir.Graph("g", ir.Tensor((16,), DType.parse("uint2")), [
+        ops.Dense("fc", weight_dtype="int2", weights=w, simd=4, zero_skip=True),
+        ops.Dense("fc2", weight_dtype="int2", weights=w, inputs=["input"]),
+        ops.Concat("cat", inputs=["fc", "fc2"])])
+    with pytest.raises(hwgen.GraphError) as err:
+        build(g, tmp_path / "out")
+    assert str(err.value) == (
+        "layer 'fc': zero_skip is for graphs without add or concat (a branch that runs ahead "
+        "of its schedule can outgrow the join's FIFO); allowed: zero_skip false")
+    assert not (tmp_path / "out").exists()

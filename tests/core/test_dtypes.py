@@ -33,6 +33,10 @@ def test_codes_are_the_contract():
     assert list(DType.parse("bin").encode([-1, 1])) == [0, 1]
     assert list(DType.parse("tern").encode([-1, 0, 1])) == [3, 0, 1]
     assert list(DType.parse("int4").encode([-8, -1, 7])) == [8, 15, 7]
+    # codes are uint64: packing shifts them, which a float refuses (and a float loses the
+    # low bits of a wide code)
+    for name, values in (("bin", [-1, 1]), ("int4", [-8, 7]), ("uint8", [255])):
+        assert DType.parse(name).encode(np.array(values)).dtype == np.uint64
 
 
 @pytest.mark.parametrize("name", ["int1", "int33", "uint0", "uint33", "float", "bin2", ""])

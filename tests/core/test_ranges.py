@@ -192,7 +192,7 @@ def test_conv_weights_of_size_zero(shape):
     the input), is refused, not a numpy ValueError or a nonsense graph."""
     refused(lambda: ir.Graph("g", ir.Tensor((2, 2, 1), "uint2"), [
         ops.Conv2d("conv", weight_dtype="int2", weights=np.zeros(shape, np.int64))]),
-        "layer 'conv' (conv2d)", "weights", "no size 0")
+        "layer 'conv' (conv2d)", "weights", "no size 0", f"got shape {list(shape)}")
 
 
 def test_dense_without_units():

@@ -328,8 +328,11 @@ def test_codebook_roundtrip_and_storage(tmp_path):
     assert (plain.storage, shared.storage) == ("bram", "logic")
     conv = ops.Conv2d("dw", weight_dtype="int8", weights=rng.choice(book, (4, 3, 3, 1)),
                      groups=4, codebook=book)
-    with pytest.raises(hwgen.GraphError, match="depthwise conv takes no codebook"):
+    with pytest.raises(hwgen.GraphError) as err:
         conv.infer([ir.Tensor((5, 5, 4), DType.parse("uint4"))])
+    assert str(err.value) == ("layer 'dw' (conv2d): a depthwise conv takes no codebook (its "
+                              "weights are constants in logic); allowed on dense and groups=1 "
+                              "conv")
 
 
 def test_reprs_are_short_and_summary_lists_the_layers(tmp_path):
@@ -601,3 +604,41 @@ def test_a_hand_written_conv_may_leave_out_its_kernel_and_scalar_weights_are_ref
                                             r"in_features\) with in_features=4, got shape \[\]"):
         ir.Graph("g", ir.Tensor((4,), DType.parse("int4")), [
             ops.Dense("fc", weight_dtype="int2", weights=np.int64(1))])
+
+
+def test_conv_weights_for_other_input_channels_name_the_shape_expected():
+    x = ir.Tensor((5, 5, 3), DType.parse("uint2"))
+    with pytest.raises(hwgen.GraphError) as err:
+        ir.Graph("g", x, [ops.Conv2d("c", weight_dtype="bin", weights=np.ones((2, 3, 3, 2), int))])
+    assert str(err.value) == ("layer 'c' (conv2d): weights must have shape [2, 3, 3, 3], got "
+                              "[2, 3, 3, 2]")
+
+
+def test_dense_weights_that_are_not_a_matrix_name_the_shape_they_have():
+    x = ir.Tensor((6,), DType.parse("uint2"))
+    with pytest.raises(hwgen.GraphError) as err:
+        ir.Graph("g", x, [ops.Dense("fc", weight_dtype="bin", weights=np.ones(6, int))])
+    assert str(err.value) == ("layer 'fc' (dense): weights must be (units, in_features) with "
+                              "in_features=6, got shape [6]")
+
+
+@pytest.mark.parametrize("fields, positions", [
+    ({"simd": 6}, 3), ({"simd": 18}, 9), ({"simd": 2}, 1), ({"simd": 1}, 1),
+    ({"simd": 3, "sparsity": ops.Sparsity(1, 2)}, 3), ({"groups": 2}, 1)])
+def test_a_conv_s_window_generator_reads_the_kernel_positions_its_simd_spans(fields,
+                                                                           positions):
+    """SIMD 6 on 2 channels: 3 pixels of the window a beat (a kernel row); 18 the whole
+    window; 1:2 sparse, 3 slots read 6 inputs; a pixel or less, and a depthwise conv, one."""
+    from hwgen.analysis.plan import plan
+    from hwgen.hw.blocks.swg import SlidingWindow
+    w = np.ones((2, 3, 3, 1 if "groups" in fields else 2), int)
+    if "sparsity" in fields:
+        w[..., 1] = 0  # one non-zero in each (kx, c) pair
+    layer = ops.Conv2d("c", weight_dtype="tern", weights=w, padding=1, **fields)
+    g = ir.Graph("g", ir.Tensor((4, 4, 2), DType.parse("uint2")), [layer])
+    if "groups" not in fields:
+        got = layer.window_positions(2, layer.simd)
+        assert got == positions and type(got) is int
+    lp = plan(g).layers[0]
+    swg = next(b for b in layer.blocks(lp) if isinstance(b, SlidingWindow))
+    assert swg.positions == positions

@@ -11,8 +11,10 @@ import hwgen
 from hwgen import ir, ops
 from hwgen.analysis.estimate import estimate
 from hwgen.analysis.fold import fold
+from hwgen.analysis.plan import plan
 from hwgen.core.dtypes import DType
 from hwgen.flows.build import build
+from hwgen.hw.blocks.mvu import MVU
 from hwgen.ops import Sparsity
 from tests.helpers import SLOW
 
@@ -191,3 +193,26 @@ def test_the_python_api_takes_a_dict_and_refuses_a_non_integer_pattern():
     assert refusal(lambda: graph(dense(sparsity=Sparsity(2.0, 4)))) == (
         "layer 'fc' (dense): sparsity must be Sparsity(n, m) with integers, got "
         "Sparsity(n=2.0, m=4)")
+    assert refusal(lambda: graph(dense(sparsity={"n": 2, "m": "4"}))) == (
+        "layer 'fc' (dense): sparsity must be {\"n\": N, \"m\": M} with integers 1 <= N < M, "
+        "got {'n': 2, 'm': '4'}")
+
+
+@pytest.mark.parametrize("n, m, kept", [(2, 4, 8), (2, 8, 4), (1, 2, 8), (3, 4, 12)])
+def test_kept_counts_a_row_s_weight_slots_as_an_integer(n, m, kept):
+    layer = dense(weights=np.zeros((2, 16), int), sparsity=Sparsity(n, m), simd=n)
+    graph(layer, shape=(16,))
+    assert layer.kept(16) == kept and type(layer.kept(16)) is int
+
+
+def test_dense_and_conv_hand_the_matrix_unit_their_pattern_and_zero_skip():
+    """The unit is built from what the layer holds (the op matrix would see a pattern
+    dropped only as wrong cycles, in a simulation mutation testing does not run)."""
+    fc = dense(pe=1, zero_skip=True)  # 2 rows at PE 1, 2 slices: replays to skip
+    conv = ops.Conv2d("c", weight_dtype="tern", weights=W24.reshape(2, 1, 2, 4), pe=1, simd=2,
+                      sparsity=S24, zero_skip=True)
+    for g in (graph(fc), graph(conv, shape=(2, 2, 4))):
+        lp = plan(g).layers[0]
+        mvu = next(b for b in lp.layer.blocks(lp) if isinstance(b, MVU))
+        assert mvu.sparsity == (2, 4)
+        assert mvu.zero_skip is True

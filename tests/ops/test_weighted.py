@@ -189,3 +189,36 @@ def test_a_1x1_depthwise_conv_takes_a_cycle_per_pixel_and_channel_group():
     lp, _ = _planned(dw, (3, 4, 4))
     # 12 pixels x 4 / 2 channel groups; reports print it with "{:,}", so no float
     assert lp.cycles == 24 and type(lp.cycles) is int
+
+
+# zero_skip, a field of every weighted layer (tests/ops/test_zero_skip.py simulates it)
+U2 = DType.parse("uint2")
+W = np.random.default_rng(11).integers(-2, 2, (4, 16))
+
+
+def zero_skip_dense(**kw):
+    return ops.Dense("fc", weight_dtype="int2", weights=W, pe=1, simd=4, zero_skip=True, **kw)
+
+
+@pytest.mark.parametrize("make, said", [
+    (lambda: ir.Graph("g", ir.Tensor((16,), DType.parse("bin")), [zero_skip_dense()]),
+     "layer 'fc' (dense): zero_skip skips input slices that are all zero; bin inputs hold "
+     "no 0 (allowed: uint, int, tern inputs)"),
+    (lambda: ir.Graph("g", ir.Tensor((16,), U2), [
+        ops.Dense("fc", weight_dtype="int2", weights=W, zero_skip=1)]),
+     "layer 'fc' (dense): zero_skip must be true or false, got 1"),
+    (lambda: ir.Graph("g", ir.Tensor((4, 4, 2), U2), [
+        ops.Conv2d("dw", weight_dtype="int2", weights=np.ones((2, 3, 3, 1), int), groups=2,
+                   zero_skip=True)]),
+     "layer 'dw' (conv2d): a depthwise conv takes no zero_skip (one kernel position a "
+     "cycle, no replays); allowed on dense and groups=1 conv")])
+def test_zero_skip_is_refused_where_it_cannot_work(make, said):
+    with pytest.raises(hwgen.GraphError) as err:
+        make()
+    assert str(err.value) == said
+
+
+def test_zero_skip_is_saved_and_loaded(tmp_path):
+    g = ir.Graph("g", ir.Tensor((16,), U2), [zero_skip_dense()])
+    g.save(tmp_path / "g")
+    assert hwgen.load_graph(tmp_path / "g.json").layers[0].zero_skip is True

@@ -6,7 +6,6 @@ for frames of each kind; the all-zero and the no-zero frame among them."""
 import numpy as np
 import pytest
 
-import hwgen
 from hwgen import ir, ops
 from hwgen.analysis.estimate import estimate
 from hwgen.core.dtypes import DType
@@ -90,37 +89,3 @@ def test_a_conv_skips_the_zero_slices_of_its_windows_bit_exact(tmp_path):
     got = simulate(tmp_path / "out", x, seed=5)
     assert got.mismatches == 0, got.first_mismatch
     assert got.cycles_per_frame < estimate(g, SLOW).cycles
-
-
-@pytest.mark.parametrize("make, said", [
-    (lambda: ir.Graph("g", ir.Tensor((16,), DType.parse("bin")), [dense()]),
-     "layer 'fc' (dense): zero_skip skips input slices that are all zero; bin inputs hold "
-     "no 0 (allowed: uint, int, tern inputs)"),
-    (lambda: ir.Graph("g", ir.Tensor((16,), U2), [
-        ops.Dense("fc", weight_dtype="int2", weights=W, zero_skip=1)]),
-     "layer 'fc' (dense): zero_skip must be true or false, got 1"),
-    (lambda: ir.Graph("g", ir.Tensor((4, 4, 2), U2), [
-        ops.Conv2d("dw", weight_dtype="int2", weights=np.ones((2, 3, 3, 1), int), groups=2,
-                   zero_skip=True)]),
-     "layer 'dw' (conv2d): a depthwise conv takes no zero_skip (one kernel position a "
-     "cycle, no replays); allowed on dense and groups=1 conv")])
-def test_zero_skip_is_refused_where_it_cannot_work(make, said):
-    with pytest.raises(hwgen.GraphError) as err:
-        make()
-    assert str(err.value) == said
-
-
-def test_zero_skip_is_refused_in_a_graph_with_a_join(tmp_path):
-    g = ir.Graph("g", ir.Tensor((16,), U2), [
-        dense(), ops.Dense("fc2", weight_dtype="int2", weights=W, inputs=["input"]),
-        ops.Concat("cat", inputs=["fc", "fc2"])])
-    with pytest.raises(hwgen.GraphError, match="layer 'fc': zero_skip is for graphs without "
-                       "add or concat"):
-        build(g, tmp_path / "out", SLOW)
-    assert not (tmp_path / "out").exists()
-
-
-def test_the_field_is_saved_and_loaded(tmp_path):
-    g = ir.Graph("g", ir.Tensor((16,), U2), [dense()])
-    g.save(tmp_path / "g")
-    assert hwgen.load_graph(tmp_path / "g.json").layers[0].zero_skip is True
