@@ -68,8 +68,8 @@ class SlidingWindow(wiring.Component):
         if positions > 1 and elems != c:
             raise ValueError(f"positions={positions} needs a whole pixel a beat (elems={elems}, "
                              f"{c} channels)")
-        if positions > 1 and window_positions_error(kernel, positions):
-            raise ValueError(window_positions_error(kernel, positions))
+        if positions > 1 and (err := window_positions_error(kernel, positions)):
+            raise ValueError(err)
         self.positions = positions
         # a beat's positions: jx along a kernel row, jy rows
         self.jx = min(positions, kernel[1])
